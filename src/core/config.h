@@ -1,0 +1,131 @@
+/*
+ * config.h - every configuration key of mpshim, in one table.
+ *
+ * Owns: struct mps_config, the options table (name, type, bounds, default,
+ * help) and the loaders that fill a config from defaults, files and
+ * MPSHIM_* environment variables.  The same table feeds the file parser,
+ * the environment parser, `mpshim --help`, and the test that checks every
+ * key is documented in mpshim.conf(5).
+ *
+ * Precedence: MPSHIM_* env > $MPSHIM_CONFIG > ~/.config/mpshim.conf >
+ * /etc/mpshim.conf (SYSCONFDIR) > built-in defaults.  A config file that is
+ * world-writable is refused.
+ */
+#ifndef MPS_CONFIG_H
+#define MPS_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#define MPS_CFG_MAX_RULES	32
+#define MPS_CFG_MAX_LOCAL	8
+#define MPS_CFG_NAME_LEN	64
+
+/* One entry of the `upgrade` list: which TCP destinations become multipath.
+ * any_addr / any_port stand for `*`; prefix_len selects a CIDR range. */
+struct mps_dest_rule {
+	bool any_addr;
+	bool any_port;
+	int family;			/* AF_INET or AF_INET6 when !any_addr */
+	uint8_t addr[16];		/* network order; v4 uses the first 4 */
+	unsigned prefix_len;		/* 32 / 128 for a single host */
+	uint16_t port;			/* host order, when !any_port */
+};
+
+/* One `local` entry: an address to bind subflows to, or an interface. */
+struct mps_local {
+	char name[MPS_CFG_NAME_LEN];	/* as written: "10.0.1.1" or "eth1" */
+	bool is_iface;
+	int family;			/* AF_INET/AF_INET6 when !is_iface */
+	uint8_t addr[16];
+};
+
+enum mps_opt_type {
+	MPS_OPT_INT,		/* integer within [min, max] */
+	MPS_OPT_SIZE,		/* byte count, suffixes k/K m/M g/G (powers of 1024) */
+	MPS_OPT_MS,		/* milliseconds, suffixes ms/s */
+	MPS_OPT_BOOL,		/* yes/no/true/false/1/0/on/off */
+	MPS_OPT_STRING,		/* free text up to the field's size */
+	MPS_OPT_CHOICE,		/* one of a NULL-terminated list */
+	MPS_OPT_LEVEL,		/* log level name */
+	MPS_OPT_DESTS,		/* comma list of destination rules */
+	MPS_OPT_LOCALS,		/* comma list of addresses or interfaces */
+};
+
+struct mps_config {
+	struct mps_dest_rule upgrade[MPS_CFG_MAX_RULES];
+	unsigned n_upgrade;
+	struct mps_local local[MPS_CFG_MAX_LOCAL];
+	unsigned n_local;
+	long subflows;			/* ndiffports: subflows per connection */
+	char scheduler[MPS_CFG_NAME_LEN];
+	char path_manager[MPS_CFG_NAME_LEN];
+	char loop[MPS_CFG_NAME_LEN];	/* auto | uring | epoll */
+	long log_level;
+	char log_file[256];
+	char stats_file[256];
+	long sndbuf;			/* meta send buffer bound, bytes */
+	long rcvbuf;			/* meta receive buffer bound = advertised window */
+	long frame_size;		/* max DATA payload per frame */
+	long notsent_lowat;		/* TCP_NOTSENT_LOWAT on subflows */
+	long connect_timeout_ms;
+	long hello_timeout_ms;		/* wait for HELLO_ACK before falling back */
+	long subflow_timeout_ms;	/* TCP_USER_TIMEOUT on subflows */
+	bool checksum;			/* CRC32C on DATA payloads */
+	bool fallback;			/* plain TCP when the peer is not mpshim */
+	/* mpshim-proxyd only (file or command line, no env variable) */
+	char listen[128];		/* ADDR:PORT, [V6]:PORT */
+	char backend[128];		/* ADDR:PORT of the plain TCP service */
+};
+
+struct mps_option {
+	const char *name;		/* file key, e.g. "subflows" */
+	const char *env;		/* env variable, e.g. "MPSHIM_SUBFLOWS"; NULL: file only */
+	enum mps_opt_type type;
+	long min, max;			/* bounds for INT/SIZE/MS */
+	const char *def;		/* default, as text (parsed like user input) */
+	const char *const *choices;	/* MPS_OPT_CHOICE */
+	size_t offset;			/* into struct mps_config */
+	size_t size;			/* field size for strings */
+	const char *help;
+};
+
+extern const struct mps_option mps_options[];
+extern const size_t mps_options_count;
+
+const struct mps_option *mps_config_find(const char *name);
+
+/* Fill with defaults (always succeeds for the built-in table). */
+void mps_config_defaults(struct mps_config *cfg);
+
+/* Set one key from text.  Returns 0, -ENOENT (unknown key), -EINVAL or
+ * -ERANGE, with a human message in err. */
+int mps_config_set(struct mps_config *cfg, const char *key, const char *value,
+		   char *err, size_t errlen);
+
+/* Parse a `key = value` file (# comments, blank lines).  Returns 0,
+ * -errno from open, -EPERM for a world-writable file, or the first bad
+ * line's error with "FILE:LINE: message" in err. */
+int mps_config_load_file(struct mps_config *cfg, const char *path,
+			 char *err, size_t errlen);
+
+/* Apply every MPSHIM_* variable of the table found in the environment. */
+int mps_config_load_env(struct mps_config *cfg, char *err, size_t errlen);
+
+/* Defaults, then the files and env in precedence order.  A missing
+ * optional file is not an error; a file named by MPSHIM_CONFIG (or
+ * explicit_file, which takes its place) that is missing is. */
+int mps_config_load(struct mps_config *cfg, const char *explicit_file,
+		    char *err, size_t errlen);
+
+/* Does the destination match the upgrade list? */
+bool mps_config_dest_match(const struct mps_config *cfg,
+			   const struct sockaddr *sa);
+
+/* Print the table as `mpshim --help-config` shows it. */
+void mps_config_print_help(FILE *out);
+
+#endif
