@@ -1,5 +1,4 @@
 /* clock.c - monotonic time with an injection point for tests. */
-#include "config.h"
 #include <time.h>
 #include "clock.h"
 

@@ -74,6 +74,7 @@ struct mps_config {
 	long connect_timeout_ms;
 	long hello_timeout_ms;		/* wait for HELLO_ACK before falling back */
 	long subflow_timeout_ms;	/* TCP_USER_TIMEOUT on subflows */
+	long exit_linger_ms;		/* shim: time to deliver queued data at exit */
 	bool checksum;			/* CRC32C on DATA payloads */
 	bool fallback;			/* plain TCP when the peer is not mpshim */
 	/* mpshim-proxyd only (file or command line, no env variable) */

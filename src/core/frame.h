@@ -162,7 +162,9 @@ int mps_frame_parse(const uint8_t *buf, size_t len, size_t max_len,
 /*
  * Encode f into (buf, cap).  For DATA the payload is copied from
  * f->u.data.payload and, with MPS_DATA_F_CRC, its crc32c computed here.
- * Returns bytes written or MPS_FE_NOSPACE / MPS_FE_LEN / MPS_FE_VALUE.
+ * Returns bytes written, MPS_FE_NOSPACE (nothing written), or the error the
+ * parser would give the frame: MPS_FE_TYPE / _FLAGS / _FAMILY / _LEN /
+ * _VALUE.  The version field is written as given, never checked.
  */
 int mps_frame_encode(const struct mps_frame *f, uint8_t *buf, size_t cap);
 

@@ -53,6 +53,7 @@ struct mps_op {
 	/* private to the loop */
 	bool pending;
 	bool cancelled;
+	int res;		/* result held between completion and callback */
 	struct mps_op *next;
 };
 

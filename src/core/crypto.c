@@ -1,0 +1,257 @@
+/*
+ * crypto.c - handshake cryptography on OpenSSL libcrypto.
+ *
+ * Owns: connection keys and what is derived from them (token, IDSN), the
+ * X25519 exchange of HELLO/HELLO_ACK, and the HMACs that authenticate a
+ * JOIN.  Formulas are in crypto.h; doc/PROTOCOL.md explains their role.
+ *
+ * Only calls present in both OpenSSL 1.1.1 and 3.x are used (configure
+ * accepts libcrypto >= 1.1.1): EVP_Digest, one-shot HMAC(), raw X25519
+ * keys with EVP_PKEY_derive, RAND_bytes, CRYPTO_memcmp, OPENSSL_cleanse.
+ * Every function returns 0 or a negative errno and leaves errno alone.
+ */
+#include "config.h"
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include "crypto.h"
+
+#define SHA256_LEN		32
+/* Domain separation: a join key can never equal an HMAC computed for any
+ * other purpose under the same shared secret. */
+#define JOIN_KEY_LABEL		"mpshim join v1"
+#define JOIN_KEY_LABEL_LEN	(sizeof(JOIN_KEY_LABEL) - 1)
+
+static void crypto_put_u64(uint8_t *p, uint64_t v)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--) {
+		p[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+static uint64_t crypto_get_u64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+int mps_crypto_random(void *buf, size_t len)
+{
+	uint8_t *p = buf;
+	int chunk;
+
+	/* RAND_bytes takes an int length */
+	while (len > 0) {
+		chunk = len > INT_MAX ? INT_MAX : (int)len;
+		if (RAND_bytes(p, chunk) != 1)
+			return -EIO;
+		p += chunk;
+		len -= (size_t)chunk;
+	}
+	return 0;
+}
+
+int mps_crypto_sha256(const void *buf, size_t len, uint8_t out[32])
+{
+	unsigned int outlen = 0;
+
+	if (EVP_Digest(buf, len, out, &outlen, EVP_sha256(), NULL) != 1 ||
+	    outlen != SHA256_LEN)
+		return -EIO;
+	return 0;
+}
+
+static int crypto_key_digest(uint64_t key, uint32_t *token, uint64_t *idsn)
+{
+	uint8_t msg[8], md[SHA256_LEN];
+	int ret;
+
+	crypto_put_u64(msg, key);
+	ret = mps_crypto_sha256(msg, sizeof(msg), md);
+	if (ret)
+		return ret;
+	if (token)
+		*token = (uint32_t)md[0] << 24 | (uint32_t)md[1] << 16 |
+			 (uint32_t)md[2] << 8 | md[3];
+	if (idsn)
+		*idsn = crypto_get_u64(md + SHA256_LEN - 8);
+	OPENSSL_cleanse(md, sizeof(md));
+	OPENSSL_cleanse(msg, sizeof(msg));
+	return 0;
+}
+
+void mps_crypto_key_derive(uint64_t key, uint32_t *token, uint64_t *idsn)
+{
+	/* The API has no error channel: SHA-256 over 8 bytes only fails when
+	 * libcrypto itself is broken, and token 0 ("no token") then makes
+	 * every lookup miss instead of matching a stale connection. */
+	if (crypto_key_digest(key, token, idsn)) {
+		if (token)
+			*token = 0;
+		if (idsn)
+			*idsn = 0;
+	}
+}
+
+int mps_crypto_key_new(uint64_t *key)
+{
+	uint32_t token;
+	uint64_t k;
+	int ret;
+
+	/* Token 0 comes up once in 2^32 draws; redraw rather than bias. */
+	do {
+		ret = mps_crypto_random(&k, sizeof(k));
+		if (ret)
+			return ret;
+		ret = crypto_key_digest(k, &token, NULL);
+		if (ret)
+			return ret;
+	} while (token == 0);
+	*key = k;
+	return 0;
+}
+
+int mps_crypto_x25519_from_priv(struct mps_x25519 *kp,
+				const uint8_t priv[MPS_X25519_LEN])
+{
+	uint8_t pub[MPS_X25519_LEN];
+	size_t publen = sizeof(pub);
+	EVP_PKEY *pkey;
+	int ret = -EIO;
+
+	pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv,
+					    MPS_X25519_LEN);
+	if (!pkey)
+		return -EIO;
+	if (EVP_PKEY_get_raw_public_key(pkey, pub, &publen) != 1 ||
+	    publen != MPS_X25519_LEN)
+		goto out;
+	/* memmove: priv may point into kp itself */
+	memmove(kp->priv, priv, MPS_X25519_LEN);
+	memcpy(kp->pub, pub, MPS_X25519_LEN);
+	ret = 0;
+out:
+	EVP_PKEY_free(pkey);
+	return ret;
+}
+
+int mps_crypto_x25519_new(struct mps_x25519 *kp)
+{
+	uint8_t priv[MPS_X25519_LEN];
+	int ret;
+
+	/* Any 32 random bytes are a valid X25519 private key: the scalar is
+	 * clamped when used (RFC 7748 section 5). */
+	ret = mps_crypto_random(priv, sizeof(priv));
+	if (!ret)
+		ret = mps_crypto_x25519_from_priv(kp, priv);
+	OPENSSL_cleanse(priv, sizeof(priv));
+	return ret;
+}
+
+int mps_crypto_x25519_shared(const struct mps_x25519 *kp,
+			     const uint8_t peer_pub[MPS_X25519_LEN],
+			     uint8_t shared[MPS_X25519_LEN])
+{
+	static const uint8_t zero[MPS_X25519_LEN];
+	uint8_t secret[MPS_X25519_LEN];
+	size_t len = sizeof(secret);
+	EVP_PKEY *own = NULL, *peer = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	int ret = -EIO;
+
+	own = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, kp->priv,
+					   MPS_X25519_LEN);
+	peer = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, peer_pub,
+					   MPS_X25519_LEN);
+	if (!own || !peer)
+		goto out;
+	ctx = EVP_PKEY_CTX_new(own, NULL);
+	if (!ctx || EVP_PKEY_derive_init(ctx) != 1 ||
+	    EVP_PKEY_derive_set_peer(ctx, peer) != 1)
+		goto out;
+	/*
+	 * With both keys loaded, OpenSSL's X25519 derive fails only when the
+	 * result is all zero, i.e. the peer sent a low-order point (RFC 7748
+	 * section 6.1): that is the peer's fault, not ours.  The explicit
+	 * check below covers a provider that would return the zeros instead.
+	 */
+	if (EVP_PKEY_derive(ctx, secret, &len) != 1) {
+		ret = -EINVAL;
+		goto out;
+	}
+	if (len != MPS_X25519_LEN)
+		goto out;
+	if (CRYPTO_memcmp(secret, zero, sizeof(secret)) == 0) {
+		ret = -EINVAL;
+		goto out;
+	}
+	memcpy(shared, secret, MPS_X25519_LEN);
+	ret = 0;
+out:
+	OPENSSL_cleanse(secret, sizeof(secret));
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(peer);
+	EVP_PKEY_free(own);
+	return ret;
+}
+
+static int crypto_hmac_sha256(const uint8_t *key, size_t keylen,
+			      const uint8_t *msg, size_t msglen,
+			      uint8_t out[SHA256_LEN])
+{
+	unsigned int outlen = 0;
+
+	if (!HMAC(EVP_sha256(), key, (int)keylen, msg, msglen, out, &outlen) ||
+	    outlen != SHA256_LEN)
+		return -EIO;
+	return 0;
+}
+
+int mps_crypto_join_key(const uint8_t shared[MPS_X25519_LEN], uint64_t key_c,
+			uint64_t key_s, uint8_t join_key[32])
+{
+	uint8_t msg[JOIN_KEY_LABEL_LEN + 8 + 8];
+	int ret;
+
+	memcpy(msg, JOIN_KEY_LABEL, JOIN_KEY_LABEL_LEN);
+	crypto_put_u64(msg + JOIN_KEY_LABEL_LEN, key_c);
+	crypto_put_u64(msg + JOIN_KEY_LABEL_LEN + 8, key_s);
+	ret = crypto_hmac_sha256(shared, MPS_X25519_LEN, msg, sizeof(msg),
+				 join_key);
+	OPENSSL_cleanse(msg, sizeof(msg));
+	return ret;
+}
+
+int mps_crypto_join_hmac(const uint8_t join_key[32], enum mps_join_role role,
+			 uint64_t nonce_own, uint64_t nonce_peer,
+			 uint8_t out[32])
+{
+	uint8_t msg[1 + 8 + 8];
+
+	/* The role byte keeps the server's JOIN_ACK from being replayed as
+	 * the client's JOIN_CONFIRM with the nonces swapped. */
+	if (role != MPS_ROLE_CLIENT && role != MPS_ROLE_SERVER)
+		return -EINVAL;
+	msg[0] = (uint8_t)role;
+	crypto_put_u64(msg + 1, nonce_own);
+	crypto_put_u64(msg + 9, nonce_peer);
+	return crypto_hmac_sha256(join_key, 32, msg, sizeof(msg), out);
+}
+
+bool mps_crypto_equal(const void *a, const void *b, size_t len)
+{
+	return CRYPTO_memcmp(a, b, len) == 0;
+}

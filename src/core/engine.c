@@ -1,0 +1,1382 @@
+/*
+ * engine.c - the multipath engine: meta connection lifecycle, the data
+ * path between the application end and the subflows, listeners, and the
+ * command queue that lets application threads reach the engine thread.
+ *
+ * Everything here runs on the engine's one thread.  Work triggered by a
+ * completion is not done inside the callback: the meta is put on a dirty
+ * list and handled once per loop iteration (engine_flush), which batches
+ * scheduling and DATA_ACKs and is the only place a meta is freed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include "clock.h"
+#include "config.h"
+#include "crypto.h"
+#include "engine_int.h"
+#include "log.h"
+#include "pm.h"
+#include "sched.h"
+
+__thread bool mps_engine_thread;
+
+static void meta_free(struct mps_meta *meta);
+
+/* ------------------------------------------------------------------ */
+/* dirty list                                                          */
+
+void mps_engine_mark_dirty(struct mps_meta *meta)
+{
+	struct mps_engine *eng = meta->eng;
+
+	if (meta->in_dirty)
+		return;
+	if (eng->n_dirty == eng->cap_dirty) {
+		unsigned ncap = eng->cap_dirty ? eng->cap_dirty * 2 : 64;
+		struct mps_meta **nd = realloc(eng->dirty, ncap * sizeof(*nd));
+
+		if (!nd) {
+			mps_err("out of memory for the dirty list");
+			return;
+		}
+		eng->dirty = nd;
+		eng->cap_dirty = ncap;
+	}
+	eng->dirty[eng->n_dirty++] = meta;
+	meta->in_dirty = true;
+}
+
+/* ------------------------------------------------------------------ */
+/* token hash (server side: JOIN finds its meta by our token)          */
+
+struct mps_meta *mps_engine_meta_by_token(struct mps_engine *eng, uint32_t token)
+{
+	struct mps_meta *m;
+
+	for (m = eng->tok_hash[token % MPS_TOKEN_BUCKETS]; m; m = m->tok_next)
+		if (m->token_local == token)
+			return m;
+	return NULL;
+}
+
+static void token_unhash(struct mps_meta *meta)
+{
+	struct mps_meta **pp;
+
+	for (pp = &meta->eng->tok_hash[meta->token_local % MPS_TOKEN_BUCKETS];
+	     *pp; pp = &(*pp)->tok_next) {
+		if (*pp == meta) {
+			*pp = meta->tok_next;
+			return;
+		}
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* plain-destination cache                                             */
+
+void mps_engine_plain_cache_add(struct mps_engine *eng, const struct sockaddr *dest)
+{
+	pthread_mutex_lock(&eng->lock);
+	memset(&eng->plain_cache[eng->plain_next], 0, sizeof(union mps_sockaddr));
+	memcpy(&eng->plain_cache[eng->plain_next], dest, mps_addr_len(dest));
+	eng->plain_next = (eng->plain_next + 1) % MPS_PLAIN_CACHE;
+	if (eng->n_plain < MPS_PLAIN_CACHE)
+		eng->n_plain++;
+	pthread_mutex_unlock(&eng->lock);
+}
+
+bool mps_engine_dest_is_plain(struct mps_engine *eng, const struct sockaddr *dest)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&eng->lock);
+	for (unsigned i = 0; i < eng->n_plain && !found; i++)
+		found = mps_addr_equal(&eng->plain_cache[i].sa, dest);
+	pthread_mutex_unlock(&eng->lock);
+	return found;
+}
+
+/* ------------------------------------------------------------------ */
+/* meta lifecycle                                                      */
+
+static void meta_erd_cb(struct mps_op *op, int res);
+static void meta_ewr_cb(struct mps_op *op, int res);
+static void meta_econn_cb(struct mps_op *op, int res);
+static void meta_ack_timer(struct mps_timer *t);
+static void meta_hs_timer(struct mps_timer *t);
+
+static struct mps_meta *meta_new(struct mps_engine *eng, enum mps_meta_role role)
+{
+	const struct mps_config *cfg = &eng->cfg;
+	struct mps_meta *meta = calloc(1, sizeof(*meta));
+
+	if (!meta)
+		return NULL;
+	if (mps_meta_seq_init(meta, (size_t)cfg->sndbuf, (size_t)cfg->rcvbuf)) {
+		free(meta);
+		return NULL;
+	}
+	meta->eng = eng;
+	meta->role = role;
+	meta->state = MPS_META_CONNECTING;
+	meta->id = ++eng->next_meta_id;
+	meta->frame_size = (size_t)cfg->frame_size;
+	meta->sched = eng->sched;
+	meta->pm = eng->pm;
+	meta->efd = -1;
+	meta->t_start_ns = mps_clock_ns();
+	meta->erd.kind = MPS_OP_RECV;
+	meta->erd.cb = meta_erd_cb;
+	meta->erd.ctx = meta;
+	meta->ewr.kind = MPS_OP_SEND;
+	meta->ewr.cb = meta_ewr_cb;
+	meta->ewr.ctx = meta;
+	meta->econn.kind = MPS_OP_POLL;
+	meta->econn.cb = meta_econn_cb;
+	meta->econn.ctx = meta;
+	mps_timer_init(&meta->ack_timer, meta_ack_timer, meta);
+	mps_timer_init(&meta->hs_timer, meta_hs_timer, meta);
+	meta->next = eng->metas;
+	if (eng->metas)
+		eng->metas->prev = meta;
+	eng->metas = meta;
+	eng->cnt.metas_open++;
+	eng->cnt.metas_total++;
+	return meta;
+}
+
+static int meta_keys_new(struct mps_meta *meta)
+{
+	int rc;
+
+	do {
+		rc = mps_crypto_key_new(&meta->key_local);
+		if (rc)
+			return rc;
+		mps_crypto_key_derive(meta->key_local, &meta->token_local,
+				      &meta->idsn_local);
+		/* a server token must be unique among its live metas */
+	} while (meta->role == MPS_ROLE_S &&
+		 mps_engine_meta_by_token(meta->eng, meta->token_local));
+	return mps_crypto_x25519_new(&meta->kx);
+}
+
+int mps_meta_attach(struct mps_meta *meta, struct mps_subflow *sf)
+{
+	if (meta->n_sf >= MPS_MAX_SUBFLOWS)
+		return -EMFILE;
+	sf->meta = meta;
+	sf->idx = meta->n_sf;
+	sf->addr_id = (uint8_t)meta->sf_ever++;
+	meta->sf[meta->n_sf++] = sf;
+	return 0;
+}
+
+static unsigned meta_alive_subflows(const struct mps_meta *meta)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < meta->n_sf; i++)
+		if (meta->sf[i]->state != MPS_SF_DEAD)
+			n++;
+	return n;
+}
+
+static bool meta_freeable(const struct mps_meta *meta)
+{
+	if (meta->state != MPS_META_CLOSED || meta->in_dirty)
+		return false;
+	if (meta->erd.pending || meta->ewr.pending || meta->econn.pending)
+		return false;
+	for (unsigned i = 0; i < meta->n_sf; i++) {
+		const struct mps_subflow *sf = meta->sf[i];
+
+		if (sf->state != MPS_SF_DEAD || !mps_subflow_idle(sf) || sf->sfd >= 0)
+			return false;
+	}
+	return true;
+}
+
+void mps_meta_try_free(struct mps_meta *meta)
+{
+	mps_engine_mark_dirty(meta);
+}
+
+void mps_meta_subflow_gone(struct mps_meta *meta, struct mps_subflow *sf)
+{
+	(void)sf;
+	mps_engine_mark_dirty(meta);
+}
+
+static void meta_cancel_app_ops(struct mps_meta *meta)
+{
+	struct mps_loop *loop = meta->eng->loop;
+
+	if (meta->erd.pending)
+		mps_loop_cancel(loop, &meta->erd);
+	if (meta->ewr.pending)
+		mps_loop_cancel(loop, &meta->ewr);
+	if (meta->econn.pending)
+		mps_loop_cancel(loop, &meta->econn);
+}
+
+static void meta_close_efd(struct mps_meta *meta, bool reset)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	if (meta->efd < 0)
+		return;
+	if (reset)	/* a TCP backend learns of the abort as a reset */
+		setsockopt(meta->efd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	shutdown(meta->efd, SHUT_RDWR);
+}
+
+static void drain_filler(struct mps_meta *meta)
+{
+	uint8_t buf[4096];
+	size_t left = meta->filler;
+
+	/* every filler byte was queued before the app got its end, so it
+	 * is all readable now and precedes any byte the app writes */
+	while (left) {
+		ssize_t n = recv(meta->efd, buf, left < sizeof(buf) ? left : sizeof(buf),
+				 MSG_DONTWAIT);
+
+		if (n > 0) {
+			left -= (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			struct pollfd p = { .fd = meta->efd, .events = POLLIN };
+
+			if (poll(&p, 1, 100) > 0)
+				continue;
+		}
+		break;
+	}
+	meta->filler = 0;
+}
+
+static void meta_report_connect(struct mps_meta *meta, int err,
+				const struct sockaddr *local)
+{
+	void (*cb)(void *, int, const struct sockaddr *) = meta->on_connect;
+
+	if (!cb)
+		return;
+	meta->on_connect = NULL;
+	/* outcome first, then writability: an app woken by POLLOUT must
+	 * already read the final SO_ERROR */
+	cb(meta->on_connect_arg, err, local);
+	drain_filler(meta);
+}
+
+void mps_meta_fail_connect(struct mps_meta *meta, int err)
+{
+	char a[MPS_ADDRSTRLEN];
+
+	if (meta->state == MPS_META_CLOSED)
+		return;
+	mps_info("meta %u: connect to %s failed: %s", meta->id,
+		 mps_addr_str(&meta->dest.sa, a, sizeof(a)), strerror(-err));
+	meta->err = err;
+	meta->state = MPS_META_CLOSED;
+	mps_timer_cancel(meta->eng->loop, &meta->hs_timer);
+	meta_report_connect(meta, err, NULL);
+	for (unsigned i = 0; i < meta->n_sf; i++)
+		mps_subflow_die(meta->sf[i], err, "meta failed");
+	meta_cancel_app_ops(meta);
+	mps_engine_mark_dirty(meta);
+}
+
+void mps_meta_abort(struct mps_meta *meta, int err, uint8_t code, bool tell_peer)
+{
+	if (meta->state == MPS_META_CLOSED)
+		return;
+	if (meta->state == MPS_META_CONNECTING && meta->on_connect) {
+		mps_meta_fail_connect(meta, err);
+		return;
+	}
+	mps_info("meta %u: aborted (%s)", meta->id, strerror(-err));
+	meta->err = err;
+	meta->state = MPS_META_CLOSED;
+	mps_timer_cancel(meta->eng->loop, &meta->ack_timer);
+	mps_timer_cancel(meta->eng->loop, &meta->hs_timer);
+	for (unsigned i = 0; i < meta->n_sf; i++) {
+		struct mps_subflow *sf = meta->sf[i];
+
+		if (tell_peer && sf->state == MPS_SF_ACTIVE) {
+			struct mps_frame f = { .type = MPS_FT_FASTCLOSE };
+
+			f.u.fastclose.key = meta->key_peer;
+			f.u.fastclose.code = code;
+			mps_subflow_send_frame(sf, &f);
+			mps_subflow_close(sf);
+		} else {
+			mps_subflow_die(sf, err, "meta aborted");
+		}
+	}
+	meta_cancel_app_ops(meta);
+	meta_close_efd(meta, true);
+	mps_engine_mark_dirty(meta);
+}
+
+static void meta_close_graceful(struct mps_meta *meta)
+{
+	mps_debug("meta %u: both directions done", meta->id);
+	meta->state = MPS_META_CLOSED;
+	mps_timer_cancel(meta->eng->loop, &meta->ack_timer);
+	for (unsigned i = 0; i < meta->n_sf; i++)
+		mps_subflow_close(meta->sf[i]);
+	meta_cancel_app_ops(meta);
+	mps_engine_mark_dirty(meta);
+}
+
+static void meta_free(struct mps_meta *meta)
+{
+	struct mps_engine *eng = meta->eng;
+
+	if (meta->was_established)
+		mps_stats_meta_closed(eng, meta);
+	mps_timer_cancel(eng->loop, &meta->ack_timer);
+	mps_timer_cancel(eng->loop, &meta->hs_timer);
+	if (meta->role == MPS_ROLE_S)
+		token_unhash(meta);
+	if (meta->efd >= 0)
+		close(meta->efd);
+	for (unsigned i = 0; i < meta->n_sf; i++)
+		mps_subflow_free(meta->sf[i]);
+	if (meta->prev)
+		meta->prev->next = meta->next;
+	else
+		eng->metas = meta->next;
+	if (meta->next)
+		meta->next->prev = meta->prev;
+	eng->cnt.metas_open--;
+	mps_meta_seq_free(meta);
+	free(meta);
+}
+
+/* ------------------------------------------------------------------ */
+/* the data path                                                       */
+
+static struct mps_subflow *meta_best_subflow(struct mps_meta *meta)
+{
+	struct mps_subflow *best = NULL;
+	uint64_t now = mps_clock_ns();
+
+	for (unsigned i = 0; i < meta->n_sf; i++) {
+		struct mps_subflow *sf = meta->sf[i];
+
+		if (!mps_subflow_usable(sf))
+			continue;
+		mps_subflow_info_refresh(sf, now, 50 * 1000000ull);
+		if (!best || (best->backup && !sf->backup) ||
+		    (best->backup == sf->backup && sf->srtt_us < best->srtt_us))
+			best = sf;
+	}
+	return best;
+}
+
+static void meta_send_ack(struct mps_meta *meta)
+{
+	struct mps_subflow *sf = meta_best_subflow(meta);
+	struct mps_frame f = { .type = MPS_FT_DATA_ACK };
+
+	if (!sf)
+		return;
+	f.u.data_ack.ack = mps_meta_rcv_ack(meta);
+	f.u.data_ack.window = mps_meta_rcv_window(meta);
+	if (mps_subflow_send_frame(sf, &f) == 0)
+		mps_meta_rcv_ack_sent(meta);
+	meta->ack_now = false;
+	mps_timer_cancel(meta->eng->loop, &meta->ack_timer);
+}
+
+static void meta_ack_timer(struct mps_timer *t)
+{
+	struct mps_meta *meta = t->ctx;
+
+	meta->ack_now = true;
+	mps_engine_mark_dirty(meta);
+}
+
+static void meta_maybe_ack(struct mps_meta *meta)
+{
+	const struct mps_meta_rcv *rcv = &meta->rcv;
+	uint64_t ack = mps_meta_rcv_ack(meta);
+	uint64_t wnd_end = ack + mps_meta_rcv_window(meta);
+
+	if (meta->ack_now || mps_meta_rcv_ack_due(meta)) {
+		meta_send_ack(meta);
+		return;
+	}
+	if ((ack != rcv->ack_sent || wnd_end != rcv->wnd_end_sent) &&
+	    !mps_timer_armed(&meta->ack_timer))
+		mps_timer_arm(meta->eng->loop, &meta->ack_timer, MPS_ACK_DELAY_MS);
+}
+
+static void meta_schedule(struct mps_meta *meta)
+{
+	uint64_t dsn;
+	size_t len;
+	bool fin, reinject;
+
+	for (;;) {
+		struct mps_subflow *sf = meta->sched->pick(meta, meta->frame_size);
+
+		if (!sf)
+			return;
+		if (!mps_meta_snd_next(meta, meta->frame_size, &dsn, &len, &fin,
+				       &reinject))
+			return;
+		if (mps_subflow_send_data(sf, dsn, len, fin)) {
+			mps_meta_snd_reinject(meta, dsn, dsn + len, fin);
+			mps_subflow_die(sf, -ENOMEM, "out of memory");
+			continue;
+		}
+		if (reinject)
+			sf->reinjected_bytes += len;
+	}
+}
+
+static void meta_app_read(struct mps_meta *meta)
+{
+	uint8_t *p;
+	size_t n;
+
+	if (meta->erd.pending || meta->app_rd_eof || meta->efd < 0 ||
+	    meta->state != MPS_META_ESTABLISHED)
+		return;
+	n = mps_meta_snd_tail(meta, &p);
+	if (!n)
+		return;		/* send queue full: an ack will free room */
+	meta->erd.fd = meta->efd;
+	meta->erd.buf = p;
+	meta->erd.len = n;
+	if (mps_loop_submit(meta->eng->loop, &meta->erd))
+		mps_meta_abort(meta, -EIO, MPS_CLOSE_RESOURCE, true);
+}
+
+static void meta_erd_cb(struct mps_op *op, int res)
+{
+	struct mps_meta *meta = op->ctx;
+
+	if (meta->state != MPS_META_ESTABLISHED) {
+		mps_engine_mark_dirty(meta);
+		return;
+	}
+	if (res > 0) {
+		mps_meta_snd_commit(meta, (size_t)res);
+	} else if (res == 0) {
+		meta->app_rd_eof = true;
+		meta->snd.fin_queued = true;
+	} else {
+		mps_meta_abort(meta, res, MPS_CLOSE_ABORT, true);
+		return;
+	}
+	mps_engine_mark_dirty(meta);
+}
+
+static void meta_app_write(struct mps_meta *meta)
+{
+	uint8_t *p;
+	size_t n;
+
+	if (meta->ewr.pending || meta->app_gone || meta->efd < 0)
+		return;
+	n = mps_meta_rcv_ready(meta, &p);
+	if (n) {
+		meta->ewr.fd = meta->efd;
+		meta->ewr.buf = p;
+		meta->ewr.len = n;
+		if (mps_loop_submit(meta->eng->loop, &meta->ewr))
+			mps_meta_abort(meta, -EIO, MPS_CLOSE_RESOURCE, true);
+		return;
+	}
+	if (mps_meta_rcv_done(meta) && !meta->app_wr_shut) {
+		/* the peer's DATA_FIN, delivered: the app reads EOF */
+		shutdown(meta->efd, SHUT_WR);
+		meta->app_wr_shut = true;
+	}
+}
+
+static void meta_ewr_cb(struct mps_op *op, int res)
+{
+	struct mps_meta *meta = op->ctx;
+
+	if (meta->state == MPS_META_CLOSED) {
+		mps_engine_mark_dirty(meta);
+		return;
+	}
+	if (res < 0) {
+		/* the app closed with data still arriving: TCP would reset */
+		meta->app_gone = true;
+		mps_meta_abort(meta, res, MPS_CLOSE_ABORT, true);
+		return;
+	}
+	mps_meta_rcv_consume(meta, (size_t)res);
+	mps_engine_mark_dirty(meta);
+}
+
+int mps_meta_on_data(struct mps_meta *meta, const struct mps_frame *f)
+{
+	long rc;
+
+	if (meta->state != MPS_META_ESTABLISHED)
+		return meta->state == MPS_META_CLOSED ? 0 : -EPROTO;
+	if (meta->checksum && !(f->flags & MPS_DATA_F_CRC) && f->u.data.len)
+		return -EPROTO;
+	rc = mps_meta_rcv_data(meta, f->u.data.dsn, f->u.data.payload,
+			       f->u.data.len, f->flags & MPS_DATA_F_FIN);
+	if (rc < 0) {
+		mps_warn("meta %u: DATA outside the window or contradicting FIN",
+			 meta->id);
+		meta->eng->cnt.proto_errors++;
+		return (int)rc;
+	}
+	if (f->flags & MPS_DATA_F_FIN)
+		meta->ack_now = true;
+	mps_engine_mark_dirty(meta);
+	return 0;
+}
+
+void mps_meta_on_ack(struct mps_meta *meta, uint64_t ack, uint32_t window)
+{
+	long acked;
+
+	if (meta->state != MPS_META_ESTABLISHED)
+		return;
+	acked = mps_meta_snd_ack(meta, ack, window);
+	if (acked < 0) {
+		meta->eng->cnt.proto_errors++;
+		return;
+	}
+	if (acked > 0 || meta->snd.fin_acked)
+		for (unsigned i = 0; i < meta->n_sf; i++)
+			mps_subflow_map_ack(meta->sf[i], meta->snd.una +
+					    (meta->snd.fin_acked ? 1 : 0));
+	mps_engine_mark_dirty(meta);
+}
+
+/* Once per loop iteration for every meta that saw activity. */
+static void meta_flush(struct mps_meta *meta)
+{
+	if (meta->state == MPS_META_ESTABLISHED) {
+		meta_app_write(meta);
+		meta_schedule(meta);
+		meta_maybe_ack(meta);
+		meta_app_read(meta);
+		if (mps_meta_snd_done(meta) && mps_meta_rcv_done(meta) &&
+		    meta->app_wr_shut &&
+		    meta->rcv.ack_sent == mps_meta_rcv_ack(meta)) {
+			meta_close_graceful(meta);
+		} else if (!meta_alive_subflows(meta)) {
+			mps_info("meta %u: every subflow failed (snd %s, rcv %s)", meta->id,
+				 mps_meta_snd_done(meta) ? "done" : "open",
+				 mps_meta_rcv_done(meta) ? "done" : "open");
+			mps_debug("meta %u: una %llu nxt %llu end %llu fin %d/%d/%d rcv nxt %llu base %llu fin %d@%llu ack_sent %llu shut %d",
+				  meta->id, (unsigned long long)meta->snd.una,
+				  (unsigned long long)meta->snd.nxt,
+				  (unsigned long long)meta->snd.end, meta->snd.fin_queued,
+				  meta->snd.fin_sent, meta->snd.fin_acked,
+				  (unsigned long long)meta->rcv.nxt,
+				  (unsigned long long)meta->rcv.q.base, meta->rcv.fin,
+				  (unsigned long long)meta->rcv.fin_dsn,
+				  (unsigned long long)meta->rcv.ack_sent, meta->app_wr_shut);
+			mps_meta_abort(meta, -ECONNRESET, MPS_CLOSE_ABORT, false);
+		}
+	}
+}
+
+static void engine_count_drain(struct mps_engine *eng)
+{
+	int n = (int)mps_pump_pending_out(eng);
+
+	for (struct mps_meta *m = eng->metas; m; m = m->next)
+		if (m->state != MPS_META_CLOSED && !m->snd.fin_acked)
+			n++;
+	__atomic_store_n(&eng->drain_pending, n, __ATOMIC_RELEASE);
+}
+
+static void engine_flush(void *ctx)
+{
+	struct mps_engine *eng = ctx;
+
+	/* entries appended while we walk are handled in this same pass */
+	for (unsigned i = 0; i < eng->n_dirty; i++) {
+		struct mps_meta *meta = eng->dirty[i];
+
+		meta->in_dirty = false;
+		meta_flush(meta);
+		if (meta_freeable(meta))
+			meta_free(meta);
+	}
+	eng->n_dirty = 0;
+	while (eng->graveyard) {
+		struct mps_subflow *sf = eng->graveyard;
+
+		eng->graveyard = sf->lnext;
+		mps_subflow_free(sf);
+	}
+	if (eng->draining)
+		engine_count_drain(eng);
+}
+
+/* ------------------------------------------------------------------ */
+/* client side                                                         */
+
+void mps_meta_established(struct mps_meta *meta)
+{
+	char a[MPS_ADDRSTRLEN];
+	struct mps_subflow *sf0 = meta->sf[0];
+
+	meta->state = MPS_META_ESTABLISHED;
+	meta->was_established = true;
+	meta->ack_now = true;	/* tell the peer our window at once */
+	mps_info("meta %u: established to %s (%s, scheduler %s)", meta->id,
+		 mps_addr_str(&meta->dest.sa, a, sizeof(a)),
+		 meta->pm->name, meta->sched->name);
+	meta_report_connect(meta, 0, &sf0->local.sa);
+	if (meta->role == MPS_ROLE_C)
+		meta->pm->established(meta);
+	mps_engine_mark_dirty(meta);
+}
+
+struct fallback_ctx {
+	void (*cb)(void *, int, const struct sockaddr *);
+	void *arg;
+	int efd;
+	size_t filler;
+};
+
+static void fallback_done(void *arg, int err, const struct sockaddr *local)
+{
+	struct fallback_ctx *fb = arg;
+	uint8_t buf[4096];
+	size_t left = fb->filler;
+
+	if (fb->cb)
+		fb->cb(fb->arg, err, local);
+	while (left) {
+		ssize_t n = recv(fb->efd, buf, left < sizeof(buf) ? left : sizeof(buf),
+				 MSG_DONTWAIT);
+
+		if (n <= 0)
+			break;
+		left -= (size_t)n;
+	}
+	if (err)
+		close(fb->efd);
+	free(fb);
+}
+
+void mps_meta_fallback(struct mps_meta *meta, const char *why)
+{
+	struct mps_engine *eng = meta->eng;
+	struct fallback_ctx *fb;
+	char a[MPS_ADDRSTRLEN];
+	int rc;
+
+	if (meta->state != MPS_META_CONNECTING)
+		return;
+	mps_timer_cancel(eng->loop, &meta->hs_timer);
+	if (!eng->cfg.fallback) {
+		mps_info("meta %u: %s, and fallback is off", meta->id, why);
+		mps_meta_fail_connect(meta, -ECONNREFUSED);
+		return;
+	}
+	mps_info("meta %u: %s: %s carried as plain TCP", meta->id, why,
+		 mps_addr_str(&meta->dest.sa, a, sizeof(a)));
+	eng->cnt.fallbacks++;
+	mps_engine_plain_cache_add(eng, &meta->dest.sa);
+	fb = malloc(sizeof(*fb));
+	if (!fb) {
+		mps_meta_fail_connect(meta, -ENOMEM);
+		return;
+	}
+	fb->cb = meta->on_connect;
+	fb->arg = meta->on_connect_arg;
+	fb->efd = meta->efd;
+	fb->filler = meta->filler;
+	rc = mps_pump_connect(eng, meta->efd, &meta->dest.sa, NULL, 0, why,
+			      fallback_done, fb);
+	if (rc) {
+		free(fb);
+		mps_meta_fail_connect(meta, rc);
+		return;
+	}
+	/* the relay end now belongs to the pump */
+	meta->efd = -1;
+	meta->on_connect = NULL;
+	snprintf(meta->fallback, sizeof(meta->fallback), "%s", why);
+	meta->state = MPS_META_CLOSED;
+	for (unsigned i = 0; i < meta->n_sf; i++)
+		mps_subflow_die(meta->sf[i], 0, "fallback");
+	mps_engine_mark_dirty(meta);
+}
+
+static void meta_hs_timer(struct mps_timer *t)
+{
+	struct mps_meta *meta = t->ctx;
+
+	/* server: the backend did not answer its connect in time */
+	if (meta->state == MPS_META_CONNECTING && meta->role == MPS_ROLE_S) {
+		if (meta->econn.pending)
+			mps_loop_cancel(meta->eng->loop, &meta->econn);
+	}
+}
+
+struct connect_cmd {
+	union mps_sockaddr dest;
+	int efd;
+	size_t filler;
+	mps_connect_cb cb;
+	void *arg;
+};
+
+static void cmd_connect(struct mps_engine *eng, void *arg)
+{
+	struct connect_cmd *cc = arg;
+	struct mps_meta *meta;
+	struct mps_subflow *sf;
+	union mps_sockaddr local;
+	bool has_local = false;
+	int rc;
+
+	meta = meta_new(eng, MPS_ROLE_C);
+	if (!meta) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	meta->efd = cc->efd;
+	meta->dest = cc->dest;
+	meta->filler = cc->filler;
+	meta->on_connect = cc->cb;
+	meta->on_connect_arg = cc->arg;
+	meta->checksum = eng->cfg.checksum;
+	free(cc);
+	cc = NULL;
+	rc = meta_keys_new(meta);
+	sf = rc ? NULL : mps_subflow_new(eng, -1);
+	if (!sf) {
+		mps_meta_fail_connect(meta, rc ? rc : -ENOMEM);
+		return;
+	}
+	sf->initial = true;
+	mps_meta_attach(meta, sf);
+	rc = meta->pm->initial_local(meta, &local, &has_local);
+	if (!rc)
+		rc = mps_subflow_connect(sf, has_local ? &local : NULL, &meta->dest);
+	if (rc) {
+		sf->state = MPS_SF_DEAD;
+		mps_meta_fail_connect(meta, rc);
+	}
+	return;
+fail:
+	cc->cb(cc->arg, rc, NULL);
+	close(cc->efd);
+	free(cc);
+}
+
+int mps_engine_subflow_open(struct mps_meta *meta, const union mps_sockaddr *local,
+			    const union mps_sockaddr *remote)
+{
+	struct mps_subflow *sf;
+	int rc;
+
+	if (meta->state != MPS_META_ESTABLISHED)
+		return -ENOTCONN;
+	sf = mps_subflow_new(meta->eng, -1);
+	if (!sf)
+		return -ENOMEM;
+	rc = mps_meta_attach(meta, sf);
+	if (rc) {
+		mps_subflow_free(sf);
+		return rc;
+	}
+	rc = mps_subflow_connect(sf, local, remote);
+	if (rc) {
+		char a[MPS_ADDRSTRLEN];
+
+		sf->remote = *remote;
+		mps_info("meta %u: subflow to %s not opened: %s", meta->id,
+			 mps_addr_str(&remote->sa, a, sizeof(a)), strerror(-rc));
+		sf->state = MPS_SF_DEAD;
+		sf->err = rc;
+		sf->why = "connect failed";
+		mps_engine_mark_dirty(meta);
+	}
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* server side                                                         */
+
+void mps_engine_unclassified_unlink(struct mps_subflow *sf)
+{
+	struct mps_subflow **pp;
+
+	for (pp = &sf->eng->unclassified; *pp; pp = &(*pp)->lnext) {
+		if (*pp == sf) {
+			*pp = sf->lnext;
+			sf->lnext = NULL;
+			return;
+		}
+	}
+}
+
+int mps_meta_server_hello(struct mps_subflow *sf, const struct mps_frame *f)
+{
+	struct mps_engine *eng = sf->eng;
+	const struct mps_listener *lst = sf->listener;
+	uint8_t shared[MPS_X25519_LEN];
+	struct mps_meta *meta;
+	int fd, rc;
+
+	meta = meta_new(eng, MPS_ROLE_S);
+	if (!meta)
+		return -ENOMEM;
+	mps_engine_unclassified_unlink(sf);
+	mps_timer_cancel(eng->loop, &sf->timer);
+	sf->initial = true;
+	mps_meta_attach(meta, sf);
+	sf->state = MPS_SF_ACTIVE;
+	meta->key_peer = f->u.hello.key;
+	mps_crypto_key_derive(meta->key_peer, &meta->token_peer, &meta->idsn_peer);
+	rc = meta_keys_new(meta);
+	if (!rc)
+		rc = mps_crypto_x25519_shared(&meta->kx, f->u.hello.pub, shared);
+	if (!rc)
+		rc = mps_crypto_join_key(shared, meta->key_peer, meta->key_local,
+					 meta->join_key);
+	meta->checksum = (f->flags & MPS_HELLO_F_CRC) || eng->cfg.checksum;
+	meta->tok_next = eng->tok_hash[meta->token_local % MPS_TOKEN_BUCKETS];
+	eng->tok_hash[meta->token_local % MPS_TOKEN_BUCKETS] = meta;
+	meta->dest = lst->backend;
+	if (rc) {
+		mps_warn("meta %u: HELLO refused: key exchange failed", meta->id);
+		eng->cnt.handshake_failed++;
+		mps_meta_abort(meta, rc, MPS_CLOSE_PROTO, false);
+		return 1;
+	}
+	/* the client's connect() returns only once the backend answered,
+	 * so it sees the backend's refusal as its own */
+	fd = socket(meta->dest.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    IPPROTO_TCP);
+	if (fd < 0) {
+		rc = -errno;
+		goto refuse;
+	}
+	meta->efd = fd;
+	if (connect(fd, &meta->dest.sa, mps_addr_len(&meta->dest.sa)) &&
+	    errno != EINPROGRESS) {
+		rc = -errno;
+		goto refuse;
+	}
+	meta->econn.fd = fd;
+	meta->econn.poll_mask = POLLOUT;
+	rc = mps_loop_submit(eng->loop, &meta->econn);
+	if (rc)
+		goto refuse;
+	mps_timer_arm(eng->loop, &meta->hs_timer, (uint64_t)eng->cfg.connect_timeout_ms);
+	return 0;
+refuse:
+	meta->err = rc;
+	meta_econn_cb(&meta->econn, rc);
+	return 0;
+}
+
+static uint8_t errno_to_close_code(int err)
+{
+	switch (err) {
+	case -ECONNREFUSED:
+		return MPS_CLOSE_REFUSED;
+	case -ETIMEDOUT:
+	case -ECANCELED:
+		return MPS_CLOSE_TIMEDOUT;
+	case -ENETUNREACH:
+	case -EHOSTUNREACH:
+		return MPS_CLOSE_UNREACH;
+	case -EMFILE:
+	case -ENFILE:
+	case -ENOMEM:
+	case -ENOBUFS:
+		return MPS_CLOSE_RESOURCE;
+	default:
+		return MPS_CLOSE_REFUSED;
+	}
+}
+
+static void meta_econn_cb(struct mps_op *op, int res)
+{
+	struct mps_meta *meta = op->ctx;
+	struct mps_subflow *sf = meta->sf[0];
+	struct mps_frame f = { .type = MPS_FT_HELLO_ACK };
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	mps_timer_cancel(meta->eng->loop, &meta->hs_timer);
+	if (meta->state != MPS_META_CONNECTING) {
+		mps_engine_mark_dirty(meta);
+		return;
+	}
+	if (res < 0)
+		err = -res;
+	else if (getsockopt(meta->efd, SOL_SOCKET, SO_ERROR, &err, &len))
+		err = errno;
+	if (err) {
+		char a[MPS_ADDRSTRLEN];
+		struct mps_frame fc = { .type = MPS_FT_FASTCLOSE };
+
+		mps_warn("meta %u: backend %s: %s", meta->id,
+			 mps_addr_str(&meta->dest.sa, a, sizeof(a)), strerror(err));
+		fc.u.fastclose.key = meta->key_peer;
+		fc.u.fastclose.code = errno_to_close_code(-err);
+		meta->err = -err;
+		meta->state = MPS_META_CLOSED;
+		if (sf->state == MPS_SF_ACTIVE) {
+			mps_subflow_send_frame(sf, &fc);
+			mps_subflow_close(sf);
+		}
+		mps_engine_mark_dirty(meta);
+		return;
+	}
+	mps_meta_seq_start(meta);
+	f.flags = meta->checksum ? MPS_HELLO_F_CRC : 0;
+	f.u.hello_ack.version = MPS_PROTO_VERSION;
+	f.u.hello_ack.key = meta->key_local;
+	memcpy(f.u.hello_ack.pub, meta->kx.pub, MPS_X25519_LEN);
+	f.u.hello_ack.window = mps_meta_rcv_window(meta);
+	if (mps_subflow_send_frame(sf, &f)) {
+		mps_meta_abort(meta, -ENOMEM, MPS_CLOSE_RESOURCE, false);
+		return;
+	}
+	mps_meta_rcv_ack_sent(meta);
+	meta->state = MPS_META_ESTABLISHED;
+	meta->was_established = true;
+	mps_info("meta %u: accepted from %s", meta->id,
+		 mps_addr_str(&sf->remote.sa, (char[MPS_ADDRSTRLEN]){0}, MPS_ADDRSTRLEN));
+	mps_engine_mark_dirty(meta);
+}
+
+int mps_meta_server_join(struct mps_subflow *sf, const struct mps_frame *f)
+{
+	struct mps_engine *eng = sf->eng;
+	struct mps_meta *meta = mps_engine_meta_by_token(eng, f->u.join.token);
+	struct mps_frame r = { .type = MPS_FT_JOIN_ACK };
+	uint8_t mac[32];
+	char a[MPS_ADDRSTRLEN];
+	int rc;
+
+	mps_addr_str(&sf->remote.sa, a, sizeof(a));
+	if (!meta || meta->state != MPS_META_ESTABLISHED) {
+		mps_warn("JOIN refused from %s: unknown token %08x", a,
+			 f->u.join.token);
+		eng->cnt.join_refused++;
+		return -EACCES;
+	}
+	for (unsigned i = 0; i < meta->n_seen_nonces && i < 32; i++) {
+		if (meta->seen_nonces[i] == f->u.join.nonce) {
+			mps_warn("meta %u: JOIN refused from %s: replayed nonce",
+				 meta->id, a);
+			eng->cnt.join_refused++;
+			return -EACCES;
+		}
+	}
+	meta->seen_nonces[meta->n_seen_nonces++ % 32] = f->u.join.nonce;
+	mps_engine_unclassified_unlink(sf);
+	mps_timer_cancel(eng->loop, &sf->timer);
+	rc = mps_meta_attach(meta, sf);
+	if (rc) {
+		mps_warn("meta %u: JOIN refused from %s: subflow limit", meta->id, a);
+		eng->cnt.join_refused++;
+		return -EACCES;	/* not attached: the subflow frees itself */
+	}
+	sf->backup = f->flags & MPS_JOIN_F_BACKUP;
+	sf->nonce_peer = f->u.join.nonce;
+	rc = mps_crypto_random(&sf->nonce_local, sizeof(sf->nonce_local));
+	if (!rc)
+		rc = mps_crypto_join_hmac(meta->join_key, MPS_ROLE_SERVER,
+					  sf->nonce_local, sf->nonce_peer, mac);
+	if (rc)
+		return rc;
+	r.u.join_ack.nonce = sf->nonce_local;
+	memcpy(r.u.join_ack.hmac, mac, MPS_HMAC_TRUNC_LEN);
+	sf->state = MPS_SF_JOIN_ACKED;
+	mps_timer_arm(eng->loop, &sf->timer, (uint64_t)eng->cfg.connect_timeout_ms);
+	return mps_subflow_send_frame(sf, &r);
+}
+
+void mps_meta_plain_client(struct mps_subflow *sf)
+{
+	struct mps_engine *eng = sf->eng;
+	const struct mps_listener *lst = sf->listener;
+	int rc;
+
+	sf->to_plain = true;
+	if (sf->rd.pending) {
+		/* finish the hand-off when the recv completes, so no byte
+		 * the client sent can be read by a stale op */
+		mps_loop_cancel(eng->loop, &sf->rd);
+		return;
+	}
+	mps_engine_unclassified_unlink(sf);
+	mps_timer_cancel(eng->loop, &sf->timer);
+	rc = mps_pump_connect(eng, sf->sfd, &lst->backend.sa, sf->ibuf, sf->ilen,
+			      NULL, NULL, NULL);
+	if (rc == 0) {
+		sf->sfd = -1;	/* owned by the relay now */
+		eng->cnt.subflows_open--;
+	}
+	sf->state = MPS_SF_DEAD;
+}
+
+static void listener_accept(struct mps_op *op, int res)
+{
+	struct mps_listener *lst = op->ctx;
+	struct mps_engine *eng = lst->eng;
+
+	for (;;) {
+		union mps_sockaddr peer;
+		socklen_t plen = sizeof(peer);
+		struct mps_subflow *sf;
+		int fd = accept4(lst->fd, &peer.sa, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno != EAGAIN)
+				mps_warn("accept: %s", strerror(errno));
+			break;
+		}
+		sf = mps_subflow_new(eng, fd);
+		if (!sf) {
+			close(fd);
+			continue;
+		}
+		sf->remote = peer;
+		plen = sizeof(sf->local);
+		getsockname(fd, &sf->local.sa, &plen);
+		sf->state = MPS_SF_CLASSIFY;
+		sf->listener = lst;
+		mps_subflow_apply_sockopts(sf);
+		sf->lnext = eng->unclassified;
+		eng->unclassified = sf;
+		mps_timer_arm(eng->loop, &sf->timer, (uint64_t)eng->cfg.hello_timeout_ms);
+		mps_subflow_start_recv(sf);
+	}
+	(void)res;
+	if (mps_loop_submit(eng->loop, &lst->acc))
+		mps_err("listener: cannot re-arm accept");
+}
+
+int mps_engine_listen(struct mps_engine *eng, const struct sockaddr *addr,
+		      const struct sockaddr *backend)
+{
+	struct mps_listener *lst = calloc(1, sizeof(*lst));
+	int one = 1, rc;
+
+	if (!lst)
+		return -ENOMEM;
+	lst->fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			 IPPROTO_TCP);
+	if (lst->fd < 0) {
+		rc = -errno;
+		free(lst);
+		return rc;
+	}
+	setsockopt(lst->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(lst->fd, addr, mps_addr_len(addr)) || listen(lst->fd, 4096)) {
+		rc = -errno;
+		close(lst->fd);
+		free(lst);
+		return rc;
+	}
+	lst->eng = eng;
+	memcpy(&lst->addr, addr, mps_addr_len(addr));
+	memcpy(&lst->backend, backend, mps_addr_len(backend));
+	lst->acc.kind = MPS_OP_POLL;
+	lst->acc.fd = lst->fd;
+	lst->acc.poll_mask = POLLIN;
+	lst->acc.cb = listener_accept;
+	lst->acc.ctx = lst;
+	rc = mps_loop_submit(eng->loop, &lst->acc);
+	if (rc) {
+		close(lst->fd);
+		free(lst);
+		return rc;
+	}
+	lst->next = eng->listeners;
+	eng->listeners = lst;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* engine object, thread and command queue                             */
+
+static void engine_evfd_cb(struct mps_op *op, int res)
+{
+	struct mps_engine *eng = op->ctx;
+	struct mps_cmd *c, *next;
+	uint64_t v;
+
+	(void)res;
+	if (read(eng->evfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		mps_err("eventfd read: %s", strerror(errno));
+	pthread_mutex_lock(&eng->lock);
+	c = eng->cmd_head;
+	eng->cmd_head = eng->cmd_tail = NULL;
+	pthread_mutex_unlock(&eng->lock);
+	for (; c; c = next) {
+		next = c->next;
+		c->fn(eng, c->arg);
+		free(c);
+	}
+	if (!eng->stop && mps_loop_submit(eng->loop, &eng->evop))
+		mps_err("engine: cannot re-arm the command queue");
+}
+
+static int engine_post(struct mps_engine *eng,
+		       void (*fn)(struct mps_engine *, void *), void *arg)
+{
+	struct mps_cmd *c = malloc(sizeof(*c));
+	uint64_t one = 1;
+
+	if (!c)
+		return -ENOMEM;
+	c->fn = fn;
+	c->arg = arg;
+	c->next = NULL;
+	pthread_mutex_lock(&eng->lock);
+	if (eng->cmd_tail)
+		eng->cmd_tail->next = c;
+	else
+		eng->cmd_head = c;
+	eng->cmd_tail = c;
+	pthread_mutex_unlock(&eng->lock);
+	if (write(eng->evfd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		return -errno;
+	return 0;
+}
+
+int mps_engine_connect(struct mps_engine *eng, const struct sockaddr *dest,
+		       int efd, size_t filler, mps_connect_cb cb, void *arg)
+{
+	struct connect_cmd *cc = calloc(1, sizeof(*cc));
+	int rc;
+
+	if (!cc)
+		return -ENOMEM;
+	memcpy(&cc->dest, dest, mps_addr_len(dest));
+	cc->efd = efd;
+	cc->filler = filler;
+	cc->cb = cb;
+	cc->arg = arg;
+	rc = engine_post(eng, cmd_connect, cc);
+	if (rc)
+		free(cc);
+	return rc;
+}
+
+static void cmd_drain(struct mps_engine *eng, void *arg)
+{
+	(void)arg;
+	eng->draining = true;
+	engine_count_drain(eng);
+}
+
+static void cmd_abort_all(struct mps_engine *eng, void *arg)
+{
+	struct mps_meta *m, *next;
+
+	(void)arg;
+	for (m = eng->metas; m; m = next) {
+		next = m->next;
+		mps_meta_abort(m, -ECONNABORTED, MPS_CLOSE_ABORT, true);
+	}
+	mps_pump_shutdown_all(eng);
+}
+
+unsigned mps_engine_drain(struct mps_engine *eng, unsigned timeout_ms)
+{
+	struct timespec ts = { .tv_sec = 0, .tv_nsec = 5 * 1000000 };
+	unsigned waited = 0;
+	int left = -1;
+
+	__atomic_store_n(&eng->drain_pending, -1, __ATOMIC_RELEASE);
+	if (engine_post(eng, cmd_drain, NULL))
+		return 0;
+	for (;;) {
+		left = __atomic_load_n(&eng->drain_pending, __ATOMIC_ACQUIRE);
+		if (left == 0 || waited >= timeout_ms)
+			break;
+		nanosleep(&ts, NULL);
+		waited += 5;
+	}
+	if (left != 0) {
+		/* out of time: abort the rest, but still give their stats
+		 * lines a moment to be written */
+		engine_post(eng, cmd_abort_all, NULL);
+		for (waited = 0; waited < 200 &&
+		     __atomic_load_n(&eng->cnt.metas_open, __ATOMIC_ACQUIRE); waited += 5)
+			nanosleep(&ts, NULL);
+	}
+	return left < 0 ? 0 : (unsigned)left;
+}
+
+int mps_engine_new(struct mps_engine **out, const struct mps_config *cfg)
+{
+	struct mps_engine *eng = calloc(1, sizeof(*eng));
+	int rc;
+
+	if (!eng)
+		return -ENOMEM;
+	eng->cfg = *cfg;
+	eng->evfd = -1;
+	eng->stats_fd = -1;
+	pthread_mutex_init(&eng->lock, NULL);
+	mps_sched_init();
+	mps_pm_init();
+	eng->sched = mps_sched_find(cfg->scheduler);
+	eng->pm = mps_pm_select(cfg);
+	if (!eng->sched || !eng->pm) {
+		rc = -EINVAL;
+		goto fail;
+	}
+	rc = mps_loop_new(&eng->loop, cfg->loop);
+	if (rc)
+		goto fail;
+	mps_loop_set_flush(eng->loop, engine_flush, eng);
+	eng->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (eng->evfd < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	eng->evop.kind = MPS_OP_POLL;
+	eng->evop.fd = eng->evfd;
+	eng->evop.poll_mask = POLLIN;
+	eng->evop.cb = engine_evfd_cb;
+	eng->evop.ctx = eng;
+	rc = mps_loop_submit(eng->loop, &eng->evop);
+	if (rc)
+		goto fail;
+	if (cfg->stats_file[0]) {
+		eng->stats_fd = open(cfg->stats_file,
+				     O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+		if (eng->stats_fd < 0)
+			mps_warn("stats file %s: %s", cfg->stats_file, strerror(errno));
+	}
+	*out = eng;
+	return 0;
+fail:
+	mps_engine_free(eng);
+	return rc;
+}
+
+void mps_engine_free(struct mps_engine *eng)
+{
+	struct mps_listener *lst, *ln;
+
+	if (!eng)
+		return;
+	for (lst = eng->listeners; lst; lst = ln) {
+		ln = lst->next;
+		close(lst->fd);
+		free(lst);
+	}
+	if (eng->loop)
+		mps_loop_free(eng->loop);
+	if (eng->evfd >= 0)
+		close(eng->evfd);
+	if (eng->stats_fd >= 0)
+		close(eng->stats_fd);
+	free(eng->dirty);
+	pthread_mutex_destroy(&eng->lock);
+	free(eng);
+}
+
+const struct mps_config *mps_engine_config(const struct mps_engine *eng)
+{
+	return &eng->cfg;
+}
+
+const char *mps_engine_loop_name(const struct mps_engine *eng)
+{
+	return mps_loop_backend_name(eng->loop);
+}
+
+int mps_engine_run(struct mps_engine *eng)
+{
+	int rc = 0;
+
+	mps_engine_thread = true;
+	while (!eng->stop) {
+		rc = mps_loop_run_once(eng->loop, -1);
+		if (rc < 0 && rc != -EINTR) {
+			mps_err("event loop: %s", strerror(-rc));
+			return rc;
+		}
+	}
+	return 0;
+}
+
+void mps_engine_stop(struct mps_engine *eng)
+{
+	uint64_t one = 1;
+	ssize_t n;
+
+	eng->stop = true;
+	n = write(eng->evfd, &one, sizeof(one));
+	(void)n;
+}
+
+static void *engine_thread_main(void *arg)
+{
+	struct mps_engine *eng = arg;
+	sigset_t all;
+
+	/* the app's signals are the app's business, never this thread's */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	mps_engine_run(eng);
+	return NULL;
+}
+
+int mps_engine_start_thread(struct mps_engine *eng)
+{
+	int rc;
+
+	if (eng->thread_started)
+		return 0;
+	rc = pthread_create(&eng->thread, NULL, engine_thread_main, eng);
+	if (rc)
+		return -rc;
+	eng->thread_started = true;
+	return 0;
+}
+
+void mps_engine_join_thread(struct mps_engine *eng)
+{
+	if (eng->thread_started)
+		pthread_join(eng->thread, NULL);
+	eng->thread_started = false;
+}
+
+void mps_engine_counters(const struct mps_engine *eng,
+			 struct mps_engine_counters *out)
+{
+	*out = eng->cnt;
+}

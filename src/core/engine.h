@@ -1,0 +1,81 @@
+/*
+ * engine.h - the multipath engine: one event loop that owns every meta
+ * connection, subflow and listener of a process.
+ *
+ * mpshim-proxyd runs it on its main thread; libmpshim.so starts it on a
+ * thread of its own the first time an application connects somewhere the
+ * policy marks as multipath.  Calls marked "any thread" may be made from
+ * application threads; everything else runs on the engine's thread.
+ */
+#ifndef MPS_ENGINE_H
+#define MPS_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include "addr.h"
+#include "config.h"
+
+struct mps_engine;
+struct mps_meta;
+
+/* True on the engine's own thread: the shim's wrappers pass its socket
+ * calls straight to libc instead of interposing them. */
+extern __thread bool mps_engine_thread;
+
+int mps_engine_new(struct mps_engine **out, const struct mps_config *cfg);
+void mps_engine_free(struct mps_engine *eng);
+const struct mps_config *mps_engine_config(const struct mps_engine *eng);
+const char *mps_engine_loop_name(const struct mps_engine *eng);
+
+/* Reverse proxy: accept multipath (and plain) clients on `addr`, carry
+ * each to a new plain TCP connection to `backend`. */
+int mps_engine_listen(struct mps_engine *eng, const struct sockaddr *addr,
+		      const struct sockaddr *backend);
+/* Run on the calling thread until mps_engine_stop().  0 or -errno. */
+int mps_engine_run(struct mps_engine *eng);
+/* any thread, async-signal-safe */
+void mps_engine_stop(struct mps_engine *eng);
+
+/* Start the engine on its own thread (shim).  any thread, once. */
+int mps_engine_start_thread(struct mps_engine *eng);
+/* Wait for the engine thread to end after mps_engine_stop(). */
+void mps_engine_join_thread(struct mps_engine *eng);
+
+/*
+ * Carry a new connection to `dest` over multipath, relaying through efd,
+ * the engine's end of a socketpair whose other end the application owns.
+ * `filler` bytes the caller wrote into the application's end to hold back
+ * POLLOUT are read and discarded before cb runs.  cb(arg, err, local) runs
+ * once, on the engine thread, when the connection is established (err 0,
+ * possibly after a fallback to plain TCP) or has failed (-errno).  After a
+ * failure the engine closes efd.  any thread.
+ */
+typedef void (*mps_connect_cb)(void *arg, int err, const struct sockaddr *local);
+int mps_engine_connect(struct mps_engine *eng, const struct sockaddr *dest,
+		       int efd, size_t filler, mps_connect_cb cb, void *arg);
+/* Is dest known not to speak mpshim (fallback cached)?  any thread. */
+bool mps_engine_dest_is_plain(struct mps_engine *eng, const struct sockaddr *dest);
+
+/*
+ * Process exit (shim): wait up to timeout_ms until every connection has
+ * had the data the application wrote acknowledged by the peer, then abort
+ * what remains so its stats line is still written.  The caller first
+ * half-closes the application ends.  Returns the number of connections
+ * that did not finish in time.  any thread but the engine's.
+ */
+unsigned mps_engine_drain(struct mps_engine *eng, unsigned timeout_ms);
+
+/* For path managers: open one more subflow of an established meta. */
+int mps_engine_subflow_open(struct mps_meta *meta, const union mps_sockaddr *local,
+			    const union mps_sockaddr *remote);
+
+struct mps_engine_counters {
+	unsigned long metas_open, metas_total, subflows_open;
+	unsigned long plain_relays, fallbacks, join_refused, proto_errors;
+	unsigned long handshake_failed;
+};
+void mps_engine_counters(const struct mps_engine *eng,
+			 struct mps_engine_counters *out);
+
+#endif

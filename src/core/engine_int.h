@@ -1,0 +1,136 @@
+/*
+ * engine_int.h - what engine.c, subflow.c, pump.c and stats.c share inside
+ * the engine.  Not for the shim or proxyd: they use engine.h.
+ */
+#ifndef MPS_ENGINE_INT_H
+#define MPS_ENGINE_INT_H
+
+#include <pthread.h>
+#include "engine.h"
+#include "frame.h"
+#include "loop.h"
+#include "meta.h"
+#include "subflow.h"
+
+#define MPS_TOKEN_BUCKETS	1024
+#define MPS_PLAIN_CACHE		64
+#define MPS_ACK_DELAY_MS	5
+#define MPS_CLOSE_LINGER_MS	5000
+
+struct mps_pump;
+
+struct mps_listener {
+	struct mps_engine *eng;
+	int fd;
+	union mps_sockaddr addr;
+	union mps_sockaddr backend;
+	struct mps_op acc;
+	struct mps_listener *next;
+};
+
+struct mps_cmd {
+	void (*fn)(struct mps_engine *eng, void *arg);
+	void *arg;
+	struct mps_cmd *next;
+};
+
+struct mps_engine {
+	struct mps_config cfg;
+	struct mps_loop *loop;
+	const struct mps_sched_ops *sched;
+	const struct mps_pm_ops *pm;
+
+	struct mps_meta *metas;			/* all live metas */
+	struct mps_meta *tok_hash[MPS_TOKEN_BUCKETS];	/* server metas by token */
+	struct mps_meta **dirty;		/* touched this iteration */
+	unsigned n_dirty, cap_dirty;
+	struct mps_subflow *unclassified;	/* server: before HELLO/JOIN */
+	struct mps_subflow *graveyard;		/* released, freed after the flush */
+	struct mps_pump *pumps;
+	struct mps_listener *listeners;
+	unsigned next_meta_id;
+
+	/* commands from other threads, woken through an eventfd */
+	pthread_mutex_t lock;
+	struct mps_cmd *cmd_head, *cmd_tail;
+	int evfd;
+	struct mps_op evop;
+	uint64_t evbuf;
+	bool stop;
+	bool thread_started;
+	pthread_t thread;
+
+	/* destinations that did not answer HELLO_ACK (guarded by lock) */
+	union mps_sockaddr plain_cache[MPS_PLAIN_CACHE];
+	unsigned n_plain, plain_next;
+
+	bool draining;			/* process exit: count what is unsent */
+	int drain_pending;		/* -1 unknown, else connections left */
+
+	int stats_fd;
+	struct mps_engine_counters cnt;
+};
+
+/* engine.c */
+void mps_engine_mark_dirty(struct mps_meta *meta);
+void mps_meta_abort(struct mps_meta *meta, int err, uint8_t code, bool tell_peer);
+void mps_meta_established(struct mps_meta *meta);
+void mps_meta_fallback(struct mps_meta *meta, const char *why);
+void mps_meta_fail_connect(struct mps_meta *meta, int err);
+void mps_meta_on_ack(struct mps_meta *meta, uint64_t ack, uint32_t window);
+int mps_meta_on_data(struct mps_meta *meta, const struct mps_frame *f);
+int mps_meta_server_hello(struct mps_subflow *sf, const struct mps_frame *f);
+int mps_meta_server_join(struct mps_subflow *sf, const struct mps_frame *f);
+int mps_meta_attach(struct mps_meta *meta, struct mps_subflow *sf);
+void mps_meta_subflow_gone(struct mps_meta *meta, struct mps_subflow *sf);
+void mps_meta_try_free(struct mps_meta *meta);
+struct mps_meta *mps_engine_meta_by_token(struct mps_engine *eng, uint32_t token);
+void mps_engine_plain_cache_add(struct mps_engine *eng, const struct sockaddr *dest);
+
+/* subflow.c */
+struct mps_subflow *mps_subflow_new(struct mps_engine *eng, int sfd);
+void mps_subflow_free(struct mps_subflow *sf);
+/* Non-blocking connect from local (may be NULL) to remote; completes via
+ * the state machine.  0 or -errno. */
+int mps_subflow_connect(struct mps_subflow *sf, const union mps_sockaddr *local,
+			const union mps_sockaddr *remote);
+void mps_subflow_start_recv(struct mps_subflow *sf);
+/* Queue a control frame (encoded into obuf) and start sending. */
+int mps_subflow_send_frame(struct mps_subflow *sf, const struct mps_frame *f);
+/* Queue a DATA frame for [dsn, dsn+len) read from the meta's send ring. */
+int mps_subflow_send_data(struct mps_subflow *sf, uint64_t dsn, size_t len,
+			  bool fin);
+void mps_subflow_kick(struct mps_subflow *sf);
+/* Fail the subflow: its unacked ranges go back to the meta for
+ * reinjection, its socket is shut and released when no op is pending. */
+void mps_subflow_die(struct mps_subflow *sf, int err, const char *why);
+/* Orderly end: flush queued frames, then FIN, then release. */
+void mps_subflow_close(struct mps_subflow *sf);
+bool mps_subflow_idle(const struct mps_subflow *sf);
+void mps_subflow_apply_sockopts(struct mps_subflow *sf);
+
+void mps_meta_plain_client(struct mps_subflow *sf);
+void mps_engine_unclassified_unlink(struct mps_subflow *sf);
+
+/*
+ * pump.c: plain byte relay between socket `a` and a new TCP connection to
+ * dest (fallback in the shim, plain clients of proxyd).  `pre` bytes
+ * already read from `a` go to dest first.  done(arg, err, local) runs once
+ * the connection to dest is up or has failed; on failure `a` is closed
+ * (with a reset when it is TCP).  `why` is the fallback reason for stats
+ * (NULL: a plain client, no stats line).
+ */
+int mps_pump_connect(struct mps_engine *eng, int a, const struct sockaddr *dest,
+		     const void *pre, size_t pre_len, const char *why,
+		     mps_connect_cb done, void *arg);
+void mps_pump_shutdown_all(struct mps_engine *eng);
+/* Relays whose application-to-peer direction has not ended yet. */
+unsigned mps_pump_pending_out(const struct mps_engine *eng);
+
+/* stats.c */
+void mps_stats_meta_closed(struct mps_engine *eng, const struct mps_meta *meta);
+void mps_stats_plain_closed(struct mps_engine *eng, const struct sockaddr *local,
+			    const struct sockaddr *remote, uint64_t sent,
+			    uint64_t recv, const char *why);
+
+#endif

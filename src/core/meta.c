@@ -1,0 +1,290 @@
+/*
+ * meta.c - the data sequence space of a meta connection (see meta.h).
+ *
+ * Pure bookkeeping: the engine calls in when bytes arrive from the app or a
+ * subflow, and asks what to send next.  Keeping system calls out of here is
+ * what lets test_meta.c check reordering, windows and reinjection exactly.
+ */
+#include "config.h"
+#include <errno.h>
+#include <string.h>
+#include "meta.h"
+
+int mps_meta_seq_init(struct mps_meta *meta, size_t sndbuf, size_t rcvbuf)
+{
+	int rc;
+
+	rc = mps_ring_init(&meta->snd.q, sndbuf, 0);
+	if (rc)
+		return rc;
+	rc = mps_ring_init(&meta->rcv.q, rcvbuf, 0);
+	if (rc) {
+		mps_ring_free(&meta->snd.q);
+		return rc;
+	}
+	/* reinjection holes are bounded by what was ever in flight */
+	mps_rangeset_init(&meta->snd.reinject, (unsigned)(sndbuf / 64 + 16));
+	mps_rangeset_init(&meta->rcv.ooo, MPS_MAX_OOO_RANGES);
+	return 0;
+}
+
+void mps_meta_seq_free(struct mps_meta *meta)
+{
+	mps_ring_free(&meta->snd.q);
+	mps_ring_free(&meta->rcv.q);
+	mps_rangeset_free(&meta->snd.reinject);
+	mps_rangeset_free(&meta->rcv.ooo);
+}
+
+void mps_meta_seq_start(struct mps_meta *meta)
+{
+	struct mps_meta_snd *snd = &meta->snd;
+	struct mps_meta_rcv *rcv = &meta->rcv;
+
+	snd->una = snd->nxt = snd->end = meta->idsn_local;
+	snd->q.base = meta->idsn_local;
+	snd->q.off = 0;
+	snd->wnd_end = meta->idsn_local + MPS_INITIAL_WINDOW;
+
+	rcv->nxt = meta->idsn_peer;
+	rcv->q.base = meta->idsn_peer;
+	rcv->q.off = 0;
+	rcv->ack_sent = meta->idsn_peer;
+	rcv->wnd_end_sent = meta->idsn_peer + MPS_INITIAL_WINDOW;
+}
+
+size_t mps_meta_snd_space(const struct mps_meta *meta)
+{
+	return meta->snd.q.cap - (size_t)(meta->snd.end - meta->snd.una);
+}
+
+size_t mps_meta_snd_tail(struct mps_meta *meta, uint8_t **ptr)
+{
+	size_t space = mps_meta_snd_space(meta);
+
+	if (!space) {
+		*ptr = NULL;
+		return 0;
+	}
+	return mps_ring_span(&meta->snd.q, meta->snd.end, space, ptr);
+}
+
+void mps_meta_snd_commit(struct mps_meta *meta, size_t len)
+{
+	meta->snd.end += len;
+}
+
+bool mps_meta_snd_next(struct mps_meta *meta, size_t max, uint64_t *dsn,
+		       size_t *len, bool *fin, bool *reinject)
+{
+	struct mps_meta_snd *snd = &meta->snd;
+	struct mps_rangeset *rs = &snd->reinject;
+
+	*fin = false;
+	*reinject = false;
+	/* reinjections first: they block the peer's in-order delivery */
+	while (rs->n) {
+		struct mps_range *r = &rs->r[0];
+		uint64_t start = r->start;
+
+		if (mps_seq_before(start, snd->una))
+			start = snd->una;
+		if (!mps_seq_before(start, r->end)) {
+			memmove(&rs->r[0], &rs->r[1], (rs->n - 1) * sizeof(*r));
+			rs->n--;
+			continue;
+		}
+		*dsn = start;
+		*len = r->end - start < max ? (size_t)(r->end - start) : max;
+		r->start = start + *len;
+		if (r->start == r->end) {
+			memmove(&rs->r[0], &rs->r[1], (rs->n - 1) * sizeof(*r));
+			rs->n--;
+		}
+		*reinject = true;
+		snd->reinjected_bytes += *len;
+		return true;
+	}
+	if (mps_seq_before(snd->nxt, snd->end) &&
+	    mps_seq_before(snd->nxt, snd->wnd_end)) {
+		uint64_t lim = mps_seq_before(snd->end, snd->wnd_end) ?
+			       snd->end : snd->wnd_end;
+		size_t n = (size_t)(lim - snd->nxt);
+
+		*dsn = snd->nxt;
+		*len = n < max ? n : max;
+		snd->nxt += *len;
+		/* ride the FIN on the last piece when the app already closed */
+		if (snd->fin_queued && !snd->fin_sent && snd->nxt == snd->end) {
+			*fin = true;
+			snd->fin_sent = snd->fin_ever_sent = true;
+		}
+		return true;
+	}
+	if (snd->fin_queued && !snd->fin_sent && snd->nxt == snd->end) {
+		*dsn = snd->end;
+		*len = 0;
+		*fin = true;
+		snd->fin_sent = snd->fin_ever_sent = true;
+		return true;
+	}
+	return false;
+}
+
+void mps_meta_snd_reinject(struct mps_meta *meta, uint64_t start, uint64_t end,
+			   bool fin)
+{
+	struct mps_meta_snd *snd = &meta->snd;
+
+	if (mps_seq_before(start, snd->una))
+		start = snd->una;
+	if (mps_seq_before(start, end) &&
+	    mps_rangeset_add(&snd->reinject, start, end) < 0) {
+		/* cannot track the hole: resend everything from una, which
+		 * the receiver tolerates as duplicates */
+		snd->reinject.n = 0;
+		mps_rangeset_add(&snd->reinject, snd->una, snd->nxt);
+	}
+	if (fin && !snd->fin_acked)
+		snd->fin_sent = false;
+}
+
+long mps_meta_snd_ack(struct mps_meta *meta, uint64_t ack, uint32_t window)
+{
+	struct mps_meta_snd *snd = &meta->snd;
+	/* a FIN whose subflow died may be acked after all: what was ever
+	 * sent bounds what the peer can acknowledge */
+	uint64_t highest = snd->nxt + (snd->fin_ever_sent ? 1 : 0);
+	uint64_t data_ack, wnd_end;
+	long acked = 0;
+
+	if (mps_seq_after(ack, highest))
+		return -EPROTO;
+	wnd_end = ack + window;
+	if (mps_seq_after(wnd_end, snd->wnd_end))
+		snd->wnd_end = wnd_end;
+	if (!mps_seq_after(ack, snd->una))
+		return 0;
+	data_ack = mps_seq_after(ack, snd->end) ? snd->end : ack;
+	acked = (long)(data_ack - snd->una);
+	snd->una = data_ack;
+	mps_ring_release(&snd->q, data_ack);
+	if (snd->fin_ever_sent && ack == snd->end + 1) {
+		snd->fin_acked = true;
+		snd->fin_sent = true;	/* no resend pending any more */
+	}
+	mps_rangeset_advance(&snd->reinject, snd->una);
+	return acked;
+}
+
+bool mps_meta_snd_done(const struct mps_meta *meta)
+{
+	return meta->snd.fin_acked;
+}
+
+long mps_meta_rcv_data(struct mps_meta *meta, uint64_t dsn, const uint8_t *buf,
+		       size_t len, bool fin)
+{
+	struct mps_meta_rcv *rcv = &meta->rcv;
+	uint64_t end = dsn + len;
+	uint64_t right = rcv->q.base + rcv->q.cap;
+	uint64_t start;
+	int rc;
+
+	if (fin) {
+		if (rcv->fin && rcv->fin_dsn != end)
+			return -EPROTO;
+		if (!rcv->fin && mps_seq_before(end, rcv->nxt))
+			return -EPROTO;
+	}
+	if (rcv->fin && mps_seq_after(end, rcv->fin_dsn))
+		return -EPROTO;
+	if (mps_seq_after(end, right))
+		return -EPROTO;
+	if (fin && !rcv->fin) {
+		rcv->fin = true;
+		rcv->fin_dsn = end;
+	}
+	if (!mps_seq_after(end, rcv->nxt)) {
+		rcv->dup_bytes += len;
+		return 0;
+	}
+	start = mps_seq_before(dsn, rcv->nxt) ? rcv->nxt : dsn;
+	rcv->dup_bytes += start - dsn;
+	mps_ring_write(&rcv->q, start, buf + (start - dsn), (size_t)(end - start));
+	if (start == rcv->nxt) {
+		rcv->nxt = end;
+	} else {
+		rc = mps_rangeset_add(&rcv->ooo, start, end);
+		if (rc)
+			return rc;
+	}
+	rcv->nxt = mps_rangeset_advance(&rcv->ooo, rcv->nxt);
+	return (long)(end - start);
+}
+
+size_t mps_meta_rcv_ready(struct mps_meta *meta, uint8_t **ptr)
+{
+	struct mps_meta_rcv *rcv = &meta->rcv;
+	size_t n = (size_t)(rcv->nxt - rcv->q.base);
+
+	if (!n) {
+		*ptr = NULL;
+		return 0;
+	}
+	return mps_ring_span(&rcv->q, rcv->q.base, n, ptr);
+}
+
+void mps_meta_rcv_consume(struct mps_meta *meta, size_t len)
+{
+	mps_ring_release(&meta->rcv.q, meta->rcv.q.base + len);
+}
+
+uint64_t mps_meta_rcv_ack(const struct mps_meta *meta)
+{
+	const struct mps_meta_rcv *rcv = &meta->rcv;
+
+	return rcv->nxt + (rcv->fin && rcv->nxt == rcv->fin_dsn ? 1 : 0);
+}
+
+uint32_t mps_meta_rcv_window(const struct mps_meta *meta)
+{
+	const struct mps_meta_rcv *rcv = &meta->rcv;
+	uint64_t right = rcv->q.base + rcv->q.cap;
+	uint64_t ack = mps_meta_rcv_ack(meta);
+	uint64_t w;
+
+	if (!mps_seq_after(right, ack))
+		return 0;
+	w = right - ack;
+	return w > UINT32_MAX ? UINT32_MAX : (uint32_t)w;
+}
+
+bool mps_meta_rcv_done(const struct mps_meta *meta)
+{
+	return meta->rcv.fin && meta->rcv.q.base == meta->rcv.fin_dsn;
+}
+
+bool mps_meta_rcv_ack_due(const struct mps_meta *meta)
+{
+	const struct mps_meta_rcv *rcv = &meta->rcv;
+	uint64_t ack = mps_meta_rcv_ack(meta);
+	uint64_t wnd_end = ack + mps_meta_rcv_window(meta);
+	uint64_t step = rcv->q.cap / 8;
+
+	if (rcv->fin && ack == rcv->fin_dsn + 1 && rcv->ack_sent != ack)
+		return true;
+	if (ack - rcv->ack_sent >= step)
+		return true;
+	/* a window that was nearly shut and opens must be told at once, or
+	 * the sender stalls until the ack timer */
+	if (wnd_end - rcv->wnd_end_sent >= rcv->q.cap / 4)
+		return true;
+	return false;
+}
+
+void mps_meta_rcv_ack_sent(struct mps_meta *meta)
+{
+	meta->rcv.ack_sent = mps_meta_rcv_ack(meta);
+	meta->rcv.wnd_end_sent = meta->rcv.ack_sent + mps_meta_rcv_window(meta);
+}

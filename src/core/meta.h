@@ -1,0 +1,169 @@
+/*
+ * meta.h - a meta connection: the byte stream the application sees,
+ * carried by one or more subflows.
+ *
+ * Owns: the data sequence space in both directions (send queue kept until
+ * DATA_ACKed, reinject set, receive/reorder ring, data-level window, the two
+ * DATA_FINs), the handshake keys, and the list of subflows.  The sequence
+ * logic here makes no system call, so tests/unit/test_meta.c drives it
+ * directly; engine.c and subflow.c connect it to sockets.
+ *
+ * Sequence conventions (as RFC 8684): the first data byte a side sends has
+ * DSN = its IDSN; a DATA_FIN occupies one sequence number after the last
+ * byte, so DATA_ACK = fin_dsn + 1 acknowledges it.
+ */
+#ifndef MPS_META_H
+#define MPS_META_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include "addr.h"
+#include "buf.h"
+#include "crypto.h"
+#include "loop.h"
+
+#define MPS_MAX_SUBFLOWS	16
+#define MPS_INITIAL_WINDOW	65536u	/* assumed until the peer advertises */
+#define MPS_MAX_OOO_RANGES	4096u	/* reorder holes before the peer is cut off */
+
+struct mps_engine;
+struct mps_subflow;
+struct mps_sched_ops;
+struct mps_pm_ops;
+
+enum mps_meta_role { MPS_ROLE_C = 0, MPS_ROLE_S = 1 };
+
+enum mps_meta_state {
+	MPS_META_CONNECTING,	/* initial subflow or HELLO in progress */
+	MPS_META_ESTABLISHED,	/* keys known, data may flow */
+	MPS_META_PLAIN,		/* fallback: raw bytes relayed, no framing */
+	MPS_META_CLOSED,	/* both directions done or aborted; being freed */
+};
+
+/* Sending half: bytes from the application, kept until DATA_ACKed. */
+struct mps_meta_snd {
+	struct mps_ring q;		/* holds [una, end) */
+	uint64_t una;			/* oldest byte not DATA_ACKed */
+	uint64_t nxt;			/* next new byte to map onto a subflow */
+	uint64_t end;			/* one past the last byte the app gave */
+	uint64_t wnd_end;		/* peer allows DSN < wnd_end */
+	struct mps_rangeset reinject;	/* sent on a dead subflow, not acked */
+	bool fin_queued;		/* app closed its side: FIN at dsn == end */
+	bool fin_sent;			/* FIN mapped on a live subflow */
+	bool fin_ever_sent;		/* once sent, the peer may ack it */
+	bool fin_acked;
+	uint64_t reinjected_bytes;
+};
+
+/* Receiving half: reorder ring whose base is the first undelivered byte. */
+struct mps_meta_rcv {
+	struct mps_ring q;		/* base = next byte to hand to the app */
+	uint64_t nxt;			/* one past the contiguous received bytes */
+	struct mps_rangeset ooo;	/* received beyond nxt */
+	bool fin;			/* peer's DATA_FIN seen */
+	uint64_t fin_dsn;
+	uint64_t ack_sent;		/* last DATA_ACK we sent */
+	uint64_t wnd_end_sent;		/* last right edge we advertised */
+	uint64_t dup_bytes;		/* received twice (reinjection overlap) */
+};
+
+struct mps_meta {
+	struct mps_engine *eng;
+	enum mps_meta_role role;
+	enum mps_meta_state state;
+	unsigned id;			/* for logs */
+
+	/* handshake */
+	uint64_t key_local, key_peer;
+	uint32_t token_local, token_peer;
+	uint64_t idsn_local, idsn_peer;
+	struct mps_x25519 kx;
+	uint8_t join_key[32];
+	uint64_t seen_nonces[32];	/* JOIN replay guard, ring */
+	unsigned n_seen_nonces;
+	bool checksum;
+
+	struct mps_meta_snd snd;
+	struct mps_meta_rcv rcv;
+	size_t frame_size;
+
+	/* the application end: relay socket (shim) or backend socket (proxyd) */
+	int efd;
+	struct mps_op erd, ewr;
+	struct mps_op econn;		/* proxyd: backend connect in flight */
+	bool app_rd_eof;		/* app will send no more */
+	bool app_wr_shut;		/* we shut the app's read side (EOF given) */
+	bool app_gone;			/* writing to the app failed */
+
+	struct mps_subflow *sf[MPS_MAX_SUBFLOWS];
+	unsigned n_sf;
+	unsigned sf_ever;		/* subflows created, for address ids */
+	const struct mps_sched_ops *sched;
+	const struct mps_pm_ops *pm;
+
+	union mps_sockaddr dest;	/* where the client connects */
+	char fallback[64];		/* reason, "" when multipath */
+	int err;			/* first fatal error, -errno */
+	uint64_t t_start_ns;
+
+	struct mps_timer ack_timer;
+	struct mps_timer hs_timer;	/* HELLO_ACK wait, backend connect */
+	bool ack_now;
+
+	/* completion of a client connect (shim), see mps_engine_connect() */
+	void (*on_connect)(void *arg, int err, const struct sockaddr *local);
+	void *on_connect_arg;
+	size_t filler;			/* bytes to discard from efd first */
+	bool in_dirty;			/* on the engine's dirty list */
+	bool was_established;		/* a stats line is due at the end */
+
+	struct mps_meta *next, *prev;	/* engine's list */
+	struct mps_meta *tok_next;	/* engine's token hash chain */
+};
+
+/* Sequence logic (no system calls). */
+int mps_meta_seq_init(struct mps_meta *meta, size_t sndbuf, size_t rcvbuf);
+void mps_meta_seq_free(struct mps_meta *meta);
+/* Start the sequence spaces once both keys are known. */
+void mps_meta_seq_start(struct mps_meta *meta);
+
+/* Room for app bytes in the send queue. */
+size_t mps_meta_snd_space(const struct mps_meta *meta);
+/* Contiguous free span at the send queue's tail for a recv from the app. */
+size_t mps_meta_snd_tail(struct mps_meta *meta, uint8_t **ptr);
+void mps_meta_snd_commit(struct mps_meta *meta, size_t len);
+
+/*
+ * Next piece to send: reinjections first, then new data inside the peer's
+ * window, at most max bytes.  Returns true with (dsn, len) set; len 0 with
+ * *fin set means a bare DATA_FIN is due.  Marks the piece as sent.
+ */
+bool mps_meta_snd_next(struct mps_meta *meta, size_t max, uint64_t *dsn,
+		       size_t *len, bool *fin, bool *reinject);
+/* Data the subflow that carried [start, end) can no longer deliver. */
+void mps_meta_snd_reinject(struct mps_meta *meta, uint64_t start, uint64_t end,
+			   bool fin);
+/* A DATA_ACK arrived.  Returns bytes newly acknowledged, or -EPROTO for an
+ * ack of data never sent (ignored by the caller, counted). */
+long mps_meta_snd_ack(struct mps_meta *meta, uint64_t ack, uint32_t window);
+bool mps_meta_snd_done(const struct mps_meta *meta);
+
+/* A DATA frame arrived.  Returns new bytes accepted (>= 0) or -EPROTO for a
+ * frame beyond the advertised window or a FIN that contradicts an earlier
+ * one, -ENOSPC when the peer fragments the window past the hole bound. */
+long mps_meta_rcv_data(struct mps_meta *meta, uint64_t dsn, const uint8_t *buf,
+		       size_t len, bool fin);
+/* Contiguous bytes ready for the app. */
+size_t mps_meta_rcv_ready(struct mps_meta *meta, uint8_t **ptr);
+void mps_meta_rcv_consume(struct mps_meta *meta, size_t len);
+/* The cumulative DATA_ACK and window to advertise now. */
+uint64_t mps_meta_rcv_ack(const struct mps_meta *meta);
+uint32_t mps_meta_rcv_window(const struct mps_meta *meta);
+/* Everything up to the peer's DATA_FIN delivered to the app. */
+bool mps_meta_rcv_done(const struct mps_meta *meta);
+/* Should a DATA_ACK go out now (ack or window moved enough)? */
+bool mps_meta_rcv_ack_due(const struct mps_meta *meta);
+void mps_meta_rcv_ack_sent(struct mps_meta *meta);
+
+#endif

@@ -1,0 +1,234 @@
+/*
+ * options.c - the options table: every configuration key of mpshim.
+ *
+ * Owns mps_options[]: one entry per key with its file name, environment
+ * variable, type, bounds, default (as text, parsed like user input), the
+ * choices of CHOICE keys, where the value lives in struct mps_config, and
+ * the help line.  Adding a key means adding a field to struct mps_config,
+ * an entry here and a paragraph in man/mpshim.conf.5; the unit test fails
+ * if the man page does not know the key.
+ */
+#include "config.h"
+#include <stddef.h>
+
+#define K	1024L
+#define M	(1024L * 1024L)
+#define G	(1024L * 1024L * 1024L)
+
+/* Where a key lives in struct mps_config. */
+#define CFG_FIELD(f) \
+	.offset = offsetof(struct mps_config, f), \
+	.size = sizeof(((struct mps_config *)0)->f)
+
+static const char *const scheduler_choices[] = { "minrtt", NULL };
+static const char *const path_manager_choices[] = {
+	"auto", "ndiffports", "fullmesh", NULL
+};
+static const char *const loop_choices[] = { "auto", "uring", "epoll", NULL };
+
+const struct mps_option mps_options[] = {
+	{
+		.name = "upgrade",
+		.env = "MPSHIM_UPGRADE",
+		.type = MPS_OPT_DESTS,
+		.def = "",
+		CFG_FIELD(upgrade),
+		.help = "Destinations whose connections become multipath: "
+			"comma list of *, ADDR:PORT, ADDR:*, *:PORT, "
+			"[V6ADDR]:PORT, ADDR/PREFIX:PORT, localhost:PORT. "
+			"Empty: none.",
+	},
+	{
+		.name = "subflows",
+		.env = "MPSHIM_SUBFLOWS",
+		.type = MPS_OPT_INT,
+		.min = 1, .max = 8,
+		.def = "2",
+		CFG_FIELD(subflows),
+		.help = "Subflows per connection (ndiffports path manager).",
+	},
+	{
+		.name = "local",
+		.env = "MPSHIM_LOCAL",
+		.type = MPS_OPT_LOCALS,
+		.def = "",
+		CFG_FIELD(local),
+		.help = "Local addresses or interface names to open subflows "
+			"from (comma list). Empty: let the path manager "
+			"choose.",
+	},
+	{
+		.name = "scheduler",
+		.env = "MPSHIM_SCHEDULER",
+		.type = MPS_OPT_CHOICE,
+		.def = "minrtt",
+		.choices = scheduler_choices,
+		CFG_FIELD(scheduler),
+		.help = "Packet scheduler: which subflow carries the next "
+			"frame.",
+	},
+	{
+		.name = "path_manager",
+		.env = "MPSHIM_PATH_MANAGER",
+		.type = MPS_OPT_CHOICE,
+		.def = "auto",
+		.choices = path_manager_choices,
+		CFG_FIELD(path_manager),
+		.help = "How subflows are created: fullmesh (one per local "
+			"address), ndiffports (several on one path), or auto.",
+	},
+	{
+		.name = "loop",
+		.env = "MPSHIM_LOOP",
+		.type = MPS_OPT_CHOICE,
+		.def = "auto",
+		.choices = loop_choices,
+		CFG_FIELD(loop),
+		.help = "Event loop backend of the engine thread; auto tries "
+			"io_uring and falls back to epoll.",
+	},
+	{
+		.name = "log_level",
+		.env = "MPSHIM_LOG",
+		.type = MPS_OPT_LEVEL,
+		.def = "warn",
+		CFG_FIELD(log_level),
+		.help = "Least severe message logged: debug, info, warn, "
+			"error or none.",
+	},
+	{
+		.name = "log_file",
+		.env = "MPSHIM_LOG_FILE",
+		.type = MPS_OPT_STRING,
+		.def = "",
+		CFG_FIELD(log_file),
+		.help = "Append log lines to this file. Empty: standard "
+			"error as it was when mpshim started.",
+	},
+	{
+		.name = "stats_file",
+		.env = "MPSHIM_STATS_FILE",
+		.type = MPS_OPT_STRING,
+		.def = "",
+		CFG_FIELD(stats_file),
+		.help = "Append one JSON line per closed connection to this "
+			"file. Empty: no statistics.",
+	},
+	{
+		.name = "sndbuf",
+		.env = "MPSHIM_SNDBUF",
+		.type = MPS_OPT_SIZE,
+		.min = 64 * K, .max = 1 * G,
+		.def = "4M",
+		CFG_FIELD(sndbuf),
+		.help = "Bound of the meta send buffer per connection: data "
+			"kept until acknowledged at the data level.",
+	},
+	{
+		.name = "rcvbuf",
+		.env = "MPSHIM_RCVBUF",
+		.type = MPS_OPT_SIZE,
+		.min = 64 * K, .max = 1 * G,
+		.def = "4M",
+		CFG_FIELD(rcvbuf),
+		.help = "Bound of the meta receive buffer per connection; "
+			"also the advertised data-level window.",
+	},
+	{
+		.name = "frame_size",
+		.env = "MPSHIM_FRAME_SIZE",
+		.type = MPS_OPT_SIZE,
+		.min = 1024, .max = 65519,
+		.def = "16K",
+		CFG_FIELD(frame_size),
+		.help = "Largest DATA frame payload.",
+	},
+	{
+		.name = "notsent_lowat",
+		.env = "MPSHIM_NOTSENT_LOWAT",
+		.type = MPS_OPT_SIZE,
+		.min = 0, .max = 64 * M,
+		.def = "64K",
+		CFG_FIELD(notsent_lowat),
+		.help = "TCP_NOTSENT_LOWAT on subflows, so the scheduler "
+			"decides late. 0: leave the kernel default.",
+	},
+	{
+		.name = "connect_timeout",
+		.env = "MPSHIM_CONNECT_TIMEOUT",
+		.type = MPS_OPT_MS,
+		.min = 100, .max = 600000,
+		.def = "30s",
+		CFG_FIELD(connect_timeout_ms),
+		.help = "Give up a connect() after this long (ETIMEDOUT).",
+	},
+	{
+		.name = "hello_timeout",
+		.env = "MPSHIM_HELLO_TIMEOUT",
+		.type = MPS_OPT_MS,
+		.min = 10, .max = 60000,
+		.def = "1s",
+		CFG_FIELD(hello_timeout_ms),
+		.help = "Wait this long for HELLO_ACK before falling back to "
+			"plain TCP.",
+	},
+	{
+		.name = "subflow_timeout",
+		.env = "MPSHIM_SUBFLOW_TIMEOUT",
+		.type = MPS_OPT_MS,
+		.min = 0, .max = 600000,
+		.def = "5s",
+		CFG_FIELD(subflow_timeout_ms),
+		.help = "TCP_USER_TIMEOUT on subflows: a subflow with data "
+			"unacknowledged this long is dead. 0: off.",
+	},
+	{
+		.name = "exit_linger",
+		.env = "MPSHIM_EXIT_LINGER",
+		.type = MPS_OPT_MS,
+		.min = 0,
+		.max = 600000,
+		.def = "10s",
+		CFG_FIELD(exit_linger_ms),
+		.help = "When a shimmed program exits, how long it waits for the "
+			"data it wrote to be acknowledged by the peer, as the "
+			"kernel would for TCP. 0: do not wait.",
+	},
+	{
+		.name = "checksum",
+		.env = "MPSHIM_CHECKSUM",
+		.type = MPS_OPT_BOOL,
+		.def = "no",
+		CFG_FIELD(checksum),
+		.help = "Protect DATA payloads with CRC32C.",
+	},
+	{
+		.name = "fallback",
+		.env = "MPSHIM_FALLBACK",
+		.type = MPS_OPT_BOOL,
+		.def = "yes",
+		CFG_FIELD(fallback),
+		.help = "Use plain TCP when the peer does not speak mpshim; "
+			"no: fail the connect() with ECONNREFUSED.",
+	},
+	{
+		.name = "listen",
+		.env = NULL,
+		.type = MPS_OPT_STRING,
+		.def = "",
+		CFG_FIELD(listen),
+		.help = "mpshim-proxyd: address to accept multipath "
+			"connections on, ADDR:PORT or [V6ADDR]:PORT.",
+	},
+	{
+		.name = "backend",
+		.env = NULL,
+		.type = MPS_OPT_STRING,
+		.def = "",
+		CFG_FIELD(backend),
+		.help = "mpshim-proxyd: plain TCP service to relay to, "
+			"ADDR:PORT or [V6ADDR]:PORT. Empty: forward mode.",
+	},
+};
+
+const size_t mps_options_count = sizeof(mps_options) / sizeof(mps_options[0]);

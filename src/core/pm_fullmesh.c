@@ -1,0 +1,57 @@
+/*
+ * pm_fullmesh.c - one subflow per configured local address or interface.
+ *
+ * The initial subflow leaves from the first entry of `local` that has an
+ * address of the destination's family; once the connection is up, every
+ * other entry gets a subflow to the same server address.  An interface is
+ * resolved to its current address each time (getifaddrs), so a DHCP change
+ * between connections is followed.  Routing a bound source address out of
+ * the matching interface is the host's policy routing (see mpshim(7)).
+ */
+#include "config.h"
+#include "engine.h"
+#include "log.h"
+#include "meta.h"
+#include "pm.h"
+
+static int fm_initial_local(struct mps_meta *meta, union mps_sockaddr *local,
+			    bool *has_local)
+{
+	const struct mps_config *cfg = mps_engine_config(meta->eng);
+
+	*has_local = false;
+	for (unsigned i = 0; i < cfg->n_local; i++) {
+		if (mps_addr_local_resolve(&cfg->local[i], meta->dest.sa.sa_family,
+					   local) == 0) {
+			*has_local = true;
+			return 0;
+		}
+	}
+	return 0;
+}
+
+static void fm_established(struct mps_meta *meta)
+{
+	const struct mps_config *cfg = mps_engine_config(meta->eng);
+	union mps_sockaddr first, local;
+	bool has_first;
+	int family = meta->dest.sa.sa_family;
+
+	fm_initial_local(meta, &first, &has_first);
+	for (unsigned i = 0; i < cfg->n_local; i++) {
+		if (mps_addr_local_resolve(&cfg->local[i], family, &local)) {
+			mps_debug("meta %u: local %s has no usable address", meta->id,
+				  cfg->local[i].name);
+			continue;
+		}
+		if (has_first && mps_addr_equal(&local.sa, &first.sa))
+			continue;
+		mps_engine_subflow_open(meta, &local, &meta->dest);
+	}
+}
+
+const struct mps_pm_ops mps_pm_fullmesh = {
+	.name = "fullmesh",
+	.initial_local = fm_initial_local,
+	.established = fm_established,
+};

@@ -1,0 +1,40 @@
+/*
+ * pm_ndiffports.c - N subflows between the same pair of addresses.
+ *
+ * Each subflow gets its own source port, so ECMP, per-flow load balancers
+ * or per-flow rate limits along the path see distinct flows.  With one
+ * local address configured, every subflow is bound to it.
+ */
+#include "config.h"
+#include "engine.h"
+#include "meta.h"
+#include "pm.h"
+
+static int nd_initial_local(struct mps_meta *meta, union mps_sockaddr *local,
+			    bool *has_local)
+{
+	const struct mps_config *cfg = mps_engine_config(meta->eng);
+
+	*has_local = false;
+	if (cfg->n_local &&
+	    mps_addr_local_resolve(&cfg->local[0], meta->dest.sa.sa_family, local) == 0)
+		*has_local = true;
+	return 0;
+}
+
+static void nd_established(struct mps_meta *meta)
+{
+	const struct mps_config *cfg = mps_engine_config(meta->eng);
+	union mps_sockaddr local;
+	bool has_local;
+
+	nd_initial_local(meta, &local, &has_local);
+	for (long i = 1; i < cfg->subflows; i++)
+		mps_engine_subflow_open(meta, has_local ? &local : NULL, &meta->dest);
+}
+
+const struct mps_pm_ops mps_pm_ndiffports = {
+	.name = "ndiffports",
+	.initial_local = nd_initial_local,
+	.established = nd_established,
+};

@@ -1,0 +1,326 @@
+/*
+ * pump.c - plain TCP relay: bytes copied unchanged between two sockets.
+ *
+ * Used where multipath is not possible: a destination that does not speak
+ * mpshim (the shim's fallback, the app keeps its relay fd) and a plain
+ * client of mpshim-proxyd.  Half-close is carried across (EOF on one side
+ * becomes shutdown(SHUT_WR) on the other); a reset or error ends both.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "engine_int.h"
+#include "log.h"
+
+#define MPS_PUMP_BUF	(64 * 1024)
+
+struct mps_pump_dir {
+	struct mps_pump *p;
+	int from, to;
+	uint8_t *buf;
+	size_t len, off;
+	struct mps_op rd, wr;
+	bool eof;
+	uint64_t bytes;
+};
+
+struct mps_pump {
+	struct mps_engine *eng;
+	struct mps_pump_dir d[2];	/* d[0]: a -> b, d[1]: b -> a */
+	int a, b;
+	struct mps_op conn;
+	struct mps_timer timer;
+	union mps_sockaddr dest, local;
+	char why[64];
+	bool has_why;
+	bool connected;
+	bool dead;
+	mps_connect_cb done;
+	void *arg;
+	struct mps_pump *next, *prev;
+};
+
+static void pump_rd(struct mps_op *op, int res);
+static void pump_wr(struct mps_op *op, int res);
+
+static bool pump_idle(const struct mps_pump *p)
+{
+	return !p->conn.pending && !p->d[0].rd.pending && !p->d[0].wr.pending &&
+	       !p->d[1].rd.pending && !p->d[1].wr.pending;
+}
+
+static void pump_free_if_done(struct mps_pump *p)
+{
+	struct mps_engine *eng = p->eng;
+
+	if (!p->dead || !pump_idle(p))
+		return;
+	mps_timer_cancel(eng->loop, &p->timer);
+	if (p->has_why && p->connected)
+		mps_stats_plain_closed(eng, &p->local.sa, &p->dest.sa,
+				       p->d[1].bytes, p->d[0].bytes, p->why);
+	if (p->a >= 0)
+		close(p->a);
+	if (p->b >= 0)
+		close(p->b);
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		eng->pumps = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	eng->cnt.plain_relays--;
+	free(p->d[0].buf);
+	free(p->d[1].buf);
+	free(p);
+}
+
+static void pump_kill(struct mps_pump *p, bool reset)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	if (p->dead)
+		return;
+	p->dead = true;
+	if (reset) {
+		/* carry an abort across as TCP would: a reset, not a FIN */
+		if (p->a >= 0)
+			setsockopt(p->a, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		if (p->b >= 0)
+			setsockopt(p->b, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	}
+	for (int i = 0; i < 2; i++) {
+		if (p->d[i].rd.pending)
+			mps_loop_cancel(p->eng->loop, &p->d[i].rd);
+		if (p->d[i].wr.pending)
+			mps_loop_cancel(p->eng->loop, &p->d[i].wr);
+	}
+	if (p->conn.pending)
+		mps_loop_cancel(p->eng->loop, &p->conn);
+	pump_free_if_done(p);
+}
+
+static void dir_read(struct mps_pump_dir *d)
+{
+	d->rd.fd = d->from;
+	d->rd.buf = d->buf;
+	d->rd.len = MPS_PUMP_BUF;
+	if (mps_loop_submit(d->p->eng->loop, &d->rd))
+		pump_kill(d->p, true);
+}
+
+static void dir_write(struct mps_pump_dir *d)
+{
+	d->wr.fd = d->to;
+	d->wr.buf = d->buf + d->off;
+	d->wr.len = d->len - d->off;
+	if (mps_loop_submit(d->p->eng->loop, &d->wr))
+		pump_kill(d->p, true);
+}
+
+static void pump_rd(struct mps_op *op, int res)
+{
+	struct mps_pump_dir *d = op->ctx;
+	struct mps_pump *p = d->p;
+
+	if (p->dead) {
+		pump_free_if_done(p);
+		return;
+	}
+	if (res < 0) {
+		pump_kill(p, true);
+		return;
+	}
+	if (res == 0) {
+		d->eof = true;
+		shutdown(d->to, SHUT_WR);
+		if (p->d[0].eof && p->d[1].eof)
+			pump_kill(p, false);
+		return;
+	}
+	d->len = (size_t)res;
+	d->off = 0;
+	d->bytes += (size_t)res;
+	dir_write(d);
+}
+
+static void pump_wr(struct mps_op *op, int res)
+{
+	struct mps_pump_dir *d = op->ctx;
+	struct mps_pump *p = d->p;
+
+	if (p->dead) {
+		pump_free_if_done(p);
+		return;
+	}
+	if (res < 0) {
+		pump_kill(p, true);
+		return;
+	}
+	d->off += (size_t)res;
+	if (d->off < d->len)
+		dir_write(d);
+	else
+		dir_read(d);
+}
+
+static void pump_start(struct mps_pump *p)
+{
+	socklen_t len = sizeof(p->local);
+
+	p->connected = true;
+	getsockname(p->b, &p->local.sa, &len);
+	mps_timer_cancel(p->eng->loop, &p->timer);
+	if (p->done)
+		p->done(p->arg, 0, &p->local.sa);
+	if (p->d[0].len)
+		dir_write(&p->d[0]);
+	else
+		dir_read(&p->d[0]);
+	if (!p->dead)
+		dir_read(&p->d[1]);
+}
+
+static void pump_fail(struct mps_pump *p, int err)
+{
+	if (p->done) {
+		/* the shim's app learns the error through its own connect;
+		 * its relay end is the caller's to close */
+		p->done(p->arg, err, NULL);
+		p->a = -1;
+	}
+	pump_kill(p, true);
+}
+
+static void pump_conn(struct mps_op *op, int res)
+{
+	struct mps_pump *p = op->ctx;
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (p->dead) {
+		pump_free_if_done(p);
+		return;
+	}
+	if (res < 0)
+		err = -res;
+	else if (getsockopt(p->b, SOL_SOCKET, SO_ERROR, &err, &len))
+		err = errno;
+	if (err) {
+		pump_fail(p, -err);
+		return;
+	}
+	pump_start(p);
+}
+
+static void pump_timeout(struct mps_timer *t)
+{
+	struct mps_pump *p = t->ctx;
+
+	if (!p->connected && !p->dead) {
+		mps_loop_cancel(p->eng->loop, &p->conn);
+		pump_fail(p, -ETIMEDOUT);
+	}
+}
+
+int mps_pump_connect(struct mps_engine *eng, int a, const struct sockaddr *dest,
+		     const void *pre, size_t pre_len, const char *why,
+		     mps_connect_cb done, void *arg)
+{
+	struct mps_pump *p = calloc(1, sizeof(*p));
+	int b = -1, rc;
+
+	if (!p)
+		return -ENOMEM;
+	p->d[0].buf = malloc(MPS_PUMP_BUF);
+	p->d[1].buf = malloc(MPS_PUMP_BUF);
+	if (!p->d[0].buf || !p->d[1].buf || pre_len > MPS_PUMP_BUF) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	b = socket(dest->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		   IPPROTO_TCP);
+	if (b < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	if (connect(b, dest, mps_addr_len(dest)) && errno != EINPROGRESS) {
+		rc = -errno;
+		goto fail;
+	}
+	p->eng = eng;
+	p->a = a;
+	p->b = b;
+	memcpy(&p->dest, dest, mps_addr_len(dest));
+	if (why) {
+		snprintf(p->why, sizeof(p->why), "%s", why);
+		p->has_why = true;
+	}
+	p->done = done;
+	p->arg = arg;
+	for (int i = 0; i < 2; i++) {
+		struct mps_pump_dir *d = &p->d[i];
+
+		d->p = p;
+		d->from = i ? b : a;
+		d->to = i ? a : b;
+		d->rd.kind = MPS_OP_RECV;
+		d->rd.cb = pump_rd;
+		d->rd.ctx = d;
+		d->wr.kind = MPS_OP_SEND;
+		d->wr.cb = pump_wr;
+		d->wr.ctx = d;
+	}
+	if (pre_len) {
+		memcpy(p->d[0].buf, pre, pre_len);
+		p->d[0].len = pre_len;
+		p->d[0].bytes = pre_len;
+	}
+	p->conn.kind = MPS_OP_POLL;
+	p->conn.fd = b;
+	p->conn.poll_mask = POLLOUT;
+	p->conn.cb = pump_conn;
+	p->conn.ctx = p;
+	rc = mps_loop_submit(eng->loop, &p->conn);
+	if (rc)
+		goto fail;
+	mps_timer_init(&p->timer, pump_timeout, p);
+	mps_timer_arm(eng->loop, &p->timer, (uint64_t)eng->cfg.connect_timeout_ms);
+	p->next = eng->pumps;
+	if (eng->pumps)
+		eng->pumps->prev = p;
+	eng->pumps = p;
+	eng->cnt.plain_relays++;
+	return 0;
+fail:
+	if (b >= 0)
+		close(b);
+	free(p->d[0].buf);
+	free(p->d[1].buf);
+	free(p);
+	return rc;
+}
+
+void mps_pump_shutdown_all(struct mps_engine *eng)
+{
+	struct mps_pump *p, *next;
+
+	for (p = eng->pumps; p; p = next) {
+		next = p->next;
+		pump_kill(p, false);
+	}
+}
+
+unsigned mps_pump_pending_out(const struct mps_engine *eng)
+{
+	unsigned n = 0;
+
+	for (const struct mps_pump *p = eng->pumps; p; p = p->next)
+		if (!p->dead && !p->d[0].eof)
+			n++;
+	return n;
+}

@@ -1,0 +1,813 @@
+/*
+ * subflow.c - one kernel TCP connection under a meta connection: its
+ * socket, buffers, handshake state machine and frame dispatch.
+ *
+ * Lifetime: a subflow holds up to three loop ops (rd, wr, conn).  It is
+ * released only when none is pending, so a callback never sees freed
+ * memory; mps_subflow_die() cancels what is pending and lets the
+ * callbacks finish the job.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "clock.h"
+#include "config.h"
+#include "crc32c.h"
+#include "crypto.h"
+#include "engine_int.h"
+#include "log.h"
+
+#define MPS_SF_ICAP	(64 * 1024)
+
+static void sf_on_recv(struct mps_op *op, int res);
+static void sf_on_send(struct mps_op *op, int res);
+static void sf_on_connect(struct mps_op *op, int res);
+static void sf_on_timer(struct mps_timer *t);
+static void sf_maybe_release(struct mps_subflow *sf);
+
+struct mps_subflow *mps_subflow_new(struct mps_engine *eng, int sfd)
+{
+	struct mps_subflow *sf = calloc(1, sizeof(*sf));
+	size_t ocap = 2 * ((size_t)eng->cfg.frame_size + 16) + 512;
+
+	if (!sf)
+		return NULL;
+	sf->ibuf = malloc(MPS_SF_ICAP);
+	sf->obuf = malloc(ocap);
+	if (!sf->ibuf || !sf->obuf) {
+		free(sf->ibuf);
+		free(sf->obuf);
+		free(sf);
+		return NULL;
+	}
+	sf->icap = MPS_SF_ICAP;
+	sf->ocap = ocap;
+	sf->eng = eng;
+	sf->sfd = sfd;
+	sf->srtt_us = UINT32_MAX;	/* unknown until the first TCP_INFO */
+	mps_timer_init(&sf->timer, sf_on_timer, sf);
+	sf->rd.kind = MPS_OP_RECV;
+	sf->rd.cb = sf_on_recv;
+	sf->rd.ctx = sf;
+	sf->wr.kind = MPS_OP_SEND;
+	sf->wr.cb = sf_on_send;
+	sf->wr.ctx = sf;
+	sf->conn.kind = MPS_OP_POLL;
+	sf->conn.cb = sf_on_connect;
+	sf->conn.ctx = sf;
+	eng->cnt.subflows_open++;
+	return sf;
+}
+
+void mps_subflow_free(struct mps_subflow *sf)
+{
+	if (sf->sfd >= 0) {
+		close(sf->sfd);
+		sf->eng->cnt.subflows_open--;
+	}
+	free(sf->ibuf);
+	free(sf->obuf);
+	free(sf->map);
+	free(sf);
+}
+
+bool mps_subflow_usable(const struct mps_subflow *sf)
+{
+	return sf->state == MPS_SF_ACTIVE;
+}
+
+bool mps_subflow_has_room(const struct mps_subflow *sf, size_t len)
+{
+	/* one frame may wait in user space while the kernel takes the
+	 * previous one: the scheduler decides as late as possible */
+	return mps_subflow_queued(sf) < len + MPS_DATA_HDR_LEN + 4;
+}
+
+int mps_subflow_info_refresh(struct mps_subflow *sf, uint64_t now_ns,
+			     uint64_t max_age_ns)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	if (sf->sfd < 0 || (sf->info_ns && now_ns - sf->info_ns < max_age_ns))
+		return 0;
+	if (getsockopt(sf->sfd, IPPROTO_TCP, TCP_INFO, &ti, &len))
+		return -errno;
+	sf->srtt_us = ti.tcpi_rtt;
+	sf->rttvar_us = ti.tcpi_rttvar;
+	sf->cwnd = ti.tcpi_snd_cwnd;
+	sf->unacked = ti.tcpi_unacked;
+	sf->info_ns = now_ns;
+	return 0;
+}
+
+int mps_subflow_map_push(struct mps_subflow *sf, uint64_t start, uint64_t end,
+			 bool fin)
+{
+	struct mps_sf_map *m;
+
+	/* extend the last entry when the stream continues it */
+	if (sf->map_n) {
+		m = &sf->map[(sf->map_head + sf->map_n - 1) % sf->map_cap];
+		if (m->end == start && !m->fin) {
+			m->end = end;
+			m->fin = fin;
+			return 0;
+		}
+	}
+	if (sf->map_n == sf->map_cap) {
+		unsigned ncap = sf->map_cap ? sf->map_cap * 2 : 16;
+		struct mps_sf_map *nm = malloc(ncap * sizeof(*nm));
+
+		if (!nm)
+			return -ENOMEM;
+		for (unsigned i = 0; i < sf->map_n; i++)
+			nm[i] = sf->map[(sf->map_head + i) % sf->map_cap];
+		free(sf->map);
+		sf->map = nm;
+		sf->map_cap = ncap;
+		sf->map_head = 0;
+	}
+	m = &sf->map[(sf->map_head + sf->map_n) % sf->map_cap];
+	m->start = start;
+	m->end = end;
+	m->fin = fin;
+	sf->map_n++;
+	return 0;
+}
+
+void mps_subflow_map_ack(struct mps_subflow *sf, uint64_t una)
+{
+	while (sf->map_n) {
+		struct mps_sf_map *m = &sf->map[sf->map_head];
+
+		/* a FIN entry is acked only by una past the FIN itself */
+		if (mps_seq_before(una, m->end + (m->fin ? 1 : 0)))
+			break;
+		sf->map_head = (sf->map_head + 1) % sf->map_cap;
+		sf->map_n--;
+	}
+}
+
+void mps_subflow_apply_sockopts(struct mps_subflow *sf)
+{
+	const struct mps_config *cfg = &sf->eng->cfg;
+	int one = 1;
+
+	/* frames are already batched; Nagle would only add delay */
+	setsockopt(sf->sfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (cfg->notsent_lowat > 0) {
+		int v = (int)cfg->notsent_lowat;
+
+		setsockopt(sf->sfd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &v, sizeof(v));
+	}
+	if (cfg->subflow_timeout_ms > 0) {
+		unsigned v = (unsigned)cfg->subflow_timeout_ms;
+
+		setsockopt(sf->sfd, IPPROTO_TCP, TCP_USER_TIMEOUT, &v, sizeof(v));
+	}
+}
+
+static int obuf_reserve(struct mps_subflow *sf, size_t need)
+{
+	uint8_t *nb;
+	size_t ncap;
+
+	if (sf->ooff && sf->olen + need > sf->ocap && !sf->wr.pending) {
+		memmove(sf->obuf, sf->obuf + sf->ooff, sf->olen - sf->ooff);
+		sf->olen -= sf->ooff;
+		sf->ooff = 0;
+	}
+	if (sf->olen + need <= sf->ocap)
+		return 0;
+	ncap = sf->ocap * 2;
+	while (ncap < sf->olen + need)
+		ncap *= 2;
+	nb = realloc(sf->obuf, ncap);
+	if (!nb)
+		return -ENOMEM;
+	sf->obuf = nb;
+	sf->ocap = ncap;
+	return 0;
+}
+
+void mps_subflow_kick(struct mps_subflow *sf)
+{
+	if (sf->wr.pending || sf->sfd < 0 || sf->olen == sf->ooff)
+		return;
+	if (sf->state == MPS_SF_DEAD || sf->state == MPS_SF_CONNECTING)
+		return;
+	sf->wr.fd = sf->sfd;
+	sf->wr.buf = sf->obuf + sf->ooff;
+	sf->wr.len = sf->olen - sf->ooff;
+	sf->wr.msg_flags = 0;
+	if (mps_loop_submit(sf->eng->loop, &sf->wr))
+		mps_subflow_die(sf, -EIO, "submit failed");
+}
+
+int mps_subflow_send_frame(struct mps_subflow *sf, const struct mps_frame *f)
+{
+	int n, rc;
+
+	rc = obuf_reserve(sf, MPS_FRAME_HDR_LEN + 256);
+	if (rc)
+		return rc;
+	n = mps_frame_encode(f, sf->obuf + sf->olen, sf->ocap - sf->olen);
+	if (n < 0)
+		return -EINVAL;
+	sf->olen += (size_t)n;
+	sf->wire_sent += (size_t)n;
+	mps_subflow_kick(sf);
+	return 0;
+}
+
+int mps_subflow_send_data(struct mps_subflow *sf, uint64_t dsn, size_t len,
+			  bool fin)
+{
+	struct mps_meta *meta = sf->meta;
+	size_t hdr = MPS_DATA_HDR_LEN + (meta->checksum ? 4 : 0);
+	uint8_t *p;
+	uint32_t crc;
+	int rc;
+
+	rc = obuf_reserve(sf, hdr + len);
+	if (rc)
+		return rc;
+	p = sf->obuf + sf->olen;
+	if (len)
+		mps_ring_read(&meta->snd.q, dsn, p + hdr, len);
+	if (meta->checksum) {
+		crc = mps_crc32c(0, p + hdr, len);
+		mps_frame_data_hdr(p, dsn, (uint16_t)len, fin ? MPS_DATA_F_FIN : 0, &crc);
+	} else {
+		mps_frame_data_hdr(p, dsn, (uint16_t)len, fin ? MPS_DATA_F_FIN : 0, NULL);
+	}
+	rc = mps_subflow_map_push(sf, dsn, dsn + len, fin);
+	if (rc)
+		return rc;
+	sf->olen += hdr + len;
+	sf->wire_sent += hdr + len;
+	sf->bytes_sent += len;
+	mps_subflow_kick(sf);
+	return 0;
+}
+
+void mps_subflow_start_recv(struct mps_subflow *sf)
+{
+	if (sf->rd.pending || sf->sfd < 0)
+		return;
+	if (sf->ilen == sf->icap) {
+		/* a frame larger than the buffer: grow to the protocol max */
+		size_t ncap = MPS_FRAME_MAX_LEN + 1024;
+		uint8_t *nb;
+
+		if (sf->icap >= ncap || !(nb = realloc(sf->ibuf, ncap))) {
+			mps_subflow_die(sf, -ENOMEM, "receive buffer");
+			return;
+		}
+		sf->ibuf = nb;
+		sf->icap = ncap;
+	}
+	sf->rd.fd = sf->sfd;
+	sf->rd.buf = sf->ibuf + sf->ilen;
+	sf->rd.len = sf->icap - sf->ilen;
+	sf->rd.msg_flags = 0;
+	if (mps_loop_submit(sf->eng->loop, &sf->rd))
+		mps_subflow_die(sf, -EIO, "submit failed");
+}
+
+static int send_hello(struct mps_subflow *sf)
+{
+	struct mps_meta *meta = sf->meta;
+	struct mps_frame f = { .type = MPS_FT_HELLO };
+
+	f.flags = meta->checksum ? MPS_HELLO_F_CRC : 0;
+	f.u.hello.version = MPS_PROTO_VERSION;
+	f.u.hello.key = meta->key_local;
+	memcpy(f.u.hello.pub, meta->kx.pub, sizeof(f.u.hello.pub));
+	return mps_subflow_send_frame(sf, &f);
+}
+
+static int send_join(struct mps_subflow *sf)
+{
+	struct mps_frame f = { .type = MPS_FT_JOIN };
+	int rc;
+
+	rc = mps_crypto_random(&sf->nonce_local, sizeof(sf->nonce_local));
+	if (rc)
+		return rc;
+	f.flags = sf->backup ? MPS_JOIN_F_BACKUP : 0;
+	f.u.join.token = sf->meta->token_peer;
+	f.u.join.nonce = sf->nonce_local;
+	f.u.join.addr_id = sf->addr_id;
+	return mps_subflow_send_frame(sf, &f);
+}
+
+int mps_subflow_connect(struct mps_subflow *sf, const union mps_sockaddr *local,
+			const union mps_sockaddr *remote)
+{
+	const struct mps_config *cfg = &sf->eng->cfg;
+	int fd, rc;
+
+	fd = socket(remote->sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    IPPROTO_TCP);
+	if (fd < 0)
+		return -errno;
+	sf->sfd = fd;
+	sf->remote = *remote;
+	mps_subflow_apply_sockopts(sf);
+	if (local) {
+		union mps_sockaddr l = *local;
+
+		mps_addr_set_port(&l, 0);
+		if (bind(fd, &l.sa, mps_addr_len(&l.sa))) {
+			rc = -errno;
+			goto fail;
+		}
+	}
+	if (connect(fd, &remote->sa, mps_addr_len(&remote->sa)) &&
+	    errno != EINPROGRESS) {
+		rc = -errno;
+		goto fail;
+	}
+	sf->state = MPS_SF_CONNECTING;
+	sf->conn.fd = fd;
+	sf->conn.poll_mask = POLLOUT;
+	rc = mps_loop_submit(sf->eng->loop, &sf->conn);
+	if (rc)
+		goto fail;
+	mps_timer_arm(sf->eng->loop, &sf->timer, (uint64_t)cfg->connect_timeout_ms);
+	return 0;
+fail:
+	close(fd);
+	sf->sfd = -1;
+	return rc;
+}
+
+static void sf_connected(struct mps_subflow *sf)
+{
+	const struct mps_config *cfg = &sf->eng->cfg;
+	socklen_t len = sizeof(sf->local);
+	int rc;
+
+	getsockname(sf->sfd, &sf->local.sa, &len);
+	mps_timer_cancel(sf->eng->loop, &sf->timer);
+	if (sf->initial) {
+		sf->state = MPS_SF_HELLO_SENT;
+		rc = send_hello(sf);
+		mps_timer_arm(sf->eng->loop, &sf->timer,
+			      (uint64_t)cfg->hello_timeout_ms);
+	} else {
+		sf->state = MPS_SF_JOIN_SENT;
+		rc = send_join(sf);
+		mps_timer_arm(sf->eng->loop, &sf->timer,
+			      (uint64_t)cfg->connect_timeout_ms);
+	}
+	if (rc) {
+		mps_subflow_die(sf, rc, "handshake send");
+		return;
+	}
+	mps_subflow_start_recv(sf);
+}
+
+static void sf_on_connect(struct mps_op *op, int res)
+{
+	struct mps_subflow *sf = op->ctx;
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (sf->state != MPS_SF_CONNECTING) {
+		sf_maybe_release(sf);
+		return;
+	}
+	if (res < 0)
+		err = -res;
+	else if (getsockopt(sf->sfd, SOL_SOCKET, SO_ERROR, &err, &len))
+		err = errno;
+	if (err) {
+		mps_timer_cancel(sf->eng->loop, &sf->timer);
+		if (sf->initial && sf->meta->state == MPS_META_CONNECTING) {
+			sf->state = MPS_SF_DEAD;
+			sf->err = -err;
+			sf->why = "connect failed";
+			mps_meta_fail_connect(sf->meta, -err);
+			sf_maybe_release(sf);
+		} else {
+			mps_subflow_die(sf, -err, "connect failed");
+		}
+		return;
+	}
+	sf_connected(sf);
+}
+
+static void sf_on_timer(struct mps_timer *t)
+{
+	struct mps_subflow *sf = t->ctx;
+
+	switch (sf->state) {
+	case MPS_SF_CONNECTING:
+		if (sf->initial && sf->meta->state == MPS_META_CONNECTING) {
+			mps_loop_cancel(sf->eng->loop, &sf->conn);
+			sf->state = MPS_SF_DEAD;
+			sf->err = -ETIMEDOUT;
+			sf->why = "connect timeout";
+			mps_meta_fail_connect(sf->meta, -ETIMEDOUT);
+			sf_maybe_release(sf);
+		} else {
+			mps_subflow_die(sf, -ETIMEDOUT, "connect timeout");
+		}
+		break;
+	case MPS_SF_HELLO_SENT:
+		mps_meta_fallback(sf->meta, "no HELLO_ACK before hello_timeout");
+		break;
+	case MPS_SF_CLASSIFY:
+		/* silent client: a plain TCP client waiting for a banner */
+		mps_meta_plain_client(sf);
+		break;
+	case MPS_SF_JOIN_SENT:
+	case MPS_SF_JOIN_ACKED:
+		mps_subflow_die(sf, -ETIMEDOUT, "join timeout");
+		break;
+	case MPS_SF_CLOSING:
+		mps_subflow_die(sf, 0, "close linger expired");
+		break;
+	default:
+		break;
+	}
+}
+
+static int sf_handle_hello_ack(struct mps_subflow *sf, const struct mps_frame *f)
+{
+	struct mps_meta *meta = sf->meta;
+	uint8_t shared[MPS_X25519_LEN];
+	int rc;
+
+	if (f->type == MPS_FT_FASTCLOSE) {
+		static const int code_errno[] = {
+			[MPS_CLOSE_ABORT] = ECONNRESET,
+			[MPS_CLOSE_REFUSED] = ECONNREFUSED,
+			[MPS_CLOSE_TIMEDOUT] = ETIMEDOUT,
+			[MPS_CLOSE_UNREACH] = ENETUNREACH,
+			[MPS_CLOSE_DENIED] = ECONNREFUSED,
+			[MPS_CLOSE_PROTO] = ECONNRESET,
+			[MPS_CLOSE_RESOURCE] = ECONNREFUSED,
+		};
+		mps_timer_cancel(sf->eng->loop, &sf->timer);
+		sf->state = MPS_SF_DEAD;
+		sf->why = "refused by peer";
+		mps_meta_fail_connect(meta, -code_errno[f->u.fastclose.code]);
+		return 1;
+	}
+	if (f->type != MPS_FT_HELLO_ACK) {
+		mps_meta_fallback(meta, "peer answered HELLO with another frame");
+		return 1;
+	}
+	meta->key_peer = f->u.hello_ack.key;
+	mps_crypto_key_derive(meta->key_peer, &meta->token_peer, &meta->idsn_peer);
+	rc = mps_crypto_x25519_shared(&meta->kx, f->u.hello_ack.pub, shared);
+	if (!rc)
+		rc = mps_crypto_join_key(shared, meta->key_local, meta->key_peer,
+					 meta->join_key);
+	if (rc) {
+		mps_meta_fail_connect(meta, -ECONNREFUSED);
+		return 1;
+	}
+	meta->checksum = meta->checksum && (f->flags & MPS_HELLO_F_CRC);
+	mps_timer_cancel(sf->eng->loop, &sf->timer);
+	sf->state = MPS_SF_ACTIVE;
+	mps_meta_seq_start(meta);
+	meta->snd.wnd_end = meta->idsn_local + f->u.hello_ack.window;
+	mps_meta_established(meta);
+	return 0;
+}
+
+static int sf_handle_join_ack(struct mps_subflow *sf, const struct mps_frame *f)
+{
+	struct mps_meta *meta = sf->meta;
+	struct mps_frame c = { .type = MPS_FT_JOIN_CONFIRM };
+	uint8_t mac[32];
+
+	if (f->type != MPS_FT_JOIN_ACK)
+		return -EPROTO;
+	sf->nonce_peer = f->u.join_ack.nonce;
+	if (mps_crypto_join_hmac(meta->join_key, MPS_ROLE_SERVER, sf->nonce_peer,
+				 sf->nonce_local, mac) ||
+	    !mps_crypto_equal(mac, f->u.join_ack.hmac, MPS_HMAC_TRUNC_LEN)) {
+		mps_warn("meta %u: JOIN_ACK with a bad HMAC from %s", meta->id,
+			 mps_addr_str(&sf->remote.sa, (char[MPS_ADDRSTRLEN]){0},
+				      MPS_ADDRSTRLEN));
+		return -EACCES;
+	}
+	if (mps_crypto_join_hmac(meta->join_key, MPS_ROLE_CLIENT, sf->nonce_local,
+				 sf->nonce_peer, c.u.join_confirm.hmac))
+		return -EIO;
+	mps_timer_cancel(sf->eng->loop, &sf->timer);
+	sf->state = MPS_SF_ACTIVE;
+	mps_engine_mark_dirty(meta);
+	return mps_subflow_send_frame(sf, &c);
+}
+
+static int sf_handle_join_confirm(struct mps_subflow *sf, const struct mps_frame *f)
+{
+	struct mps_meta *meta = sf->meta;
+	uint8_t mac[32];
+	char a[MPS_ADDRSTRLEN];
+
+	if (f->type != MPS_FT_JOIN_CONFIRM)
+		return -EPROTO;
+	if (mps_crypto_join_hmac(meta->join_key, MPS_ROLE_CLIENT, sf->nonce_peer,
+				 sf->nonce_local, mac) ||
+	    !mps_crypto_equal(mac, f->u.join_confirm.hmac, MPS_HMAC_LEN)) {
+		mps_warn("meta %u: JOIN refused from %s: bad HMAC in JOIN_CONFIRM",
+			 meta->id, mps_addr_str(&sf->remote.sa, a, sizeof(a)));
+		sf->eng->cnt.join_refused++;
+		return -EACCES;
+	}
+	mps_timer_cancel(sf->eng->loop, &sf->timer);
+	sf->state = MPS_SF_ACTIVE;
+	mps_info("meta %u: subflow %u joined from %s", meta->id, sf->idx,
+		 mps_addr_str(&sf->remote.sa, a, sizeof(a)));
+	mps_engine_mark_dirty(meta);
+	return 0;
+}
+
+static int sf_handle_active(struct mps_subflow *sf, const struct mps_frame *f)
+{
+	struct mps_meta *meta = sf->meta;
+	struct mps_frame r;
+
+	switch (f->type) {
+	case MPS_FT_DATA:
+		sf->bytes_recv += f->u.data.len;
+		return mps_meta_on_data(meta, f);
+	case MPS_FT_DATA_ACK:
+		mps_meta_on_ack(meta, f->u.data_ack.ack, f->u.data_ack.window);
+		return 0;
+	case MPS_FT_PING:
+		memset(&r, 0, sizeof(r));
+		r.type = MPS_FT_PONG;
+		r.u.ping.ts = f->u.ping.ts;
+		return mps_subflow_send_frame(sf, &r);
+	case MPS_FT_PONG:
+		return 0;
+	case MPS_FT_PRIO:
+		sf->backup = f->flags & MPS_PRIO_F_BACKUP;
+		mps_engine_mark_dirty(meta);
+		return 0;
+	case MPS_FT_ADD_ADDR:
+	case MPS_FT_REMOVE_ADDR:
+		/* address advertisement is not acted on yet: harmless to skip */
+		mps_debug("meta %u: ignoring %s", meta->id,
+			  mps_frame_type_name(f->type));
+		return 0;
+	case MPS_FT_FASTCLOSE:
+		if (f->u.fastclose.key != meta->key_local) {
+			mps_warn("meta %u: FASTCLOSE with a wrong key ignored", meta->id);
+			return 0;
+		}
+		mps_meta_abort(meta, -ECONNRESET, 0, false);
+		return 1;
+	default:
+		return -EPROTO;
+	}
+}
+
+/* Returns 1 when the subflow was handed off or its meta ended and the
+ * caller must not touch it further, 0 to go on, < 0 to kill it. */
+static int sf_handle(struct mps_subflow *sf, const struct mps_frame *f)
+{
+	switch (sf->state) {
+	case MPS_SF_CLASSIFY:
+		if (f->type == MPS_FT_HELLO)
+			return mps_meta_server_hello(sf, f);
+		if (f->type == MPS_FT_JOIN)
+			return mps_meta_server_join(sf, f);
+		return -EPROTO;
+	case MPS_SF_HELLO_SENT:
+		return sf_handle_hello_ack(sf, f);
+	case MPS_SF_JOIN_SENT:
+		return sf_handle_join_ack(sf, f);
+	case MPS_SF_JOIN_ACKED:
+		return sf_handle_join_confirm(sf, f);
+	case MPS_SF_ACTIVE:
+	case MPS_SF_CLOSING:
+		return sf_handle_active(sf, f);
+	default:
+		return 0;
+	}
+}
+
+static void sf_process(struct mps_subflow *sf)
+{
+	size_t pos = 0;
+	struct mps_frame f;
+	int n, rc;
+
+	if (sf->state == MPS_SF_CLASSIFY) {
+		rc = mps_frame_classify(sf->ibuf, sf->ilen);
+		if (rc < 0)
+			return;		/* wait for more, the timer bounds it */
+		if (rc == 0) {
+			mps_meta_plain_client(sf);
+			return;
+		}
+	}
+	while (pos < sf->ilen) {
+		n = mps_frame_parse(sf->ibuf + pos, sf->ilen - pos, 0, &f);
+		if (n == 0)
+			break;
+		if (n < 0) {
+			char a[MPS_ADDRSTRLEN];
+
+			sf->eng->cnt.proto_errors++;
+			if (sf->state == MPS_SF_HELLO_SENT) {
+				mps_meta_fallback(sf->meta, "peer is not mpshim");
+				return;
+			}
+			mps_warn("subflow from %s: malformed frame (%s), closing",
+				 mps_addr_str(&sf->remote.sa, a, sizeof(a)),
+				 mps_frame_strerror(n));
+			mps_subflow_die(sf, -EPROTO, mps_frame_strerror(n));
+			return;
+		}
+		pos += (size_t)n;
+		rc = sf_handle(sf, &f);
+		if (rc > 0)
+			return;
+		if (rc < 0) {
+			if (sf->state == MPS_SF_CLASSIFY)
+				sf->eng->cnt.handshake_failed++;
+			mps_subflow_die(sf, rc, "frame rejected");
+			return;
+		}
+		if (sf->state == MPS_SF_DEAD)
+			return;
+	}
+	if (pos) {
+		memmove(sf->ibuf, sf->ibuf + pos, sf->ilen - pos);
+		sf->ilen -= pos;
+	}
+}
+
+static void sf_on_recv(struct mps_op *op, int res)
+{
+	struct mps_subflow *sf = op->ctx;
+
+	if (sf->to_plain && sf->state != MPS_SF_DEAD) {
+		/* a plain client: bytes that raced the hand-off still belong
+		 * to it, in order */
+		if (res > 0)
+			sf->ilen += (size_t)res;
+		mps_meta_plain_client(sf);
+		sf_maybe_release(sf);
+		return;
+	}
+	if (sf->state == MPS_SF_DEAD) {
+		sf_maybe_release(sf);
+		return;
+	}
+	if (res <= 0) {
+		if (sf->state == MPS_SF_HELLO_SENT) {
+			mps_meta_fallback(sf->meta, res == 0 ? "peer closed after HELLO" :
+					  "peer reset after HELLO");
+			return;
+		}
+		if (sf->state == MPS_SF_CLASSIFY && res == 0 && sf->ilen) {
+			mps_meta_plain_client(sf);
+			return;
+		}
+		mps_subflow_die(sf, res ? res : -EPIPE,
+				res ? "receive error" : "peer closed");
+		return;
+	}
+	sf->ilen += (size_t)res;
+	sf->wire_recv += (size_t)res;
+	sf_process(sf);
+	/* sf_process may have handed the subflow off (plain client) */
+	if (sf->state == MPS_SF_DEAD) {
+		sf_maybe_release(sf);
+		return;
+	}
+	mps_subflow_start_recv(sf);
+}
+
+static void sf_on_send(struct mps_op *op, int res)
+{
+	struct mps_subflow *sf = op->ctx;
+
+	if (sf->state == MPS_SF_DEAD) {
+		sf_maybe_release(sf);
+		return;
+	}
+	if (res < 0) {
+		mps_subflow_die(sf, res, "send error");
+		return;
+	}
+	sf->ooff += (size_t)res;
+	if (sf->ooff == sf->olen) {
+		sf->ooff = sf->olen = 0;
+		if (sf->state == MPS_SF_CLOSING) {
+			shutdown(sf->sfd, SHUT_WR);
+			return;
+		}
+	} else if (sf->ooff > sf->ocap / 2) {
+		memmove(sf->obuf, sf->obuf + sf->ooff, sf->olen - sf->ooff);
+		sf->olen -= sf->ooff;
+		sf->ooff = 0;
+	}
+	mps_subflow_kick(sf);
+	if (sf->meta)
+		mps_engine_mark_dirty(sf->meta);
+}
+
+bool mps_subflow_idle(const struct mps_subflow *sf)
+{
+	return !sf->rd.pending && !sf->wr.pending && !sf->conn.pending;
+}
+
+/*
+ * Release the socket of a dead subflow once no op is pending.  The struct
+ * itself is never freed here, since a callback up the stack may still hold
+ * it: a meta frees its subflows with itself, and a subflow without a meta
+ * goes to the engine's graveyard, emptied after the flush.
+ */
+static void sf_maybe_release(struct mps_subflow *sf)
+{
+	if (sf->state != MPS_SF_DEAD || !mps_subflow_idle(sf) || sf->released)
+		return;
+	sf->released = true;
+	mps_timer_cancel(sf->eng->loop, &sf->timer);
+	if (sf->sfd >= 0) {
+		close(sf->sfd);
+		sf->sfd = -1;
+		sf->eng->cnt.subflows_open--;
+	}
+	if (sf->meta) {
+		mps_meta_subflow_gone(sf->meta, sf);
+	} else {
+		mps_engine_unclassified_unlink(sf);
+		sf->lnext = sf->eng->graveyard;
+		sf->eng->graveyard = sf;
+	}
+}
+
+void mps_subflow_die(struct mps_subflow *sf, int err, const char *why)
+{
+	struct mps_meta *meta = sf->meta;
+	bool was_active = sf->state == MPS_SF_ACTIVE;
+
+	if (sf->state == MPS_SF_DEAD)
+		return;
+	if (!sf->err)
+		sf->err = err;
+	sf->why = why;
+	sf->state = MPS_SF_DEAD;
+	mps_timer_cancel(sf->eng->loop, &sf->timer);
+	if (meta && meta->state == MPS_META_ESTABLISHED) {
+		char a[MPS_ADDRSTRLEN];
+
+		if (was_active)
+			mps_info("meta %u: subflow %u to %s failed (%s): reinjecting",
+				 meta->id, sf->idx,
+				 mps_addr_str(&sf->remote.sa, a, sizeof(a)), why);
+		/* every range the peer has not DATA_ACKed goes back */
+		while (sf->map_n) {
+			struct mps_sf_map *m = &sf->map[sf->map_head];
+
+			mps_meta_snd_reinject(meta, m->start, m->end, m->fin);
+			sf->map_head = (sf->map_head + 1) % sf->map_cap;
+			sf->map_n--;
+		}
+		mps_engine_mark_dirty(meta);
+	}
+	if (sf->sfd >= 0) {
+		/* wakes a pending recv/send on both backends */
+		shutdown(sf->sfd, SHUT_RDWR);
+		if (sf->rd.pending)
+			mps_loop_cancel(sf->eng->loop, &sf->rd);
+		if (sf->wr.pending)
+			mps_loop_cancel(sf->eng->loop, &sf->wr);
+		if (sf->conn.pending)
+			mps_loop_cancel(sf->eng->loop, &sf->conn);
+	}
+	sf_maybe_release(sf);
+}
+
+void mps_subflow_close(struct mps_subflow *sf)
+{
+	if (sf->state == MPS_SF_DEAD || sf->state == MPS_SF_CLOSING)
+		return;
+	if (sf->state != MPS_SF_ACTIVE) {
+		mps_subflow_die(sf, 0, "meta closed");
+		return;
+	}
+	sf->state = MPS_SF_CLOSING;
+	mps_timer_arm(sf->eng->loop, &sf->timer, MPS_CLOSE_LINGER_MS);
+	if (mps_subflow_queued(sf) == 0)
+		shutdown(sf->sfd, SHUT_WR);
+}

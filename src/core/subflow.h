@@ -1,0 +1,95 @@
+/*
+ * subflow.h - one kernel TCP connection carrying frames of a meta
+ * connection.
+ *
+ * Owns: the subflow's socket and its two byte buffers (frames waiting for
+ * the kernel, bytes waiting to be parsed), the handshake state of this
+ * subflow (HELLO/JOIN), the DSN ranges it carried (for reinjection), and
+ * its TCP_INFO snapshot for the scheduler.
+ */
+#ifndef MPS_SUBFLOW_H
+#define MPS_SUBFLOW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "addr.h"
+#include "frame.h"
+#include "loop.h"
+
+struct mps_engine;
+struct mps_meta;
+
+enum mps_sf_state {
+	MPS_SF_CONNECTING,	/* client: TCP connect in flight */
+	MPS_SF_HELLO_SENT,	/* client: waiting for HELLO_ACK */
+	MPS_SF_JOIN_SENT,	/* client: waiting for JOIN_ACK */
+	MPS_SF_CLASSIFY,	/* server: first bytes not yet seen */
+	MPS_SF_JOIN_ACKED,	/* server: waiting for JOIN_CONFIRM */
+	MPS_SF_ACTIVE,		/* carries data */
+	MPS_SF_CLOSING,		/* meta finished: flushing, then FIN */
+	MPS_SF_DEAD,		/* failed or closed; socket released */
+};
+
+/* A DSN range this subflow carried and the peer has not DATA_ACKed. */
+struct mps_sf_map {
+	uint64_t start, end;
+	bool fin;
+};
+
+struct mps_subflow {
+	struct mps_engine *eng;
+	struct mps_meta *meta;		/* NULL while classifying */
+	enum mps_sf_state state;
+	int sfd;
+	unsigned idx;			/* slot in meta->sf[] */
+	uint8_t addr_id;
+	bool backup;
+	bool initial;
+	union mps_sockaddr local, remote;
+
+	uint8_t *ibuf;
+	size_t ilen, icap;
+	uint8_t *obuf;
+	size_t ooff, olen, ocap;
+	struct mps_op rd, wr, conn;
+
+	struct mps_sf_map *map;		/* ring */
+	unsigned map_head, map_n, map_cap;
+
+	uint64_t bytes_sent, bytes_recv;	/* DATA payload bytes */
+	uint64_t wire_sent, wire_recv;		/* all frame bytes */
+	uint64_t reinjected_bytes;		/* sent here as reinjection */
+
+	/* TCP_INFO snapshot */
+	uint32_t srtt_us, rttvar_us, cwnd, unacked, notsent_bytes;
+	uint64_t info_ns;
+
+	uint64_t nonce_local, nonce_peer;
+	struct mps_timer timer;		/* connect / classify deadline */
+	int err;			/* -errno that ended it */
+	const char *why;		/* short reason, for logs */
+	struct mps_subflow *lnext;	/* engine's list of unclassified */
+	const void *listener;		/* server: the listener that accepted it */
+	bool to_plain;			/* server: hand to a plain relay once idle */
+	bool released;			/* socket gone; struct freed by its owner */
+};
+
+/* Bytes queued in user space for the kernel. */
+static inline size_t mps_subflow_queued(const struct mps_subflow *sf)
+{
+	return sf->olen - sf->ooff;
+}
+
+bool mps_subflow_usable(const struct mps_subflow *sf);
+/* Room for one more DATA frame of `len` payload bytes. */
+bool mps_subflow_has_room(const struct mps_subflow *sf, size_t len);
+/* Refresh the TCP_INFO snapshot if older than max_age_ns.  0 or -errno. */
+int mps_subflow_info_refresh(struct mps_subflow *sf, uint64_t now_ns,
+			     uint64_t max_age_ns);
+
+int mps_subflow_map_push(struct mps_subflow *sf, uint64_t start, uint64_t end,
+			 bool fin);
+/* Drop map entries wholly below una. */
+void mps_subflow_map_ack(struct mps_subflow *sf, uint64_t una);
+
+#endif

@@ -1,0 +1,159 @@
+/*
+ * proxyd.c - mpshim-proxyd: terminate multipath connections and carry
+ * each one to a plain TCP backend (reverse mode).
+ *
+ *   mpshim-proxyd --listen ADDR:PORT --backend ADDR:PORT [--config FILE]
+ *                 [--stats-file FILE] [--log-level LEVEL] [--loop BACKEND]
+ *
+ * Clients that do not speak mpshim are relayed to the backend unchanged,
+ * so proxyd can stand in front of a service for every client.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "addr.h"
+#include "config.h"
+#include "engine.h"
+#include "log.h"
+
+static struct mps_engine *engine;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	if (engine)
+		mps_engine_stop(engine);
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: mpshim-proxyd --listen ADDR:PORT --backend ADDR:PORT [options]\n"
+		"\n"
+		"  -l, --listen ADDR:PORT     where multipath clients connect (repeatable)\n"
+		"  -b, --backend ADDR:PORT    the plain TCP service behind proxyd\n"
+		"  -c, --config FILE          configuration file (mpshim.conf(5) keys)\n"
+		"  -s, --stats-file FILE      one JSON line per closed connection\n"
+		"  -L, --log-level LEVEL      debug, info, warn or error\n"
+		"      --loop BACKEND         auto, uring or epoll\n"
+		"  -h, --help                 this text\n"
+		"  -V, --version              version\n");
+}
+
+static int set_or_die(struct mps_config *cfg, const char *key, const char *val)
+{
+	char err[256];
+
+	if (mps_config_set(cfg, key, val, err, sizeof(err))) {
+		fprintf(stderr, "mpshim-proxyd: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "backend", required_argument, NULL, 'b' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "stats-file", required_argument, NULL, 's' },
+		{ "log-level", required_argument, NULL, 'L' },
+		{ "loop", required_argument, NULL, 'O' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *listens[8], *config_file = NULL, *backend = NULL;
+	const char *stats = NULL, *level = NULL, *loop = NULL;
+	unsigned n_listen = 0;
+	struct mps_config cfg;
+	union mps_sockaddr baddr, laddr;
+	struct sigaction sa;
+	char err[512];
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "l:b:c:s:L:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			if (n_listen == 8) {
+				fprintf(stderr, "mpshim-proxyd: at most 8 --listen\n");
+				return 2;
+			}
+			listens[n_listen++] = optarg;
+			break;
+		case 'b': backend = optarg; break;
+		case 'c': config_file = optarg; break;
+		case 's': stats = optarg; break;
+		case 'L': level = optarg; break;
+		case 'O': loop = optarg; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("mpshim-proxyd %s\n", PACKAGE_VERSION); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	rc = mps_config_load(&cfg, config_file, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "mpshim-proxyd: %s\n", err);
+		return 1;
+	}
+	if ((stats && set_or_die(&cfg, "stats_file", stats)) ||
+	    (level && set_or_die(&cfg, "log_level", level)) ||
+	    (loop && set_or_die(&cfg, "loop", loop)) ||
+	    (backend && set_or_die(&cfg, "backend", backend)))
+		return 2;
+	if (!n_listen && cfg.listen[0])
+		listens[n_listen++] = cfg.listen;
+	if (!n_listen || !cfg.backend[0]) {
+		fprintf(stderr, "mpshim-proxyd: --listen and --backend are required "
+			"(forward mode is not available in this version)\n");
+		usage(stderr);
+		return 2;
+	}
+	if (mps_addr_parse(cfg.backend, &baddr)) {
+		fprintf(stderr, "mpshim-proxyd: bad backend address '%s' "
+			"(want ADDR:PORT or [V6]:PORT)\n", cfg.backend);
+		return 2;
+	}
+	mps_log_init((int)cfg.log_level, cfg.log_file, "mpshim-proxyd");
+	rc = mps_engine_new(&engine, &cfg);
+	if (rc) {
+		fprintf(stderr, "mpshim-proxyd: cannot start the engine: %s\n",
+			strerror(-rc));
+		return 1;
+	}
+	for (unsigned i = 0; i < n_listen; i++) {
+		if (mps_addr_parse(listens[i], &laddr)) {
+			fprintf(stderr, "mpshim-proxyd: bad listen address '%s'\n",
+				listens[i]);
+			mps_engine_free(engine);
+			return 2;
+		}
+		rc = mps_engine_listen(engine, &laddr.sa, &baddr.sa);
+		if (rc) {
+			fprintf(stderr, "mpshim-proxyd: listen on %s: %s\n", listens[i],
+				strerror(-rc));
+			mps_engine_free(engine);
+			return 1;
+		}
+		mps_info("listening on %s, backend %s (%s loop)", listens[i],
+			 cfg.backend, mps_engine_loop_name(engine));
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	rc = mps_engine_run(engine);
+	mps_info("shutting down");
+	mps_engine_free(engine);
+	return rc ? 1 : 0;
+}

@@ -1,0 +1,239 @@
+/*
+ * connect.c - connect(): where a TCP socket becomes a multipath connection.
+ *
+ * For a destination the policy upgrades, the app's descriptor number is
+ * re-pointed (dup3) at one end of an AF_UNIX socketpair; the engine owns
+ * the other end and carries the bytes over subflows.  The app keeps a real
+ * kernel descriptor, so poll/epoll/read/write/sendfile work unchanged.
+ *
+ * Non-blocking connect must not look writable before the multipath
+ * handshake is done, yet a socketpair is born connected.  So before the
+ * app gets its end, its send buffer is filled with filler bytes until
+ * EAGAIN: poll then reports neither POLLOUT nor POLLIN.  When the
+ * connection is up (or has failed), the engine reads exactly that filler
+ * and the descriptor turns writable at that moment; SO_ERROR (interposed)
+ * tells the outcome.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+#include "fdtab.h"
+#include "log.h"
+#include "shim.h"
+
+#define MPS_RELAY_BUF	(256 * 1024)
+
+static void to_app_family(const struct sockaddr *sa, int domain,
+			  union mps_sockaddr *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (domain == AF_INET6 && sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+
+		out->in6.sin6_family = AF_INET6;
+		out->in6.sin6_port = in->sin_port;
+		out->in6.sin6_addr.s6_addr[10] = 0xff;
+		out->in6.sin6_addr.s6_addr[11] = 0xff;
+		memcpy(&out->in6.sin6_addr.s6_addr[12], &in->sin_addr, 4);
+		return;
+	}
+	memcpy(out, sa, mps_addr_len(sa));
+}
+
+/* Engine thread: the connection is up or has failed. */
+static void on_connected(void *arg, int err, const struct sockaddr *local)
+{
+	struct mps_fdent *e = arg;
+
+	pthread_mutex_lock(&e->lock);
+	if (err) {
+		e->state = MPS_FDS_FAILED;
+		e->error = -err;
+	} else {
+		e->state = MPS_FDS_CONNECTED;
+		if (local)
+			to_app_family(local, e->domain, &e->local);
+	}
+	pthread_cond_broadcast(&e->cond);
+	pthread_mutex_unlock(&e->lock);
+	mps_fdent_put(e);
+}
+
+static size_t fill_until_full(int fd)
+{
+	static const char filler[16384];
+	size_t total = 0;
+
+	for (;;) {
+		ssize_t n = send(fd, filler, sizeof(filler), MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (n > 0) {
+			total += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		break;
+	}
+	/* smaller writes squeeze the last bytes of room out */
+	for (;;) {
+		ssize_t n = send(fd, filler, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (n > 0) {
+			total += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		break;
+	}
+	return total;
+}
+
+/* Put the relay end at the app's descriptor number, keeping its flags. */
+static int install_relay(int fd, int app_end)
+{
+	int fdflags = mps_real_fcntl(fd, F_GETFD);
+	int flflags = mps_real_fcntl(fd, F_GETFL);
+
+	if (fdflags < 0 || flflags < 0)
+		return -errno;
+	if (mps_real_dup3(app_end, fd, (fdflags & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0)
+		return -errno;
+	mps_real_fcntl(fd, F_SETFL, flflags & (O_NONBLOCK | O_ASYNC));
+	return 0;
+}
+
+static int upgrade(int fd, struct mps_fdent *e, const struct sockaddr *addr,
+		   socklen_t len, const union mps_sockaddr *dest)
+{
+	struct mps_engine *eng = mps_shim_engine();
+	int sv[2], flflags, rc, bufsz = MPS_RELAY_BUF;
+	bool nonblock;
+	size_t filler = 0;
+
+	if (!eng)
+		return 1;	/* fail open: plain connect */
+	flflags = mps_real_fcntl(fd, F_GETFL);
+	if (flflags < 0)
+		return -errno;
+	nonblock = flflags & O_NONBLOCK;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		return -errno;
+	mps_real_setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
+	mps_real_setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
+	mps_real_fcntl(sv[1], F_SETFL, O_NONBLOCK);
+	if (nonblock)
+		filler = fill_until_full(sv[0]);
+
+	pthread_mutex_lock(&e->lock);
+	e->state = MPS_FDS_CONNECTING;
+	e->error = 0;
+	memset(&e->peer, 0, sizeof(e->peer));
+	memcpy(&e->peer, addr, len < sizeof(e->peer) ? len : sizeof(e->peer));
+	pthread_mutex_unlock(&e->lock);
+
+	if (nonblock) {
+		rc = install_relay(fd, sv[0]);
+		mps_real_close(sv[0]);
+		if (rc) {
+			mps_real_close(sv[1]);
+			return rc;
+		}
+		e->kind = MPS_FD_RELAY;
+		mps_fdent_get(e);
+		rc = mps_engine_connect(eng, &dest->sa, sv[1], filler, on_connected, e);
+		if (rc) {
+			mps_fdent_put(e);
+			mps_real_close(sv[1]);
+			pthread_mutex_lock(&e->lock);
+			e->state = MPS_FDS_FAILED;
+			e->error = -rc;
+			pthread_mutex_unlock(&e->lock);
+			return rc;
+		}
+		return -EINPROGRESS;
+	}
+
+	mps_fdent_get(e);
+	rc = mps_engine_connect(eng, &dest->sa, sv[1], 0, on_connected, e);
+	if (rc) {
+		mps_fdent_put(e);
+		mps_real_close(sv[0]);
+		mps_real_close(sv[1]);
+		return rc;
+	}
+	pthread_mutex_lock(&e->lock);
+	while (e->state == MPS_FDS_CONNECTING)
+		pthread_cond_wait(&e->cond, &e->lock);
+	rc = e->state == MPS_FDS_FAILED ? -e->error : 0;
+	if (rc) {
+		/* the app's descriptor is still its unconnected TCP socket */
+		e->state = MPS_FDS_IDLE;
+		e->error = 0;
+	}
+	pthread_mutex_unlock(&e->lock);
+	if (!rc) {
+		rc = install_relay(fd, sv[0]);
+		if (!rc)
+			e->kind = MPS_FD_RELAY;
+	}
+	mps_real_close(sv[0]);
+	return rc;
+}
+
+MPS_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	struct mps_fdent *e;
+	union mps_sockaddr dest;
+	int rc;
+
+	if (mps_shim_bypass() || !mps_shim_active())
+		return mps_real_connect ? mps_real_connect(fd, addr, len) :
+					  (errno = ENOSYS, -1);
+	e = mps_fdtab_get(fd);
+	if (!e)
+		return mps_real_connect(fd, addr, len);
+	if (e->kind == MPS_FD_RELAY) {
+		pthread_mutex_lock(&e->lock);
+		switch (e->state) {
+		case MPS_FDS_CONNECTING:
+			rc = -EALREADY;
+			break;
+		case MPS_FDS_FAILED:
+			rc = e->error ? -e->error : -ECONNABORTED;
+			e->error = 0;
+			break;
+		default:
+			rc = -EISCONN;
+		}
+		pthread_mutex_unlock(&e->lock);
+		goto out;
+	}
+	if (!addr || len < sizeof(sa_family_t) ||
+	    (addr->sa_family != AF_INET && addr->sa_family != AF_INET6) ||
+	    len < mps_addr_len(addr)) {
+		mps_fdent_put(e);
+		return mps_real_connect(fd, addr, len);
+	}
+	mps_addr_unmap(addr, &dest);
+	if (!mps_config_dest_match(mps_shim_config(), &dest.sa) ||
+	    !mps_shim_engine() ||
+	    mps_engine_dest_is_plain(mps_shim_engine(), &dest.sa)) {
+		mps_fdent_put(e);
+		return mps_real_connect(fd, addr, len);
+	}
+	rc = upgrade(fd, e, addr, len, &dest);
+	if (rc == 1) {
+		mps_fdent_put(e);
+		return mps_real_connect(fd, addr, len);
+	}
+out:
+	mps_fdent_put(e);
+	if (rc) {
+		errno = -rc;
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,66 @@
+/*
+ * fdtab.h - what the shim knows about the application's descriptors.
+ *
+ * Owns: one entry per descriptor the shim cares about: a TCP socket that
+ * may still be upgraded, or a relay descriptor standing in for a multipath
+ * connection.  Entries are reference counted because dup() makes two
+ * descriptor numbers share one connection, exactly as they share one open
+ * file.  One mutex guards the table; an entry's fields are guarded by the
+ * entry's own mutex.
+ */
+#ifndef MPS_SHIM_FDTAB_H
+#define MPS_SHIM_FDTAB_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include "addr.h"
+
+enum mps_fd_kind {
+	MPS_FD_TCP,		/* a TCP socket not yet connected through us */
+	MPS_FD_RELAY,		/* a relay for a multipath (or fallback) connection */
+};
+
+enum mps_fd_state {
+	MPS_FDS_IDLE,
+	MPS_FDS_CONNECTING,
+	MPS_FDS_CONNECTED,
+	MPS_FDS_FAILED,
+};
+
+#define MPS_FD_TCPOPTS 8
+
+struct mps_fdent {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int refs;
+	enum mps_fd_kind kind;
+	enum mps_fd_state state;
+	int domain;			/* as the app created it */
+	int error;			/* pending SO_ERROR, positive errno */
+	union mps_sockaddr peer;	/* as the app passed it to connect() */
+	union mps_sockaddr local;	/* of the initial subflow, in app's family */
+	struct { int opt, val; } tcpopt[MPS_FD_TCPOPTS];	/* IPPROTO_TCP ints */
+	unsigned n_tcpopt;
+};
+
+struct mps_fdent *mps_fdent_new(int domain);
+void mps_fdent_get(struct mps_fdent *e);
+void mps_fdent_put(struct mps_fdent *e);
+
+/* Install e at fd (taking a reference), replacing whatever was there. */
+int mps_fdtab_set(int fd, struct mps_fdent *e);
+/* The entry at fd with a reference the caller must put, or NULL. */
+struct mps_fdent *mps_fdtab_get(int fd);
+void mps_fdtab_clear(int fd);
+/* newfd shares oldfd's entry (dup family). */
+void mps_fdtab_dup(int oldfd, int newfd);
+
+/* Call fn for every descriptor holding a relay (table lock held: fn must
+ * not call back into the table). */
+void mps_fdtab_each_relay(void (*fn)(int fd, void *arg), void *arg);
+
+/* IPPROTO_TCP integer options remembered for a relay (entry lock held). */
+void mps_fdent_tcpopt_set(struct mps_fdent *e, int opt, int val);
+bool mps_fdent_tcpopt_get(const struct mps_fdent *e, int opt, int *val);
+
+#endif

@@ -1,0 +1,114 @@
+/*
+ * init.c - the shim's start: configuration, logging, and the engine,
+ * started lazily the first time an application connects somewhere the
+ * policy upgrades.
+ *
+ * Fail open: if the configuration cannot be read, the shim logs one line
+ * and stays out of the way, and the application runs as plain TCP.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "fdtab.h"
+#include "log.h"
+#include "shim.h"
+
+static struct mps_config cfg;
+static bool active;
+static struct mps_engine *engine;
+static pid_t engine_pid;		/* a forked child has no engine thread */
+static bool engine_failed;
+static pthread_mutex_t engine_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t cfg_once = PTHREAD_ONCE_INIT;
+
+static void shim_load(void)
+{
+	char err[256] = "";
+	int rc;
+
+	if (mps_libc_init())
+		return;
+	rc = mps_config_load(&cfg, NULL, err, sizeof(err));
+	mps_log_init((int)cfg.log_level, cfg.log_file, "mpshim");
+	if (rc) {
+		mps_err("configuration error, running as plain TCP: %s", err);
+		return;
+	}
+	active = cfg.n_upgrade > 0;
+	if (!active)
+		mps_debug("no upgrade destinations: interposing nothing");
+}
+
+__attribute__((constructor)) static void mps_shim_ctor(void)
+{
+	pthread_once(&cfg_once, shim_load);
+}
+
+bool mps_shim_active(void)
+{
+	pthread_once(&cfg_once, shim_load);
+	return active;
+}
+
+const struct mps_config *mps_shim_config(void)
+{
+	pthread_once(&cfg_once, shim_load);
+	return &cfg;
+}
+
+struct mps_engine *mps_shim_engine(void)
+{
+	struct mps_engine *eng;
+	int rc;
+
+	pthread_mutex_lock(&engine_lock);
+	if (!engine && !engine_failed) {
+		rc = mps_engine_new(&engine, &cfg);
+		if (!rc) {
+			rc = mps_engine_start_thread(engine);
+			if (rc) {
+				mps_engine_free(engine);
+				engine = NULL;
+			}
+		}
+		if (rc) {
+			engine_failed = true;
+			mps_err("engine cannot start (%s): running as plain TCP",
+				strerror(-rc));
+		} else {
+			engine_pid = getpid();
+			mps_debug("engine started (%s loop)", mps_engine_loop_name(engine));
+		}
+	}
+	eng = engine;
+	pthread_mutex_unlock(&engine_lock);
+	return eng;
+}
+
+static void half_close(int fd, void *arg)
+{
+	(void)arg;
+	shutdown(fd, SHUT_WR);
+}
+
+/*
+ * At exit the kernel would close every descriptor and keep sending what a
+ * TCP socket still held.  The engine dies with the process, so do the
+ * same here first: end the app's side of every relay and let the engine
+ * deliver what is queued before the process goes.
+ */
+__attribute__((destructor)) static void mps_shim_dtor(void)
+{
+	unsigned left;
+
+	if (!engine || engine_pid != getpid() || !cfg.exit_linger_ms)
+		return;
+	mps_fdtab_each_relay(half_close, NULL);
+	left = mps_engine_drain(engine, (unsigned)cfg.exit_linger_ms);
+	if (left)
+		mps_warn("exit: %u connection(s) had unacknowledged data after %ld ms",
+			 left, cfg.exit_linger_ms);
+}

@@ -1,0 +1,50 @@
+/*
+ * libc.c - real-symbol table (see libc.h).
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include "libc.h"
+
+int (*mps_real_socket)(int, int, int);
+int (*mps_real_connect)(int, const struct sockaddr *, socklen_t);
+int (*mps_real_close)(int);
+int (*mps_real_dup)(int);
+int (*mps_real_dup2)(int, int);
+int (*mps_real_dup3)(int, int, int);
+int (*mps_real_fcntl)(int, int, ...);
+int (*mps_real_getsockname)(int, struct sockaddr *, socklen_t *);
+int (*mps_real_getpeername)(int, struct sockaddr *, socklen_t *);
+int (*mps_real_getsockopt)(int, int, int, void *, socklen_t *);
+int (*mps_real_setsockopt)(int, int, int, const void *, socklen_t);
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static int init_rc;
+
+#define RESOLVE(name)							\
+	do {								\
+		*(void **)&mps_real_##name = dlsym(RTLD_NEXT, #name);	\
+		if (!mps_real_##name)					\
+			init_rc = -ENOSYS;				\
+	} while (0)
+
+static void resolve_all(void)
+{
+	RESOLVE(socket);
+	RESOLVE(connect);
+	RESOLVE(close);
+	RESOLVE(dup);
+	RESOLVE(dup2);
+	RESOLVE(dup3);
+	RESOLVE(fcntl);
+	RESOLVE(getsockname);
+	RESOLVE(getpeername);
+	RESOLVE(getsockopt);
+	RESOLVE(setsockopt);
+}
+
+int mps_libc_init(void)
+{
+	pthread_once(&once, resolve_all);
+	return init_rc;
+}

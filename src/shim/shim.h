@@ -1,0 +1,30 @@
+/*
+ * shim.h - state shared by the shim's call families: whether the shim is
+ * active, its configuration, and the lazily started engine.
+ */
+#ifndef MPS_SHIM_H
+#define MPS_SHIM_H
+
+#include <stdbool.h>
+#include "config.h"
+#include "engine.h"
+#include "libc.h"
+
+#define MPS_EXPORT __attribute__((visibility("default")))
+
+/* Is the shim interposing at all (config loaded, upgrade rules present)? */
+bool mps_shim_active(void);
+const struct mps_config *mps_shim_config(void);
+/* The engine, started on first use; NULL if it cannot start (then the
+ * caller carries on as plain TCP: fail open). */
+struct mps_engine *mps_shim_engine(void);
+/* Every wrapper starts with this: resolves libc, and tells whether to
+ * pass the call straight through (engine thread, or shim inactive). */
+static inline bool mps_shim_bypass(void)
+{
+	if (mps_libc_init())
+		return true;
+	return mps_engine_thread;
+}
+
+#endif

@@ -1,0 +1,133 @@
+/*
+ * sockopt.c - getsockopt/setsockopt on a relay.
+ *
+ * Socket-level options that describe the socket itself (SO_ERROR, SO_TYPE,
+ * SO_DOMAIN, SO_PROTOCOL, SO_ACCEPTCONN) answer as the TCP socket would.
+ * IPPROTO_TCP integer options are remembered and read back (a relay is not
+ * TCP, so the kernel would refuse them); TCP_INFO reports an established
+ * connection.  Other socket-level options act on the relay itself, which
+ * is what the app's reads and writes touch (SO_RCVBUF, SO_RCVTIMEO...).
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include "fdtab.h"
+#include "shim.h"
+
+static int put_int(void *val, socklen_t *len, int v)
+{
+	if (!val || !len || *len < sizeof(int))
+		return -EINVAL;
+	memcpy(val, &v, sizeof(int));
+	*len = sizeof(int);
+	return 0;
+}
+
+static int relay_getsockopt(struct mps_fdent *e, int level, int opt, void *val,
+			    socklen_t *len, int *handled)
+{
+	int v, rc = 0;
+
+	*handled = 1;
+	pthread_mutex_lock(&e->lock);
+	if (level == SOL_SOCKET) {
+		switch (opt) {
+		case SO_ERROR:
+			rc = put_int(val, len, e->error);
+			if (!rc)
+				e->error = 0;
+			break;
+		case SO_TYPE:
+			rc = put_int(val, len, SOCK_STREAM);
+			break;
+		case SO_DOMAIN:
+			rc = put_int(val, len, e->domain);
+			break;
+		case SO_PROTOCOL:
+			rc = put_int(val, len, IPPROTO_TCP);
+			break;
+		case SO_ACCEPTCONN:
+			rc = put_int(val, len, 0);
+			break;
+		default:
+			*handled = 0;
+		}
+	} else if (level == IPPROTO_TCP) {
+		if (opt == TCP_INFO) {
+			struct tcp_info ti;
+			socklen_t n = *len < sizeof(ti) ? *len : sizeof(ti);
+
+			memset(&ti, 0, sizeof(ti));
+			ti.tcpi_state = e->state == MPS_FDS_CONNECTED ? TCP_ESTABLISHED :
+					e->state == MPS_FDS_CONNECTING ? TCP_SYN_SENT :
+					TCP_CLOSE;
+			memcpy(val, &ti, n);
+			*len = n;
+		} else if (mps_fdent_tcpopt_get(e, opt, &v)) {
+			rc = put_int(val, len, v);
+		} else if (opt == TCP_NODELAY || opt == TCP_CORK ||
+			   opt == TCP_KEEPIDLE || opt == TCP_KEEPINTVL ||
+			   opt == TCP_KEEPCNT || opt == TCP_QUICKACK) {
+			rc = put_int(val, len, 0);
+		} else if (opt == TCP_MAXSEG) {
+			rc = put_int(val, len, 1448);
+		} else {
+			rc = -ENOPROTOOPT;
+		}
+	} else if (level == IPPROTO_IPV6 && opt == IPV6_V6ONLY) {
+		rc = put_int(val, len, 0);
+	} else {
+		*handled = 0;
+	}
+	pthread_mutex_unlock(&e->lock);
+	return rc;
+}
+
+MPS_EXPORT int getsockopt(int fd, int level, int opt, void *val, socklen_t *len)
+{
+	struct mps_fdent *e;
+	int handled = 0, rc = 0;
+
+	if (mps_shim_bypass())
+		return mps_real_getsockopt ? mps_real_getsockopt(fd, level, opt, val, len) :
+					     (errno = ENOSYS, -1);
+	e = mps_fdtab_get(fd);
+	if (e && e->kind == MPS_FD_RELAY)
+		rc = relay_getsockopt(e, level, opt, val, len, &handled);
+	mps_fdent_put(e);
+	if (!handled)
+		return mps_real_getsockopt(fd, level, opt, val, len);
+	if (rc) {
+		errno = -rc;
+		return -1;
+	}
+	return 0;
+}
+
+MPS_EXPORT int setsockopt(int fd, int level, int opt, const void *val, socklen_t len)
+{
+	struct mps_fdent *e;
+	int rc, v;
+
+	if (mps_shim_bypass())
+		return mps_real_setsockopt ? mps_real_setsockopt(fd, level, opt, val, len) :
+					     (errno = ENOSYS, -1);
+	e = mps_fdtab_get(fd);
+	if (!e)
+		return mps_real_setsockopt(fd, level, opt, val, len);
+	if (level == IPPROTO_TCP && val && len >= sizeof(int)) {
+		memcpy(&v, val, sizeof(int));
+		pthread_mutex_lock(&e->lock);
+		mps_fdent_tcpopt_set(e, opt, v);
+		pthread_mutex_unlock(&e->lock);
+	}
+	if (e->kind == MPS_FD_RELAY &&
+	    (level == IPPROTO_TCP || (level == IPPROTO_IPV6 && opt == IPV6_V6ONLY))) {
+		mps_fdent_put(e);
+		return 0;
+	}
+	mps_fdent_put(e);
+	rc = mps_real_setsockopt(fd, level, opt, val, len);
+	return rc;
+}

@@ -1,0 +1,297 @@
+/*
+ * harness.c - end-to-end test helpers (see harness.h).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "harness.h"
+
+extern char **environ;
+
+static pid_t procs[H_MAX_PROCS];
+static int n_procs;
+static char tmpdir[256];
+static char pathbuf[4][512];
+
+const char *h_builddir(void)
+{
+	const char *d = getenv("MPS_TOP_BUILDDIR");
+
+	return d && *d ? d : ".";
+}
+
+const char *h_srcdir(void)
+{
+	const char *d = getenv("MPS_TOP_SRCDIR");
+
+	return d && *d ? d : ".";
+}
+
+const char *h_shim_lib(void)
+{
+	snprintf(pathbuf[0], sizeof(pathbuf[0]), "%s/src/shim/.libs/libmpshim.so",
+		 h_builddir());
+	return pathbuf[0];
+}
+
+const char *h_proxyd(void)
+{
+	snprintf(pathbuf[1], sizeof(pathbuf[1]), "%s/src/proxyd/mpshim-proxyd",
+		 h_builddir());
+	return pathbuf[1];
+}
+
+const char *h_httpd(void)
+{
+	snprintf(pathbuf[2], sizeof(pathbuf[2]), "%s/tests/helpers/httpd.py",
+		 h_srcdir());
+	return pathbuf[2];
+}
+
+const char *h_tmpdir(void)
+{
+	if (!tmpdir[0]) {
+		snprintf(tmpdir, sizeof(tmpdir), "/tmp/mpshim-test-XXXXXX");
+		if (!mkdtemp(tmpdir))
+			tmpdir[0] = '\0';
+	}
+	return tmpdir;
+}
+
+pid_t h_spawn(char *const argv[], char *const env[], const char *out_path)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int fd = open(out_path ? out_path : "/dev/null",
+			      O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+		/* own process group: cleanup kills helpers' children too */
+		setpgid(0, 0);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+		}
+		for (int i = 0; env && env[i]; i++)
+			putenv(env[i]);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	setpgid(pid, pid);
+	if (n_procs < H_MAX_PROCS)
+		procs[n_procs++] = pid;
+	return pid;
+}
+
+int h_wait(pid_t pid, int timeout_ms)
+{
+	struct timespec ts = { 0, 10 * 1000000 };
+	int status;
+
+	for (int waited = 0; waited <= timeout_ms; waited += 10) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+
+		if (r == pid) {
+			for (int i = 0; i < n_procs; i++)
+				if (procs[i] == pid)
+					procs[i] = 0;
+			if (WIFEXITED(status))
+				return WEXITSTATUS(status);
+			return 128 + WTERMSIG(status);
+		}
+		nanosleep(&ts, NULL);
+	}
+	kill(-pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	for (int i = 0; i < n_procs; i++)
+		if (procs[i] == pid)
+			procs[i] = 0;
+	return -1;
+}
+
+void h_cleanup(void)
+{
+	char cmd[300];
+
+	for (int i = 0; i < n_procs; i++) {
+		if (procs[i] > 0) {
+			kill(-procs[i], SIGTERM);
+			if (h_wait(procs[i], 2000) < 0)
+				kill(-procs[i], SIGKILL);
+		}
+	}
+	n_procs = 0;
+	if (tmpdir[0] && !getenv("MPS_KEEP_TMP")) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "cleanup: cannot remove %s\n", tmpdir);
+	}
+	tmpdir[0] = '\0';
+}
+
+int h_free_port(void)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd >= 0 && !bind(fd, (struct sockaddr *)&sin, sizeof(sin)) &&
+	    !getsockname(fd, (struct sockaddr *)&sin, &len))
+		port = ntohs(sin.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+bool h_wait_port(int port, int timeout_ms)
+{
+	struct timespec ts = { 0, 20 * 1000000 };
+
+	for (int waited = 0; waited <= timeout_ms; waited += 20) {
+		struct sockaddr_in sin = { .sin_family = AF_INET };
+		int fd = socket(AF_INET, SOCK_STREAM, 0), rc;
+
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		sin.sin_port = htons((uint16_t)port);
+		rc = connect(fd, (struct sockaddr *)&sin, sizeof(sin));
+		close(fd);
+		if (rc == 0)
+			return true;
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
+const char *h_make_file(const char *name, size_t size, unsigned seed)
+{
+	static char path[512];
+	uint64_t x = seed * 0x9e3779b97f4a7c15ull + 1;
+	uint64_t buf[8192];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", h_tmpdir(), name);
+	f = fopen(path, "w");
+	if (!f)
+		return NULL;
+	while (size) {
+		size_t n = size < sizeof(buf) ? size : sizeof(buf);
+
+		for (size_t i = 0; i < sizeof(buf) / 8; i++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			buf[i] = x;
+		}
+		fwrite(buf, 1, n, f);
+		size -= n;
+	}
+	fclose(f);
+	return path;
+}
+
+bool h_sha256_file(const char *path, char out[65])
+{
+	unsigned char md[32], buf[1 << 16];
+	unsigned int mdlen = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	FILE *f = fopen(path, "rb");
+	size_t n;
+
+	if (!f || !ctx) {
+		if (f)
+			fclose(f);
+		EVP_MD_CTX_free(ctx);
+		return false;
+	}
+	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		EVP_DigestUpdate(ctx, buf, n);
+	EVP_DigestFinal_ex(ctx, md, &mdlen);
+	EVP_MD_CTX_free(ctx);
+	fclose(f);
+	for (int i = 0; i < 32; i++)
+		sprintf(out + 2 * i, "%02x", md[i]);
+	out[64] = '\0';
+	return true;
+}
+
+char *h_slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long len;
+
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = malloc((size_t)len + 1);
+	if (buf && fread(buf, 1, (size_t)len, f) != (size_t)len) {
+		free(buf);
+		buf = NULL;
+	}
+	if (buf)
+		buf[len] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static uint64_t num_after(const char *p, const char *key)
+{
+	const char *q = strstr(p, key);
+
+	return q ? strtoull(q + strlen(key), NULL, 10) : 0;
+}
+
+int h_stats_read(const char *path, struct h_stats *out, int max_lines)
+{
+	char *text = h_slurp(path), *line, *save = NULL;
+	int n = 0;
+
+	if (!text)
+		return -1;
+	for (line = strtok_r(text, "\n", &save); line && n < max_lines;
+	     line = strtok_r(NULL, "\n", &save), n++) {
+		struct h_stats *s = &out[n];
+		const char *sfs = strstr(line, "\"subflows\": [");
+		const char *fb = strstr(line, "\"fallback\": ");
+
+		memset(s, 0, sizeof(*s));
+		s->reinjected = num_after(line, "\"reinjected_bytes\": ");
+		if (fb && strncmp(fb + 12, "null", 4)) {
+			s->fallback = true;
+			sscanf(fb + 12, "\"%127[^\"]", s->fallback_reason);
+		}
+		for (const char *p = sfs; p && (p = strstr(p, "{\"local\"")) && s->n_sf < 16;
+		     p++) {
+			s->sf[s->n_sf].sent = num_after(p, "\"bytes_sent\": ");
+			s->sf[s->n_sf].recv = num_after(p, "\"bytes_recv\": ");
+			{
+				const char *e = strstr(p, "\"end\": \"");
+				const char *close = strchr(p, '}');
+
+				if (e && (!close || e < close))
+					sscanf(e + 8, "%47[^\"]", s->sf[s->n_sf].end);
+			}
+			s->n_sf++;
+		}
+	}
+	free(text);
+	return n;
+}

@@ -1,0 +1,65 @@
+/*
+ * harness.h - helpers for end-to-end tests: spawn and reap helper
+ * processes (with or without the shim), find free loopback ports, wait
+ * for listeners, hash files, read stats lines.
+ *
+ * Criterion runs tests in worker processes over its own sockets, so the
+ * shim is never preloaded here: only into the programs spawned.
+ */
+#ifndef MPS_TEST_HARNESS_H
+#define MPS_TEST_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define H_MAX_PROCS 16
+
+/* Paths into the build and source trees (MPS_TOP_BUILDDIR/SRCDIR). */
+const char *h_builddir(void);
+const char *h_srcdir(void);
+/* builddir-relative path of the shim library, proxyd, helpers */
+const char *h_shim_lib(void);
+const char *h_proxyd(void);
+const char *h_httpd(void);
+const char *h_tmpdir(void);	/* per-test scratch dir, removed at cleanup */
+
+/* Spawn argv with extra "K=V" env entries (NULL-terminated, may be NULL);
+ * stdout/stderr go to the given file path (NULL: /dev/null).  Registered
+ * for h_cleanup(). */
+pid_t h_spawn(char *const argv[], char *const env[], const char *out_path);
+/* Wait for pid with a timeout; returns exit status (0..255), 128+sig on a
+ * signal, or -1 on timeout (then the process is killed). */
+int h_wait(pid_t pid, int timeout_ms);
+/* Kill every spawned process still running and remove the scratch dir. */
+void h_cleanup(void);
+
+/* A loopback TCP port nobody listens on right now. */
+int h_free_port(void);
+/* Wait until something accepts on 127.0.0.1:port (bounded). */
+bool h_wait_port(int port, int timeout_ms);
+
+/* Create a file of `size` pseudo-random bytes (seeded), return path. */
+const char *h_make_file(const char *name, size_t size, unsigned seed);
+/* SHA-256 of a file as 64 hex chars in out[65]; false if unreadable. */
+bool h_sha256_file(const char *path, char out[65]);
+/* Read a whole small file into a malloc'ed string (NULL on error). */
+char *h_slurp(const char *path);
+
+/* Stats line parsing: the subflows array of the idx-th line of a stats
+ * file: counts of subflows and their byte counters. */
+struct h_sf_stat {
+	uint64_t sent, recv;
+	char end[48];		/* why it ended ("peer closed", "receive error"...) */
+};
+struct h_stats {
+	int n_sf;
+	struct h_sf_stat sf[16];
+	uint64_t reinjected;
+	bool fallback;
+	char fallback_reason[128];
+};
+int h_stats_read(const char *path, struct h_stats *out, int max_lines);
+
+#endif
