@@ -1226,7 +1226,14 @@ unsigned mps_engine_drain(struct mps_engine *eng, unsigned timeout_ms)
 		nanosleep(&ts, NULL);
 		waited += 5;
 	}
-	if (left != 0) {
+	/* the data is delivered; let the closing handshakes finish (about
+	 * one round trip) so every connection ends with its stats line */
+	for (waited = 0; waited < 1000 && (
+	     __atomic_load_n(&eng->cnt.metas_open, __ATOMIC_ACQUIRE) ||
+	     __atomic_load_n(&eng->cnt.plain_relays, __ATOMIC_ACQUIRE)); waited += 5)
+		nanosleep(&ts, NULL);
+	if (__atomic_load_n(&eng->cnt.metas_open, __ATOMIC_ACQUIRE) ||
+	    __atomic_load_n(&eng->cnt.plain_relays, __ATOMIC_ACQUIRE)) {
 		/* out of time: abort the rest, but still give their stats
 		 * lines a moment to be written */
 		engine_post(eng, cmd_abort_all, NULL);
