@@ -1,0 +1,202 @@
+/*
+ * test_connect.c - connect() under the shim behaves as TCP's does, seen
+ * from an application (tests/helpers/mps-client run with LD_PRELOAD):
+ * EINPROGRESS, no POLLOUT before the multipath handshake completes (with
+ * poll, select, epoll level- and edge-triggered), SO_ERROR, getpeername,
+ * blocking connect, and ECONNREFUSED both ways.
+ *
+ * The server here is the test itself speaking the protocol with the core
+ * library, so it can hold back its HELLO_ACK and check the DATA frames
+ * the application's bytes become.
+ */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "crypto.h"
+#include "frame.h"
+#include "harness.h"
+
+static void fini(void)
+{
+	h_cleanup();
+}
+
+static int listen_on(int *port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	cr_assert_eq(listen(fd, 8), 0);
+	getsockname(fd, (struct sockaddr *)&sin, &len);
+	*port = ntohs(sin.sin_port);
+	return fd;
+}
+
+static pid_t spawn_client(const char *mode, int port, const char *expect,
+			  const char *log)
+{
+	static char pre[600], up[64], portstr[16];
+	char *env[] = { pre, up, "MPSHIM_SUBFLOWS=1", "MPSHIM_EXIT_LINGER=300ms",
+			"MPSHIM_LOG=info", NULL };
+	char path[600];
+	char *argv[] = { path, (char *)mode, "127.0.0.1", portstr, (char *)expect, NULL };
+
+	snprintf(path, sizeof(path), "%s/tests/helpers/mps-client", h_builddir());
+	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", h_shim_lib());
+	snprintf(up, sizeof(up), "MPSHIM_UPGRADE=127.0.0.1:%d", port);
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	return h_spawn(argv, env, log);
+}
+
+/* Read one frame, waiting up to 5 s; the buffer keeps what follows it. */
+struct rd {
+	uint8_t buf[1 << 17];
+	size_t have;
+};
+
+static void next_frame(int fd, struct rd *r, struct mps_frame *f)
+{
+	for (;;) {
+		int n = mps_frame_parse(r->buf, r->have, 0, f);
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t got;
+
+		cr_assert_geq(n, 0, "client sent a malformed frame (%d)", n);
+		if (n > 0) {
+			/* keep DATA payload valid until the next call */
+			static uint8_t payload[65536];
+
+			if (f->type == MPS_FT_DATA) {
+				memcpy(payload, f->u.data.payload, f->u.data.len);
+				f->u.data.payload = payload;
+			}
+			memmove(r->buf, r->buf + n, r->have - (size_t)n);
+			r->have -= (size_t)n;
+			return;
+		}
+		cr_assert_gt(poll(&p, 1, 5000), 0, "client went silent");
+		got = recv(fd, r->buf + r->have, sizeof(r->buf) - r->have, 0);
+		cr_assert_gt(got, 0, "client closed early");
+		r->have += (size_t)got;
+	}
+}
+
+static void send_frame(int fd, const struct mps_frame *f)
+{
+	uint8_t b[512];
+	int n = mps_frame_encode(f, b, sizeof(b));
+
+	cr_assert_gt(n, 0);
+	cr_assert_eq(send(fd, b, (size_t)n, MSG_NOSIGNAL), n);
+}
+
+/* The server half: hold HELLO_ACK back 400 ms, expect "ping", answer "pong". */
+static void serve_one(int lfd)
+{
+	static struct rd r;
+	struct mps_frame f, a;
+	struct mps_x25519 kx;
+	struct pollfd p = { .fd = lfd, .events = POLLIN };
+	uint64_t key_s, idsn_c, idsn_s;
+	uint32_t tok;
+	int fd;
+
+	r.have = 0;
+	cr_assert_gt(poll(&p, 1, 5000), 0, "client never connected");
+	fd = accept(lfd, NULL, NULL);
+	cr_assert_geq(fd, 0);
+	next_frame(fd, &r, &f);
+	cr_assert_eq(f.type, MPS_FT_HELLO);
+	mps_crypto_key_derive(f.u.hello.key, &tok, &idsn_c);
+	usleep(400 * 1000);
+
+	memset(&a, 0, sizeof(a));
+	a.type = MPS_FT_HELLO_ACK;
+	a.u.hello_ack.version = MPS_PROTO_VERSION;
+	cr_assert_eq(mps_crypto_key_new(&key_s), 0);
+	mps_crypto_key_derive(key_s, &tok, &idsn_s);
+	cr_assert_eq(mps_crypto_x25519_new(&kx), 0);
+	a.u.hello_ack.key = key_s;
+	memcpy(a.u.hello_ack.pub, kx.pub, 32);
+	a.u.hello_ack.window = 1 << 20;
+	send_frame(fd, &a);
+
+	/* the app's "ping" arrives as DATA at the client's IDSN */
+	do
+		next_frame(fd, &r, &f);
+	while (f.type != MPS_FT_DATA || f.u.data.len == 0);
+	cr_assert_eq(f.u.data.dsn, idsn_c, "first byte must carry the IDSN");
+	cr_assert_eq(f.u.data.len, 4);
+	cr_assert_arr_eq(f.u.data.payload, "ping", 4);
+
+	memset(&a, 0, sizeof(a));
+	a.type = MPS_FT_DATA_ACK;
+	a.u.data_ack.ack = idsn_c + 4;
+	a.u.data_ack.window = 1 << 20;
+	send_frame(fd, &a);
+	memset(&a, 0, sizeof(a));
+	a.type = MPS_FT_DATA;
+	a.u.data.dsn = idsn_s;
+	a.u.data.payload = (const uint8_t *)"pong";
+	a.u.data.len = 4;
+	send_frame(fd, &a);
+	/* stay until the client is done with us */
+	p.fd = fd;
+	while (poll(&p, 1, 3000) > 0 && recv(fd, r.buf, sizeof(r.buf), 0) > 0)
+		;
+	close(fd);
+}
+
+static void run_mode(const char *mode)
+{
+	char log[512];
+	int port, lfd = listen_on(&port), rc;
+	pid_t pid;
+	char *text;
+
+	snprintf(log, sizeof(log), "%s/client-%s.log", h_tmpdir(), mode);
+	pid = spawn_client(mode, port, "ok", log);
+	cr_assert_gt(pid, 0);
+	serve_one(lfd);
+	rc = h_wait(pid, 15000);
+	text = h_slurp(log);
+	cr_assert_eq(rc, 0, "mps-client %s exited %d:\n%s", mode, rc, text ? text : "");
+	free(text);
+	close(lfd);
+}
+
+TestSuite(connect, .fini = fini, .timeout = 30);
+
+Test(connect, nonblocking_with_poll) { run_mode("poll"); }
+Test(connect, nonblocking_with_select) { run_mode("select"); }
+Test(connect, nonblocking_with_epoll_level) { run_mode("epoll-lt"); }
+Test(connect, nonblocking_with_epoll_edge) { run_mode("epoll-et"); }
+Test(connect, blocking_waits_for_the_handshake) { run_mode("blocking"); }
+
+static void run_refused(const char *mode)
+{
+	char log[512];
+	int port = h_free_port(), rc;
+	char *text;
+
+	snprintf(log, sizeof(log), "%s/client-%s.log", h_tmpdir(), mode);
+	rc = h_wait(spawn_client(mode, port, "refused", log), 15000);
+	text = h_slurp(log);
+	cr_assert_eq(rc, 0, "mps-client %s exited %d:\n%s", mode, rc, text ? text : "");
+	free(text);
+}
+
+Test(connect, refused_nonblocking_sets_so_error) { run_refused("poll"); }
+Test(connect, refused_blocking_returns_econnrefused) { run_refused("blocking"); }
