@@ -460,3 +460,124 @@ Test(e2e, hostile_frames_are_refused_and_proxyd_keeps_serving)
 		cr_assert_str_eq(got, want);
 	}
 }
+
+/* ---- more of what an application relies on ------------------------------ */
+
+static char *halfclose_py(void)
+{
+	static char path[600];
+
+	snprintf(path, sizeof(path), "%s/tests/helpers/halfclose.py", h_srcdir());
+	return path;
+}
+
+/* A backend that answers only after the client's FIN: the client's
+ * shutdown(SHUT_WR) must travel as DATA_FIN through proxyd and become a
+ * FIN to the backend, while the other direction still flows. */
+Test(e2e, half_close_both_directions)
+{
+	char bport[16], pport[16], backend[64], pre[600], up[64];
+	char *srv[] = { "python3", halfclose_py(), "server", "--port", bport, NULL };
+	char *cli[] = { "python3", halfclose_py(), "client", "--port", pport,
+			"--size", "3000000", NULL };
+	char *env[] = { pre, up, "MPSHIM_SUBFLOWS=2", NULL };
+	int backend_port = h_free_port();
+
+	snprintf(bport, sizeof(bport), "%d", backend_port);
+	cr_assert_gt(h_spawn(srv, NULL, NULL), 0);
+	cr_assert(h_wait_port(backend_port, 5000));
+	snprintf(backend, sizeof(backend), "127.0.0.1:%d", backend_port);
+	start_proxyd("auto", backend);
+	snprintf(pport, sizeof(pport), "%d", proxy_port);
+	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", h_shim_lib());
+	snprintf(up, sizeof(up), "MPSHIM_UPGRADE=127.0.0.1:%d", proxy_port);
+	cr_assert_eq(h_wait(h_spawn(cli, env, NULL), 30000), 0,
+		     "the answer after the half-close did not arrive intact");
+}
+
+/* The backend aborts with a reset: proxyd tells the client (FASTCLOSE) and
+ * the application sees the connection end early instead of hanging. */
+Test(e2e, backend_reset_ends_the_client_connection)
+{
+	char bport[16], backend[64], port[16], url[128], log[512], stats[512];
+	char *srv[] = { "python3", halfclose_py(), "server", "--port", bport,
+			"--reset-after", "1000", NULL };
+	char *args[] = { url, NULL };
+	int backend_port = h_free_port(), rc;
+
+	snprintf(bport, sizeof(bport), "%d", backend_port);
+	cr_assert_gt(h_spawn(srv, NULL, NULL), 0);
+	cr_assert(h_wait_port(backend_port, 5000));
+	snprintf(backend, sizeof(backend), "127.0.0.1:%d", backend_port);
+	start_proxyd("auto", backend);
+	snprintf(port, sizeof(port), "%d", proxy_port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", proxy_port);
+	snprintf(log, sizeof(log), "%s/curl.log", h_tmpdir());
+	snprintf(stats, sizeof(stats), "%s/client-stats.json", h_tmpdir());
+	/* 1000 bytes of "x" are no HTTP response: curl fails, quickly */
+	rc = shim_curl("auto", 2, port, args, stats, log);
+	cr_assert(rc != 0 && rc != -1, "curl exit %d: expected a prompt failure", rc);
+}
+
+/* Many connections at once share one proxyd engine. */
+Test(e2e, fifty_concurrent_connections)
+{
+	enum { N = 50 };
+	char port[16], url[128], outs[N][512], pre[600], up[64], want[65], got[65];
+	const char *file = h_make_file("blob", 1u << 20, 21);
+	char *env[] = { pre, up, "MPSHIM_SUBFLOWS=2", NULL };
+	pid_t pids[N];
+
+	start_proxyd("auto", NULL);
+	snprintf(port, sizeof(port), "%d", proxy_port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/blob", proxy_port);
+	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", h_shim_lib());
+	snprintf(up, sizeof(up), "MPSHIM_UPGRADE=127.0.0.1:%d", proxy_port);
+	cr_assert(h_sha256_file(file, want));
+	for (int i = 0; i < N; i++) {
+		char *argv[] = { "curl", "-sS", "--max-time", "60", "-o", outs[i], url, NULL };
+
+		snprintf(outs[i], sizeof(outs[i]), "%s/out%d", h_tmpdir(), i);
+		/* spawn slots are limited: run in waves */
+		pids[i] = h_spawn(argv, env, NULL);
+		if (i % 10 == 9)
+			for (int j = i - 9; j <= i; j++)
+				cr_assert_eq(h_wait(pids[j], 60000), 0, "curl %d failed", j);
+	}
+	for (int i = 0; i < N; i++) {
+		cr_assert(h_sha256_file(outs[i], got));
+		cr_assert_str_eq(got, want, "transfer %d differs", i);
+	}
+}
+
+/* The same knobs from a configuration file instead of the environment. */
+Test(e2e, configuration_file_sets_the_policy)
+{
+	char cfgpath[512], url[128], out[512], pre[600], env_cfg[600], stats[512];
+	char env_stats[600], want[65], got[65];
+	const char *file = h_make_file("blob", 4u << 20, 31);
+	char *argv[] = { "curl", "-sS", "--max-time", "60", "-o", out, url, NULL };
+	char *env[] = { pre, env_cfg, env_stats, NULL };
+	struct h_stats s[2];
+	FILE *f;
+
+	start_proxyd("auto", NULL);
+	snprintf(cfgpath, sizeof(cfgpath), "%s/mpshim.conf", h_tmpdir());
+	f = fopen(cfgpath, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "# written by the test\nupgrade = 127.0.0.1:%d\nsubflows = 3\n",
+		proxy_port);
+	fclose(f);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/blob", proxy_port);
+	snprintf(out, sizeof(out), "%s/out", h_tmpdir());
+	snprintf(stats, sizeof(stats), "%s/client-stats.json", h_tmpdir());
+	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", h_shim_lib());
+	snprintf(env_cfg, sizeof(env_cfg), "MPSHIM_CONFIG=%s", cfgpath);
+	snprintf(env_stats, sizeof(env_stats), "MPSHIM_STATS_FILE=%s", stats);
+	cr_assert_eq(h_wait(h_spawn(argv, env, NULL), 60000), 0);
+	cr_assert(h_sha256_file(file, want));
+	cr_assert(h_sha256_file(out, got));
+	cr_assert_str_eq(got, want);
+	cr_assert_eq(h_stats_read(stats, s, 2), 1);
+	cr_assert_eq(s[0].n_sf, 3, "subflows = 3 from the file");
+}
