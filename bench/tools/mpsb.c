@@ -90,6 +90,14 @@ static void cpu_s(double *user, double *sys)
 	*sys = ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 }
 
+static long maxrss_kib(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_maxrss;
+}
+
 static void die(const char *what)
 {
 	fprintf(stderr, "mpsb: %s: %s\n", what, strerror(errno));
@@ -590,12 +598,12 @@ out:
 	       "\"last_ms\": %.3f, \"bytes\": %" PRIu64 ", \"eof\": %s, "
 	       "\"verified\": %s, \"bad_offset\": %ld, \"max_gap_ms\": %.3f, "
 	       "\"max_gap_at_ms\": %.3f, \"cpu_user_s\": %.4f, \"cpu_sys_s\": %.4f, "
-	       "\"error\": \"%s\"}\n",
+	       "\"maxrss_kib\": %ld, \"error\": \"%s\"}\n",
 	       t0_wall, (t_conn - t0) * 1e3, t_first ? (t_first - t0) * 1e3 : -1.0,
 	       t_last ? (t_last - t0) * 1e3 : -1.0, got, eof ? "true" : "false",
 	       !verify ? "null" : bad < 0 ? "true" : "false", bad,
 	       max_gap * 1e3, gap_at ? (gap_at - t0) * 1e3 : -1.0,
-	       u1 - u0, s1 - s0, err);
+	       u1 - u0, s1 - s0, maxrss_kib(), err);
 	return err[0] ? 1 : 0;
 }
 
@@ -856,10 +864,10 @@ fail:
 	       "\"unfinished\": %ld, \"short\": %ld, \"corrupt\": %ld, "
 	       "\"bytes\": %" PRIu64 ", \"wall_s\": %.3f, \"ct_p50_ms\": %.1f, "
 	       "\"ct_p99_ms\": %.1f, \"ct_max_ms\": %.1f, \"cpu_user_s\": %.3f, "
-	       "\"cpu_sys_s\": %.3f, \"first_error\": \"%s\"}\n",
+	       "\"cpu_sys_s\": %.3f, \"maxrss_kib\": %ld, \"first_error\": \"%s\"}\n",
 	       conns, ok, failed - active, (long)active, short_, corrupt, total,
 	       t_end - t0, pct(ct, (size_t)nct, .5), pct(ct, (size_t)nct, .99),
-	       pct(ct, (size_t)nct, 1), u1 - u0, s1 - s0, first_err);
+	       pct(ct, (size_t)nct, 1), u1 - u0, s1 - s0, maxrss_kib(), first_err);
 	return ok == conns ? 0 : 1;
 }
 

@@ -9,6 +9,9 @@ count too), and writes one line per local address that received bytes:
 
     WALL_TIME LOCAL_ADDR DELTA_BYTES
 
+plus a line "# cc NAME" the first time a congestion control NAME is seen
+on those sockets (the proof of which algorithm really ran).
+
 DELTA_BYTES sums the growth of every socket bound to LOCAL_ADDR since the
 previous sample (a socket seen for the first time counts from zero), so a
 subflow re-created on the same address stays on the same line.  It stops
@@ -29,6 +32,7 @@ def sample(port):
                           "( dport = :%d )" % port],
                          capture_output=True, text=True).stdout
     socks = {}
+    ccs = set()
     key = None
     for line in out.splitlines():
         if not line.strip():
@@ -42,11 +46,15 @@ def sample(port):
                 local = re.sub(r"%[^:]*", "", local)
                 key = (local, peer)
             continue
+        first = line.split()[0]
+        if first in ("cubic", "bbr", "reno", "bbr2", "bbr3", "dctcp", "vegas",
+                     "westwood", "htcp", "bic", "illinois", "hybla"):
+            ccs.add(first)
         m = RE_BYTES.search(line)
         if key and m:
             socks[key] = int(m.group(1))
             key = None
-    return socks
+    return socks, ccs
 
 
 def main():
@@ -59,11 +67,15 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     signal.signal(signal.SIGINT, lambda *_: stop.append(1))
     last = {}
+    seen_cc = set()
     with open(a.out, "w") as f:
         nxt = time.time()
         while not stop:
             t = time.time()
-            cur = sample(a.port)
+            cur, ccs = sample(a.port)
+            for cc in sorted(ccs - seen_cc):
+                f.write("# cc %s\n" % cc)
+                seen_cc.add(cc)
             per_ip = {}
             for k, v in cur.items():
                 d = v - last.get(k, 0)

@@ -21,6 +21,7 @@ enum mpshim_fd_state {
 	MPSHIM_FD_CONNECTING = 1,	/* multipath handshake in progress */
 	MPSHIM_FD_MULTIPATH = 2,	/* carried by the multipath engine */
 	MPSHIM_FD_FAILED = 3,		/* the connection attempt failed */
+	MPSHIM_FD_PLAIN = 4,		/* relayed as plain TCP: the peer is not mpshim */
 };
 
 /* State of descriptor fd as the shim sees it. */

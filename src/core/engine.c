@@ -214,7 +214,22 @@ void mps_meta_try_free(struct mps_meta *meta)
 
 void mps_meta_subflow_gone(struct mps_meta *meta, struct mps_subflow *sf)
 {
-	(void)sf;
+	struct mps_engine *eng = meta->eng;
+
+	/* a subflow that never carried data (a failed or forged JOIN, a
+	 * connect that failed) gives its slot back, or a peer could use up
+	 * the subflow limit; its struct waits in the graveyard until no
+	 * callback can hold it */
+	if (!sf->was_active && meta->state != MPS_META_CLOSED) {
+		for (unsigned i = sf->idx + 1; i < meta->n_sf; i++) {
+			meta->sf[i - 1] = meta->sf[i];
+			meta->sf[i - 1]->idx = i - 1;
+		}
+		meta->n_sf--;
+		sf->meta = NULL;
+		sf->lnext = eng->graveyard;
+		eng->graveyard = sf;
+	}
 	mps_engine_mark_dirty(meta);
 }
 
@@ -272,14 +287,14 @@ static void drain_filler(struct mps_meta *meta)
 static void meta_report_connect(struct mps_meta *meta, int err,
 				const struct sockaddr *local)
 {
-	void (*cb)(void *, int, const struct sockaddr *) = meta->on_connect;
+	void (*cb)(void *, int, const struct sockaddr *, bool) = meta->on_connect;
 
 	if (!cb)
 		return;
 	meta->on_connect = NULL;
 	/* outcome first, then writability: an app woken by POLLOUT must
 	 * already read the final SO_ERROR */
-	cb(meta->on_connect_arg, err, local);
+	cb(meta->on_connect_arg, err, local, err == 0);
 	drain_filler(meta);
 }
 
@@ -656,20 +671,21 @@ void mps_meta_established(struct mps_meta *meta)
 }
 
 struct fallback_ctx {
-	void (*cb)(void *, int, const struct sockaddr *);
+	void (*cb)(void *, int, const struct sockaddr *, bool);
 	void *arg;
 	int efd;
 	size_t filler;
 };
 
-static void fallback_done(void *arg, int err, const struct sockaddr *local)
+static void fallback_done(void *arg, int err, const struct sockaddr *local,
+			  bool multipath)
 {
 	struct fallback_ctx *fb = arg;
 	uint8_t buf[4096];
 	size_t left = fb->filler;
 
 	if (fb->cb)
-		fb->cb(fb->arg, err, local);
+		fb->cb(fb->arg, err, local, multipath);
 	while (left) {
 		ssize_t n = recv(fb->efd, buf, left < sizeof(buf) ? left : sizeof(buf),
 				 MSG_DONTWAIT);
@@ -786,7 +802,7 @@ static void cmd_connect(struct mps_engine *eng, void *arg)
 	}
 	return;
 fail:
-	cc->cb(cc->arg, rc, NULL);
+	cc->cb(cc->arg, rc, NULL, false);
 	close(cc->efd);
 	free(cc);
 }
@@ -854,6 +870,7 @@ int mps_meta_server_hello(struct mps_subflow *sf, const struct mps_frame *f)
 	sf->initial = true;
 	mps_meta_attach(meta, sf);
 	sf->state = MPS_SF_ACTIVE;
+	sf->was_active = true;
 	meta->key_peer = f->u.hello.key;
 	mps_crypto_key_derive(meta->key_peer, &meta->token_peer, &meta->idsn_peer);
 	rc = meta_keys_new(meta);
@@ -891,6 +908,15 @@ int mps_meta_server_hello(struct mps_subflow *sf, const struct mps_frame *f)
 	rc = mps_loop_submit(eng->loop, &meta->econn);
 	if (rc)
 		goto refuse;
+	{
+		/* HELLO_ACK waits for the backend; this PING tells the client
+		 * at once that it reached mpshim, so a slow backend is not
+		 * mistaken for a peer that does not speak the protocol */
+		struct mps_frame ping = { .type = MPS_FT_PING };
+
+		ping.u.ping.ts = mps_clock_ns() / 1000;
+		mps_subflow_send_frame(sf, &ping);
+	}
 	mps_timer_arm(eng->loop, &meta->hs_timer, (uint64_t)eng->cfg.connect_timeout_ms);
 	return 0;
 refuse:

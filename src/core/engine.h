@@ -47,11 +47,12 @@ void mps_engine_join_thread(struct mps_engine *eng);
  * the engine's end of a socketpair whose other end the application owns.
  * `filler` bytes the caller wrote into the application's end to hold back
  * POLLOUT are read and discarded before cb runs.  cb(arg, err, local) runs
- * once, on the engine thread, when the connection is established (err 0,
- * possibly after a fallback to plain TCP) or has failed (-errno).  After a
+ * once, on the engine thread, when the connection is established (err 0;
+ * multipath false after a fallback to plain TCP) or has failed (-errno).  After a
  * failure the engine closes efd.  any thread.
  */
-typedef void (*mps_connect_cb)(void *arg, int err, const struct sockaddr *local);
+typedef void (*mps_connect_cb)(void *arg, int err, const struct sockaddr *local,
+			       bool multipath);
 int mps_engine_connect(struct mps_engine *eng, const struct sockaddr *dest,
 		       int efd, size_t filler, mps_connect_cb cb, void *arg);
 /* Is dest known not to speak mpshim (fallback cached)?  any thread. */

@@ -112,7 +112,8 @@ struct mps_meta {
 	bool ack_now;
 
 	/* completion of a client connect (shim), see mps_engine_connect() */
-	void (*on_connect)(void *arg, int err, const struct sockaddr *local);
+	void (*on_connect)(void *arg, int err, const struct sockaddr *local,
+			   bool multipath);
 	void *on_connect_arg;
 	size_t filler;			/* bytes to discard from efd first */
 	bool in_dirty;			/* on the engine's dirty list */

@@ -62,7 +62,7 @@ static void pump_free_if_done(struct mps_pump *p)
 	mps_timer_cancel(eng->loop, &p->timer);
 	if (p->has_why && p->connected)
 		mps_stats_plain_closed(eng, &p->local.sa, &p->dest.sa,
-				       p->d[1].bytes, p->d[0].bytes, p->why);
+				       p->d[0].bytes, p->d[1].bytes, p->why);
 	if (p->a >= 0)
 		close(p->a);
 	if (p->b >= 0)
@@ -176,7 +176,7 @@ static void pump_start(struct mps_pump *p)
 	getsockname(p->b, &p->local.sa, &len);
 	mps_timer_cancel(p->eng->loop, &p->timer);
 	if (p->done)
-		p->done(p->arg, 0, &p->local.sa);
+		p->done(p->arg, 0, &p->local.sa, false);
 	if (p->d[0].len)
 		dir_write(&p->d[0]);
 	else
@@ -190,7 +190,7 @@ static void pump_fail(struct mps_pump *p, int err)
 	if (p->done) {
 		/* the shim's app learns the error through its own connect;
 		 * its relay end is the caller's to close */
-		p->done(p->arg, err, NULL);
+		p->done(p->arg, err, NULL, false);
 		p->a = -1;
 	}
 	pump_kill(p, true);

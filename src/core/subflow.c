@@ -463,6 +463,13 @@ static int sf_handle_hello_ack(struct mps_subflow *sf, const struct mps_frame *f
 		mps_meta_fail_connect(meta, -code_errno[f->u.fastclose.code]);
 		return 1;
 	}
+	if (f->type == MPS_FT_PING) {
+		/* the server is mpshim and waits for its backend: wait as
+		 * long as a connect may take, no longer hello_timeout */
+		mps_timer_arm(sf->eng->loop, &sf->timer,
+			      (uint64_t)sf->eng->cfg.connect_timeout_ms);
+		return 0;
+	}
 	if (f->type != MPS_FT_HELLO_ACK) {
 		mps_meta_fallback(meta, "peer answered HELLO with another frame");
 		return 1;
@@ -477,9 +484,11 @@ static int sf_handle_hello_ack(struct mps_subflow *sf, const struct mps_frame *f
 		mps_meta_fail_connect(meta, -ECONNREFUSED);
 		return 1;
 	}
-	meta->checksum = meta->checksum && (f->flags & MPS_HELLO_F_CRC);
+	/* the server decides: on when either side asked for it */
+	meta->checksum = f->flags & MPS_HELLO_F_CRC;
 	mps_timer_cancel(sf->eng->loop, &sf->timer);
 	sf->state = MPS_SF_ACTIVE;
+	sf->was_active = true;
 	mps_meta_seq_start(meta);
 	meta->snd.wnd_end = meta->idsn_local + f->u.hello_ack.window;
 	mps_meta_established(meta);
@@ -508,6 +517,7 @@ static int sf_handle_join_ack(struct mps_subflow *sf, const struct mps_frame *f)
 		return -EIO;
 	mps_timer_cancel(sf->eng->loop, &sf->timer);
 	sf->state = MPS_SF_ACTIVE;
+	sf->was_active = true;
 	mps_engine_mark_dirty(meta);
 	return mps_subflow_send_frame(sf, &c);
 }
@@ -530,6 +540,7 @@ static int sf_handle_join_confirm(struct mps_subflow *sf, const struct mps_frame
 	}
 	mps_timer_cancel(sf->eng->loop, &sf->timer);
 	sf->state = MPS_SF_ACTIVE;
+	sf->was_active = true;
 	mps_info("meta %u: subflow %u joined from %s", meta->id, sf->idx,
 		 mps_addr_str(&sf->remote.sa, a, sizeof(a)));
 	mps_engine_mark_dirty(meta);

@@ -72,6 +72,7 @@ struct mps_subflow {
 	const void *listener;		/* server: the listener that accepted it */
 	bool to_plain;			/* server: hand to a plain relay once idle */
 	bool released;			/* socket gone; struct freed by its owner */
+	bool was_active;		/* ever carried data: keep it for stats */
 };
 
 /* Bytes queued in user space for the kernel. */

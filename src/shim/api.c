@@ -16,7 +16,9 @@ MPS_EXPORT int mpshim_fd_state(int fd)
 	if (e->kind == MPS_FD_RELAY) {
 		switch (e->state) {
 		case MPS_FDS_CONNECTING: st = MPSHIM_FD_CONNECTING; break;
-		case MPS_FDS_CONNECTED: st = MPSHIM_FD_MULTIPATH; break;
+		case MPS_FDS_CONNECTED:
+			st = e->multipath ? MPSHIM_FD_MULTIPATH : MPSHIM_FD_PLAIN;
+			break;
 		case MPS_FDS_FAILED: st = MPSHIM_FD_FAILED; break;
 		default: break;
 		}

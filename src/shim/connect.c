@@ -42,7 +42,8 @@ static void to_app_family(const struct sockaddr *sa, int domain,
 }
 
 /* Engine thread: the connection is up or has failed. */
-static void on_connected(void *arg, int err, const struct sockaddr *local)
+static void on_connected(void *arg, int err, const struct sockaddr *local,
+			 bool multipath)
 {
 	struct mps_fdent *e = arg;
 
@@ -52,6 +53,7 @@ static void on_connected(void *arg, int err, const struct sockaddr *local)
 		e->error = -err;
 	} else {
 		e->state = MPS_FDS_CONNECTED;
+		e->multipath = multipath;
 		if (local)
 			to_app_family(local, e->domain, &e->local);
 	}

@@ -37,6 +37,7 @@ struct mps_fdent {
 	enum mps_fd_state state;
 	int domain;			/* as the app created it */
 	int error;			/* pending SO_ERROR, positive errno */
+	bool multipath;			/* false: fell back to plain TCP */
 	union mps_sockaddr peer;	/* as the app passed it to connect() */
 	union mps_sockaddr local;	/* of the initial subflow, in app's family */
 	struct { int opt, val; } tcpopt[MPS_FD_TCPOPTS];	/* IPPROTO_TCP ints */

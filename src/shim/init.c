@@ -42,9 +42,23 @@ static void shim_load(void)
 		mps_debug("no upgrade destinations: interposing nothing");
 }
 
+/*
+ * A forked child has the parent's memory but not its engine thread.  The
+ * relays it inherited are still served by the parent's engine (they are
+ * shared descriptors); new connections of the child need an engine of its
+ * own, started on first use like the parent's.
+ */
+static void mps_shim_atfork_child(void)
+{
+	pthread_mutex_init(&engine_lock, NULL);
+	engine = NULL;
+	engine_failed = false;
+}
+
 __attribute__((constructor)) static void mps_shim_ctor(void)
 {
 	pthread_once(&cfg_once, shim_load);
+	pthread_atfork(NULL, NULL, mps_shim_atfork_child);
 }
 
 bool mps_shim_active(void)

@@ -54,7 +54,9 @@ static int relay_getsockopt(struct mps_fdent *e, int level, int opt, void *val,
 			*handled = 0;
 		}
 	} else if (level == IPPROTO_TCP) {
-		if (opt == TCP_INFO) {
+		if (opt == TCP_INFO && (!val || !len)) {
+			rc = -EFAULT;
+		} else if (opt == TCP_INFO) {
 			struct tcp_info ti;
 			socklen_t n = *len < sizeof(ti) ? *len : sizeof(ti);
 

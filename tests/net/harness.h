@@ -19,7 +19,8 @@
 /* Paths into the build and source trees (MPS_TOP_BUILDDIR/SRCDIR). */
 const char *h_builddir(void);
 const char *h_srcdir(void);
-/* builddir-relative path of the shim library, proxyd, helpers */
+/* LD_PRELOAD value for the shim (with the sanitizer runtime first in a
+ * sanitizer build); paths of proxyd and the helpers */
 const char *h_shim_lib(void);
 const char *h_proxyd(void);
 const char *h_httpd(void);

@@ -328,6 +328,36 @@ static int read_frame(int fd, struct mps_frame *f, uint8_t *buf, size_t cap)
 	}
 }
 
+/* Like read_frame, but consumes the frame from the socket buffer state:
+ * frames that arrived together are handed out one by one. */
+static int read_frame_skip(int fd, struct mps_frame *f, uint8_t *buf, size_t cap)
+{
+	static uint8_t pend[4096];
+	static size_t npend;
+	int n;
+
+	for (;;) {
+		n = mps_frame_parse(pend, npend, 0, f);
+		if (n > 0) {
+			memcpy(buf, pend, (size_t)n);
+			memmove(pend, pend + n, npend - (size_t)n);
+			npend -= (size_t)n;
+			mps_frame_parse(buf, (size_t)n, 0, f);
+			return n;
+		}
+		if (n < 0)
+			return n;
+		{
+			ssize_t r = recv(fd, pend + npend, sizeof(pend) - npend, 0);
+
+			if (r <= 0)
+				return -100;
+			npend += (size_t)r;
+		}
+		(void)cap;
+	}
+}
+
 /* The peer must close: recv returns 0 or an error, never data or timeout. */
 static void assert_closed_by_peer(int fd)
 {
@@ -367,7 +397,10 @@ static int handshake(uint32_t *server_token)
 	cr_assert_eq(mps_crypto_key_new(&f.u.hello.key), 0);
 	memcpy(f.u.hello.pub, kx.pub, 32);
 	send_frame(fd, &f);
-	cr_assert_gt(read_frame(fd, &r, buf, sizeof(buf)), 0);
+	/* a PING may come first: proxyd saying "wait for the backend" */
+	do
+		cr_assert_gt(read_frame_skip(fd, &r, buf, sizeof(buf)), 0);
+	while (r.type == MPS_FT_PING);
 	cr_assert_eq(r.type, MPS_FT_HELLO_ACK);
 	mps_crypto_key_derive(r.u.hello_ack.key, server_token, &idsn);
 	return fd;
@@ -580,4 +613,74 @@ Test(e2e, configuration_file_sets_the_policy)
 	cr_assert_str_eq(got, want);
 	cr_assert_eq(h_stats_read(stats, s, 2), 1);
 	cr_assert_eq(s[0].n_sf, 3, "subflows = 3 from the file");
+}
+
+/* Checksums are on when either side asks; both sides must then agree. */
+static void checksum_case(const char *client, const char *server)
+{
+	char port[16], url[128], out[512], stats[512], want[65], got[65];
+	char env_cs[64], pre[600], up[80], listen[64], backend[64];
+	const char *file = h_make_file("blob", 8u << 20, 41);
+	char *pargv[] = { "env", env_cs, (char *)h_proxyd(), "--listen", listen,
+			  "--backend", backend, NULL };
+	char *argv[] = { "curl", "-sS", "--max-time", "60", "-o", out, url, NULL };
+	char cenv[64];
+	char *env[] = { pre, up, cenv, "MPSHIM_SUBFLOWS=2", NULL };
+
+	snprintf(env_cs, sizeof(env_cs), "MPSHIM_CHECKSUM=%s", server);
+	proxy_port = h_free_port();
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", proxy_port);
+	snprintf(backend, sizeof(backend), "127.0.0.1:%d", http_port);
+	cr_assert_gt(h_spawn(pargv, NULL, NULL), 0);
+	cr_assert(h_wait_port(proxy_port, 5000));
+	snprintf(port, sizeof(port), "%d", proxy_port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/blob", proxy_port);
+	snprintf(out, sizeof(out), "%s/out", h_tmpdir());
+	snprintf(stats, sizeof(stats), "%s/client-stats.json", h_tmpdir());
+	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", h_shim_lib());
+	snprintf(up, sizeof(up), "MPSHIM_UPGRADE=127.0.0.1:%d", proxy_port);
+	snprintf(cenv, sizeof(cenv), "MPSHIM_CHECKSUM=%s", client);
+	cr_assert_eq(h_wait(h_spawn(argv, env, NULL), 60000), 0);
+	cr_assert(h_sha256_file(file, want));
+	cr_assert(h_sha256_file(out, got));
+	cr_assert_str_eq(got, want);
+}
+
+Test(e2e, checksum_asked_by_the_server_only) { checksum_case("no", "yes"); }
+Test(e2e, checksum_asked_by_the_client_only) { checksum_case("yes", "no"); }
+
+/* A forked child has no engine thread: its own new connections must still
+ * become multipath (the child starts an engine of its own). */
+Test(e2e, forked_child_connects_on_its_own)
+{
+	static const char prog[] =
+		"import os, sys, urllib.request\n"
+		"url = sys.argv[1]\n"
+		"def get():\n"
+		"    return len(urllib.request.urlopen(url, timeout=20).read())\n"
+		"n = get()\n"
+		"pid = os.fork()\n"
+		"if pid == 0:\n"
+		"    sys.exit(0 if get() == n else 1)\n"
+		"_, st = os.waitpid(pid, 0)\n"
+		"sys.exit(0 if os.WEXITSTATUS(st) == 0 and get() == n else 1)\n";
+	char url[128], pre[600], up[80], env_stats[600], stats[512];
+	char *argv[] = { "python3", "-c", (char *)prog, url, NULL };
+	char *env[] = { pre, up, env_stats, "MPSHIM_SUBFLOWS=2", NULL };
+	struct h_stats s[8];
+	int lines;
+
+	h_make_file("blob", 2u << 20, 51);
+	start_proxyd("auto", NULL);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/blob", proxy_port);
+	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", h_shim_lib());
+	snprintf(up, sizeof(up), "MPSHIM_UPGRADE=127.0.0.1:%d", proxy_port);
+	snprintf(stats, sizeof(stats), "%s/client-stats.json", h_tmpdir());
+	snprintf(env_stats, sizeof(env_stats), "MPSHIM_STATS_FILE=%s", stats);
+	cr_assert_eq(h_wait(h_spawn(argv, env, NULL), 60000), 0,
+		     "a download in the parent or the child failed");
+	lines = h_stats_read(stats, s, 8);
+	cr_assert_eq(lines, 3, "three multipath connections expected, %d recorded", lines);
+	for (int i = 0; i < lines; i++)
+		cr_assert(!s[i].fallback && s[i].n_sf == 2);
 }
