@@ -1330,8 +1330,41 @@ void mps_engine_free(struct mps_engine *eng)
 		close(lst->fd);
 		free(lst);
 	}
+	/* the loop first: it drops pending ops without calling them, so what
+	 * follows may free the objects those ops point into */
 	if (eng->loop)
 		mps_loop_free(eng->loop);
+	while (eng->metas) {
+		struct mps_meta *meta = eng->metas;
+
+		eng->metas = meta->next;
+		if (meta->efd >= 0)
+			close(meta->efd);
+		for (unsigned i = 0; i < meta->n_sf; i++)
+			mps_subflow_free(meta->sf[i]);
+		mps_meta_seq_free(meta);
+		free(meta);
+	}
+	while (eng->unclassified) {
+		struct mps_subflow *sf = eng->unclassified;
+
+		eng->unclassified = sf->lnext;
+		mps_subflow_free(sf);
+	}
+	while (eng->graveyard) {
+		struct mps_subflow *sf = eng->graveyard;
+
+		eng->graveyard = sf->lnext;
+		mps_subflow_free(sf);
+	}
+	mps_pump_free_all(eng);
+	while (eng->cmd_head) {
+		struct mps_cmd *c = eng->cmd_head;
+
+		eng->cmd_head = c->next;
+		free(c->arg);
+		free(c);
+	}
 	if (eng->evfd >= 0)
 		close(eng->evfd);
 	if (eng->stats_fd >= 0)

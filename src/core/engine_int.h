@@ -124,6 +124,8 @@ int mps_pump_connect(struct mps_engine *eng, int a, const struct sockaddr *dest,
 		     const void *pre, size_t pre_len, const char *why,
 		     mps_connect_cb done, void *arg);
 void mps_pump_shutdown_all(struct mps_engine *eng);
+/* After the loop is freed: release every relay without ceremony. */
+void mps_pump_free_all(struct mps_engine *eng);
 /* Relays whose application-to-peer direction has not ended yet. */
 unsigned mps_pump_pending_out(const struct mps_engine *eng);
 

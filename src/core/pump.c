@@ -315,6 +315,24 @@ void mps_pump_shutdown_all(struct mps_engine *eng)
 	}
 }
 
+void mps_pump_free_all(struct mps_engine *eng)
+{
+	struct mps_pump *p, *next;
+
+	/* the loop is gone: no op of these can complete any more */
+	for (p = eng->pumps; p; p = next) {
+		next = p->next;
+		if (p->a >= 0)
+			close(p->a);
+		if (p->b >= 0)
+			close(p->b);
+		free(p->d[0].buf);
+		free(p->d[1].buf);
+		free(p);
+	}
+	eng->pumps = NULL;
+}
+
 unsigned mps_pump_pending_out(const struct mps_engine *eng)
 {
 	unsigned n = 0;

@@ -72,6 +72,7 @@ void mps_subflow_free(struct mps_subflow *sf)
 	}
 	free(sf->ibuf);
 	free(sf->obuf);
+	free(sf->obuf_busy);
 	free(sf->map);
 	free(sf);
 }
@@ -188,9 +189,23 @@ static int obuf_reserve(struct mps_subflow *sf, size_t need)
 	ncap = sf->ocap * 2;
 	while (ncap < sf->olen + need)
 		ncap *= 2;
-	nb = realloc(sf->obuf, ncap);
-	if (!nb)
-		return -ENOMEM;
+	if (!sf->wr.pending) {
+		nb = realloc(sf->obuf, ncap);
+		if (!nb)
+			return -ENOMEM;
+	} else {
+		/* a pending send still reads the old buffer (io_uring and the
+		 * epoll backend both touch it later): copy, keep it alive
+		 * until that send completes; same offsets in the new one */
+		nb = malloc(ncap);
+		if (!nb)
+			return -ENOMEM;
+		memcpy(nb, sf->obuf, sf->olen);
+		if (sf->obuf_busy)
+			free(sf->obuf);	/* an intermediate copy nobody reads */
+		else
+			sf->obuf_busy = sf->obuf;
+	}
 	sf->obuf = nb;
 	sf->ocap = ncap;
 	return 0;
@@ -688,8 +703,11 @@ static void sf_on_recv(struct mps_op *op, int res)
 					  "peer reset after HELLO");
 			return;
 		}
-		if (sf->state == MPS_SF_CLASSIFY && res == 0 && sf->ilen) {
+		if (sf->state == MPS_SF_CLASSIFY && res == 0 && sf->ilen &&
+		    mps_frame_classify(sf->ibuf, sf->ilen) <= 0) {
+			/* a short plain request, then a half-close: relay it */
 			mps_meta_plain_client(sf);
+			sf_maybe_release(sf);
 			return;
 		}
 		mps_subflow_die(sf, res ? res : -EPIPE,
@@ -711,6 +729,8 @@ static void sf_on_send(struct mps_op *op, int res)
 {
 	struct mps_subflow *sf = op->ctx;
 
+	free(sf->obuf_busy);
+	sf->obuf_busy = NULL;
 	if (sf->state == MPS_SF_DEAD) {
 		sf_maybe_release(sf);
 		return;

@@ -51,6 +51,7 @@ struct mps_subflow {
 	size_t ilen, icap;
 	uint8_t *obuf;
 	size_t ooff, olen, ocap;
+	uint8_t *obuf_busy;		/* outgrown buffer a pending send still reads */
 	struct mps_op rd, wr, conn;
 
 	struct mps_sf_map *map;		/* ring */

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <signal.h>
 #include <sys/time.h>
 #include <unistd.h>
 #include "crypto.h"
@@ -406,14 +407,44 @@ static int handshake(uint32_t *server_token)
 	return fd;
 }
 
+static bool use_valgrind(void)
+{
+	const char *san = getenv("MPS_SAN_PRELOAD");
+
+	return !(san && *san) && system("valgrind --version >/dev/null 2>&1") == 0;
+}
+
+/* proxyd under valgrind's leak checker: exit status 99 on an error or a
+ * definite leak, read after SIGTERM at the end of the test */
+static void start_proxyd_checked(void)
+{
+	char listen[64], backend[64];
+	char *argv[] = { "valgrind", "-q", "--error-exitcode=99", "--leak-check=full",
+			 "--errors-for-leak-kinds=definite", (char *)h_proxyd(),
+			 "--listen", listen, "--backend", backend, "--log-level", "info",
+			 "--loop", "epoll", NULL };
+
+	proxy_port = h_free_port();
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", proxy_port);
+	snprintf(backend, sizeof(backend), "127.0.0.1:%d", http_port);
+	snprintf(proxy_log, sizeof(proxy_log), "%s/proxyd.log", h_tmpdir());
+	proxyd_pid = h_spawn(argv, NULL, proxy_log);
+	cr_assert_gt(proxyd_pid, 0);
+	cr_assert(h_wait_port(proxy_port, 20000), "proxyd did not start under valgrind");
+}
+
 Test(e2e, hostile_frames_are_refused_and_proxyd_keeps_serving)
 {
 	struct mps_frame f, r;
 	uint8_t buf[1024], junk[4096];
 	uint32_t token;
 	int fd, meta_fd;
+	bool checked = use_valgrind();
 
-	start_proxyd("auto", NULL);
+	if (checked)
+		start_proxyd_checked();
+	else
+		start_proxyd("auto", NULL);
 
 	/* a HELLO header promising a huge body: refused from the header */
 	fd = tcp_connect(proxy_port);
@@ -491,6 +522,15 @@ Test(e2e, hostile_frames_are_refused_and_proxyd_keeps_serving)
 		cr_assert(h_sha256_file(file, want));
 		cr_assert(h_sha256_file(out, got));
 		cr_assert_str_eq(got, want);
+	}
+	if (checked) {
+		int rc;
+
+		kill(proxyd_pid, SIGTERM);
+		rc = h_wait(proxyd_pid, 20000);
+		cr_assert_neq(rc, 99, "valgrind found errors or leaks in proxyd:\n%s",
+			      h_slurp(proxy_log));
+		cr_assert_eq(rc, 0, "proxyd exit %d", rc);
 	}
 }
 
