@@ -32,14 +32,19 @@ SHIM="$TOP/src/shim/.libs/libmpshim.so"
 PROXYD="$TOP/src/proxyd/mpshim-proxyd"
 
 if [ "$MODE" = testbed ]; then
-	echo "== topology: 2 paths, 50 Mbit/s 10 ms and 30 Mbit/s 20 ms one-way"
+	echo "== topology: 2 paths, 50 Mbit/s 10 ms and 30 Mbit/s 20 ms one-way (cubic)"
 	eval "$("$TOP/testbed/mps-testbed" up --name "$NAME" --paths 2 \
 		--path 1 rate=50mbit,delay=10ms --path 2 rate=30mbit,delay=20ms)"
 	CLI="ip netns exec $CLIENT_NS"
 	SRV="ip netns exec $SERVER_NS"
 	SERVER=$SERVER_ADDR_1
 	LOCALS="$CLIENT_ADDR_1,$CLIENT_ADDR_2"
-	# pin congestion control in both hosts: the machine default may differ
+	# pin congestion control in both hosts: the machine default may differ;
+	# a namespace may only choose an algorithm the host allows
+	allowed=$(cat /proc/sys/net/ipv4/tcp_allowed_congestion_control)
+	case " $allowed " in *" cubic "*) ;; *)
+		sysctl -qw net.ipv4.tcp_allowed_congestion_control="$allowed cubic" ;;
+	esac
 	$CLI sysctl -qw net.ipv4.tcp_congestion_control=cubic
 	$SRV sysctl -qw net.ipv4.tcp_congestion_control=cubic
 else
