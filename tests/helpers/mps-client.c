@@ -4,7 +4,7 @@
  *
  *   mps-client MODE ADDR PORT EXPECT
  *     MODE   poll | select | epoll-lt | epoll-et | blocking
- *     EXPECT ok | refused
+ *     EXPECT ok | refused | timedout
  *
  * Non-blocking modes: connect() must say EINPROGRESS, the descriptor must
  * not be writable during the first 150 ms (the test's server holds back
@@ -60,6 +60,7 @@ int main(int argc, char **argv)
 	socklen_t plen = sizeof(peer);
 	const char *mode;
 	bool expect_ok;
+	int expect_err;
 	int fd, epfd = -1, err = 0, rc;
 	socklen_t elen = sizeof(err);
 	char buf[16];
@@ -68,13 +69,14 @@ int main(int argc, char **argv)
 		return 2;
 	mode = argv[1];
 	expect_ok = !strcmp(argv[4], "ok");
+	expect_err = !strcmp(argv[4], "timedout") ? ETIMEDOUT : ECONNREFUSED;
 	sin.sin_port = htons((uint16_t)atoi(argv[3]));
 	if (inet_pton(AF_INET, argv[2], &sin.sin_addr) != 1)
 		return 2;
 	fd = socket(AF_INET, SOCK_STREAM, 0);
 	if (!strcmp(mode, "blocking")) {
 		rc = connect(fd, (struct sockaddr *)&sin, sizeof(sin));
-		if (expect_ok ? rc != 0 : !(rc == -1 && errno == ECONNREFUSED)) {
+		if (expect_ok ? rc != 0 : !(rc == -1 && errno == expect_err)) {
 			fprintf(stderr, "blocking connect: rc %d errno %s\n", rc, strerror(errno));
 			return 5;
 		}
@@ -101,12 +103,12 @@ int main(int argc, char **argv)
 			fprintf(stderr, "writable before the connection was established\n");
 			return 3;
 		}
-		if (!mode_wait(mode, fd, epfd, 5000)) {
+		if (!mode_wait(mode, fd, epfd, 15000)) {
 			fprintf(stderr, "never writable\n");
 			return 4;
 		}
 		getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen);
-		if (expect_ok ? err != 0 : err != ECONNREFUSED) {
+		if (expect_ok ? err != 0 : err != expect_err) {
 			fprintf(stderr, "SO_ERROR %d (%s)\n", err, strerror(err));
 			return 5;
 		}

@@ -223,21 +223,26 @@ Test(e2e, subflow_reset_mid_transfer_loses_nothing)
 
 Test(e2e, fallback_to_plain_server)
 {
-	char port[16], url[128], out[512], stats[512], want[65], got[65];
+	char port[16], url[128], out[512], out2[512], stats[512], want[65], got[65];
 	const char *file = h_make_file("blob", 5u << 20, 9);
-	char *args[] = { "-o", out, url, NULL };
+	/* two transfers in one process: the second must go plain at once
+	 * (cached), so it writes no second fallback record */
+	char *args[] = { "-o", out, url, "-o", out2, url, NULL };
 	struct h_stats s[4];
 
 	/* the shim points straight at the plain HTTP server: no proxyd */
 	snprintf(port, sizeof(port), "%d", http_port);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/blob", http_port);
 	snprintf(out, sizeof(out), "%s/out", h_tmpdir());
+	snprintf(out2, sizeof(out2), "%s/out2", h_tmpdir());
 	snprintf(stats, sizeof(stats), "%s/client-stats.json", h_tmpdir());
 	cr_assert_eq(shim_curl("auto", 2, port, args, stats, NULL), 0);
 	cr_assert(h_sha256_file(file, want));
 	cr_assert(h_sha256_file(out, got));
 	cr_assert_str_eq(got, want);
-	cr_assert_eq(h_stats_read(stats, s, 4), 1);
+	cr_assert(h_sha256_file(out2, got));
+	cr_assert_str_eq(got, want);
+	cr_assert_eq(h_stats_read(stats, s, 4), 1, "the second connection must use the cache");
 	cr_assert(s[0].fallback, "stats must name the fallback");
 	cr_assert_eq(s[0].n_sf, 1);
 }

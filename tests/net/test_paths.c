@@ -20,6 +20,7 @@
 static char tb_name[32];
 static char tb_script[512];
 static char cli_ns[64], srv_ns[64], cli_addr[2][32], srv_addr[2][32];
+static char cli_if[2][32];
 static bool tb_up;
 
 static int run(const char *cmd)
@@ -58,6 +59,8 @@ static void topology_up(const char *spec1, const char *spec2)
 		kv(line, "CLIENT_ADDR_1", cli_addr[0], sizeof(cli_addr[0]));
 		kv(line, "CLIENT_ADDR_2", cli_addr[1], sizeof(cli_addr[1]));
 		kv(line, "SERVER_ADDR_1", srv_addr[0], sizeof(srv_addr[0]));
+		kv(line, "CLIENT_IF_1", cli_if[0], sizeof(cli_if[0]));
+		kv(line, "CLIENT_IF_2", cli_if[1], sizeof(cli_if[1]));
 		kv(line, "SERVER_ADDR_2", srv_addr[1], sizeof(srv_addr[1]));
 	}
 	cr_assert_eq(pclose(p), 0, "mps-testbed up failed");
@@ -124,8 +127,9 @@ static pid_t shim_curl(const char *out, const char *stats, const char *log)
 	snprintf(url, sizeof(url), "http://%s:8443/blob", srv_addr[0]);
 	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", h_shim_lib());
 	snprintf(env_up, sizeof(env_up), "MPSHIM_UPGRADE=%s:8443", srv_addr[0]);
-	snprintf(env_local, sizeof(env_local), "MPSHIM_LOCAL=%s,%s", cli_addr[0],
-		 cli_addr[1]);
+	/* interfaces by name: the path manager resolves their addresses */
+	snprintf(env_local, sizeof(env_local), "MPSHIM_LOCAL=%s,%s", cli_if[0],
+		 cli_if[1]);
 	snprintf(env_stats, sizeof(env_stats), "MPSHIM_STATS_FILE=%s", stats);
 	return h_spawn(argv, NULL, log);
 }
@@ -197,3 +201,31 @@ Test(paths, blackholed_path_mid_transfer_completes_intact)
 		     "data in flight on the blackholed path must be sent again");
 	cr_log_info("reinjected %llu bytes", (unsigned long long)s[0].reinjected);
 }
+
+/* A destination whose SYNs vanish: connect() fails with ETIMEDOUT after
+ * connect_timeout, blocking or not, as TCP's own timeout would. */
+static void connect_timeout_case(const char *mode)
+{
+	char cmd[700], port[16], pre[600], up[96], path[600], log[512];
+	char *argv[] = { "ip", "netns", "exec", cli_ns, "env", pre, up,
+			 "MPSHIM_CONNECT_TIMEOUT=700ms", "MPSHIM_LOG=info", path,
+			 (char *)mode, srv_addr[0], port, "timedout", NULL };
+	int rc;
+	char *text;
+
+	topology_up("rate=50mbit,delay=5ms", "rate=50mbit,delay=5ms");
+	snprintf(cmd, sizeof(cmd), "%s event --name %s 1 blackhole", tb_script, tb_name);
+	cr_assert_eq(run(cmd), 0);
+	snprintf(port, sizeof(port), "%d", 9);
+	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", h_shim_lib());
+	snprintf(up, sizeof(up), "MPSHIM_UPGRADE=%s:9", srv_addr[0]);
+	snprintf(path, sizeof(path), "%s/tests/helpers/mps-client", h_builddir());
+	snprintf(log, sizeof(log), "%s/client.log", h_tmpdir());
+	rc = h_wait(h_spawn(argv, NULL, log), 20000);
+	text = h_slurp(log);
+	cr_assert_eq(rc, 0, "mps-client %s: exit %d\n%s", mode, rc, text ? text : "");
+	free(text);
+}
+
+Test(paths, blocking_connect_times_out) { connect_timeout_case("blocking"); }
+Test(paths, nonblocking_connect_times_out) { connect_timeout_case("poll"); }
