@@ -33,7 +33,7 @@ const struct mps_option mps_options[] = {
 		.type = MPS_OPT_DESTS,
 		.def = "",
 		CFG_FIELD(upgrade),
-		.help = "Destinations whose connections become multipath: "
+		.help = "Destinations whose outgoing connections become multipath: "
 			"comma list of *, ADDR:PORT, ADDR:*, *:PORT, "
 			"[V6ADDR]:PORT, ADDR/PREFIX:PORT, localhost:PORT. "
 			"Empty: none.",
@@ -45,7 +45,8 @@ const struct mps_option mps_options[] = {
 		.min = 1, .max = 8,
 		.def = "2",
 		CFG_FIELD(subflows),
-		.help = "Subflows per connection (ndiffports path manager).",
+		.help = "Subflows per connection (ndiffports path manager; "
+			"fullmesh ignores it).",
 	},
 	{
 		.name = "local",
@@ -54,8 +55,9 @@ const struct mps_option mps_options[] = {
 		.def = "",
 		CFG_FIELD(local),
 		.help = "Local addresses or interface names to open subflows "
-			"from (comma list). Empty: let the path manager "
-			"choose.",
+			"from (comma list). Empty: the kernel picks the source "
+			"address (one path). One: ndiffports binds every "
+			"subflow to it. Two or more: auto selects fullmesh.",
 	},
 	{
 		.name = "scheduler",
@@ -65,7 +67,9 @@ const struct mps_option mps_options[] = {
 		.choices = scheduler_choices,
 		CFG_FIELD(scheduler),
 		.help = "Packet scheduler: which subflow carries the next "
-			"frame.",
+			"frame. minrtt: lowest RTT among the usable subflows "
+			"with less than one frame waiting in user space; "
+			"backups only when no regular subflow is usable.",
 	},
 	{
 		.name = "path_manager",
@@ -75,7 +79,9 @@ const struct mps_option mps_options[] = {
 		.choices = path_manager_choices,
 		CFG_FIELD(path_manager),
 		.help = "How subflows are created: fullmesh (one per local "
-			"address), ndiffports (several on one path), or auto.",
+			"entry, all to the one destination address), "
+			"ndiffports (several on one path), or auto (fullmesh "
+			"with two or more local entries, else ndiffports).",
 	},
 	{
 		.name = "loop",
@@ -112,7 +118,7 @@ const struct mps_option mps_options[] = {
 		.def = "",
 		CFG_FIELD(stats_file),
 		.help = "Append one JSON line per closed connection to this "
-			"file. Empty: no statistics.",
+			"file (created with mode 0644). Empty: no statistics.",
 	},
 	{
 		.name = "sndbuf",
@@ -160,7 +166,10 @@ const struct mps_option mps_options[] = {
 		.min = 100, .max = 600000,
 		.def = "30s",
 		CFG_FIELD(connect_timeout_ms),
-		.help = "Give up a connect() after this long (ETIMEDOUT).",
+		.help = "Bound on each TCP connect: subflows, the plain "
+			"connection of a fallback, proxyd's backend (ETIMEDOUT); "
+			"also the JOIN waits and the HELLO_ACK wait after the "
+			"server's PING.",
 	},
 	{
 		.name = "hello_timeout",
@@ -169,8 +178,11 @@ const struct mps_option mps_options[] = {
 		.min = 10, .max = 60000,
 		.def = "1s",
 		CFG_FIELD(hello_timeout_ms),
-		.help = "Wait this long for HELLO_ACK before falling back to "
-			"plain TCP.",
+		.help = "Shim: wait this long for the server's first answer "
+			"to HELLO before falling back to plain TCP (after "
+			"proxyd's PING, connect_timeout applies). proxyd: wait "
+			"this long for a client to identify itself before "
+			"relaying it as plain.",
 	},
 	{
 		.name = "subflow_timeout",
@@ -192,7 +204,8 @@ const struct mps_option mps_options[] = {
 		CFG_FIELD(exit_linger_ms),
 		.help = "When a shimmed program exits, how long it waits for the "
 			"data it wrote to be acknowledged by the peer, as the "
-			"kernel would for TCP. 0: do not wait.",
+			"kernel would for TCP, then up to 1s more for closing "
+			"handshakes. 0: do not wait.",
 	},
 	{
 		.name = "checksum",
@@ -200,7 +213,8 @@ const struct mps_option mps_options[] = {
 		.type = MPS_OPT_BOOL,
 		.def = "no",
 		CFG_FIELD(checksum),
-		.help = "Protect DATA payloads with CRC32C.",
+		.help = "Protect DATA payloads with CRC32C. The server "
+			"decides: on when either side asks.",
 	},
 	{
 		.name = "fallback",
@@ -208,7 +222,8 @@ const struct mps_option mps_options[] = {
 		.type = MPS_OPT_BOOL,
 		.def = "yes",
 		CFG_FIELD(fallback),
-		.help = "Use plain TCP when the peer does not speak mpshim; "
+		.help = "When the peer does not speak mpshim, open a new plain "
+			"TCP connection to it (the destination is remembered); "
 			"no: fail the connect() with ECONNREFUSED.",
 	},
 	{
@@ -217,8 +232,8 @@ const struct mps_option mps_options[] = {
 		.type = MPS_OPT_STRING,
 		.def = "",
 		CFG_FIELD(listen),
-		.help = "mpshim-proxyd: address to accept multipath "
-			"connections on, ADDR:PORT or [V6ADDR]:PORT.",
+		.help = "mpshim-proxyd: address to accept connections on, "
+			"ADDR:PORT or [V6ADDR]:PORT, when no --listen is given.",
 	},
 	{
 		.name = "backend",
@@ -227,7 +242,8 @@ const struct mps_option mps_options[] = {
 		.def = "",
 		CFG_FIELD(backend),
 		.help = "mpshim-proxyd: plain TCP service to relay to, "
-			"ADDR:PORT or [V6ADDR]:PORT. Empty: forward mode.",
+			"ADDR:PORT or [V6ADDR]:PORT. Required: there is no "
+			"forward mode in this version.",
 	},
 };
 

@@ -40,11 +40,8 @@ const char *h_srcdir(void)
 
 const char *h_shim_lib(void)
 {
-	const char *san = getenv("MPS_SAN_PRELOAD");
-
-	/* a sanitizer build's shim needs its runtime first in the list */
-	snprintf(pathbuf[0], sizeof(pathbuf[0]), "%s%s%s/src/shim/.libs/libmpshim.so",
-		 san && *san ? san : "", san && *san ? ":" : "", h_builddir());
+	snprintf(pathbuf[0], sizeof(pathbuf[0]), "%s/src/shim/.libs/libmpshim.so",
+		 h_builddir());
 	return pathbuf[0];
 }
 
@@ -91,11 +88,6 @@ pid_t h_spawn(char *const argv[], char *const env[], const char *out_path)
 		}
 		for (int i = 0; env && env[i]; i++)
 			putenv(env[i]);
-		/* programs we preload an instrumented shim into are not ours:
-		 * their own leaks and link order are not what is tested */
-		if (getenv("MPS_SAN_PRELOAD") && *getenv("MPS_SAN_PRELOAD") &&
-		    getenv("LD_PRELOAD"))
-			putenv("ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0");
 		execvp(argv[0], argv);
 		_exit(127);
 	}

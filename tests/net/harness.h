@@ -19,8 +19,7 @@
 /* Paths into the build and source trees (MPS_TOP_BUILDDIR/SRCDIR). */
 const char *h_builddir(void);
 const char *h_srcdir(void);
-/* LD_PRELOAD value for the shim (with the sanitizer runtime first in a
- * sanitizer build); paths of proxyd and the helpers */
+/* Paths of the shim library, proxyd and the helpers */
 const char *h_shim_lib(void);
 const char *h_proxyd(void);
 const char *h_httpd(void);

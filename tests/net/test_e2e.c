@@ -412,9 +412,10 @@ static int handshake(uint32_t *server_token)
 	return fd;
 }
 
+/* valgrind cannot run a sanitizer build (which has its own checks) */
 static bool use_valgrind(void)
 {
-	const char *san = getenv("MPS_SAN_PRELOAD");
+	const char *san = getenv("MPS_SANITIZED");
 
 	return !(san && *san) && system("valgrind --version >/dev/null 2>&1") == 0;
 }
