@@ -26,6 +26,7 @@
 #include "log.h"
 #include "pm.h"
 #include "sched.h"
+#include "sock.h"
 
 __thread bool mps_engine_thread;
 
@@ -135,15 +136,9 @@ static struct mps_meta *meta_new(struct mps_engine *eng, enum mps_meta_role role
 	meta->pm = eng->pm;
 	meta->efd = -1;
 	meta->t_start_ns = mps_clock_ns();
-	meta->erd.kind = MPS_OP_RECV;
-	meta->erd.cb = meta_erd_cb;
-	meta->erd.ctx = meta;
-	meta->ewr.kind = MPS_OP_SEND;
-	meta->ewr.cb = meta_ewr_cb;
-	meta->ewr.ctx = meta;
-	meta->econn.kind = MPS_OP_POLL;
-	meta->econn.cb = meta_econn_cb;
-	meta->econn.ctx = meta;
+	mps_op_init(&meta->erd, MPS_OP_RECV, meta_erd_cb, meta);
+	mps_op_init(&meta->ewr, MPS_OP_SEND, meta_ewr_cb, meta);
+	mps_op_init(&meta->econn, MPS_OP_POLL, meta_econn_cb, meta);
 	mps_timer_init(&meta->ack_timer, meta_ack_timer, meta);
 	mps_timer_init(&meta->hs_timer, meta_hs_timer, meta);
 	meta->next = eng->metas;
@@ -891,21 +886,13 @@ int mps_meta_server_hello(struct mps_subflow *sf, const struct mps_frame *f)
 	}
 	/* the client's connect() returns only once the backend answered,
 	 * so it sees the backend's refusal as its own */
-	fd = socket(meta->dest.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		    IPPROTO_TCP);
+	fd = mps_sock_connect_start(&meta->dest.sa, NULL);
 	if (fd < 0) {
-		rc = -errno;
+		rc = fd;
 		goto refuse;
 	}
 	meta->efd = fd;
-	if (connect(fd, &meta->dest.sa, mps_addr_len(&meta->dest.sa)) &&
-	    errno != EINPROGRESS) {
-		rc = -errno;
-		goto refuse;
-	}
-	meta->econn.fd = fd;
-	meta->econn.poll_mask = POLLOUT;
-	rc = mps_loop_submit(eng->loop, &meta->econn);
+	rc = mps_loop_poll(eng->loop, &meta->econn, fd, POLLOUT);
 	if (rc)
 		goto refuse;
 	{
@@ -951,18 +938,14 @@ static void meta_econn_cb(struct mps_op *op, int res)
 	struct mps_meta *meta = op->ctx;
 	struct mps_subflow *sf = meta->sf[0];
 	struct mps_frame f = { .type = MPS_FT_HELLO_ACK };
-	int err = 0;
-	socklen_t len = sizeof(err);
+	int err;
 
 	mps_timer_cancel(meta->eng->loop, &meta->hs_timer);
 	if (meta->state != MPS_META_CONNECTING) {
 		mps_engine_mark_dirty(meta);
 		return;
 	}
-	if (res < 0)
-		err = -res;
-	else if (getsockopt(meta->efd, SOL_SOCKET, SO_ERROR, &err, &len))
-		err = errno;
+	err = -mps_sock_connect_result(meta->efd, res);
 	if (err) {
 		char a[MPS_ADDRSTRLEN];
 		struct mps_frame fc = { .type = MPS_FT_FASTCLOSE };
@@ -1134,12 +1117,8 @@ int mps_engine_listen(struct mps_engine *eng, const struct sockaddr *addr,
 	lst->eng = eng;
 	memcpy(&lst->addr, addr, mps_addr_len(addr));
 	memcpy(&lst->backend, backend, mps_addr_len(backend));
-	lst->acc.kind = MPS_OP_POLL;
-	lst->acc.fd = lst->fd;
-	lst->acc.poll_mask = POLLIN;
-	lst->acc.cb = listener_accept;
-	lst->acc.ctx = lst;
-	rc = mps_loop_submit(eng->loop, &lst->acc);
+	mps_op_init(&lst->acc, MPS_OP_POLL, listener_accept, lst);
+	rc = mps_loop_poll(eng->loop, &lst->acc, lst->fd, POLLIN);
 	if (rc) {
 		close(lst->fd);
 		free(lst);
@@ -1298,12 +1277,8 @@ int mps_engine_new(struct mps_engine **out, const struct mps_config *cfg)
 		rc = -errno;
 		goto fail;
 	}
-	eng->evop.kind = MPS_OP_POLL;
-	eng->evop.fd = eng->evfd;
-	eng->evop.poll_mask = POLLIN;
-	eng->evop.cb = engine_evfd_cb;
-	eng->evop.ctx = eng;
-	rc = mps_loop_submit(eng->loop, &eng->evop);
+	mps_op_init(&eng->evop, MPS_OP_POLL, engine_evfd_cb, eng);
+	rc = mps_loop_poll(eng->loop, &eng->evop, eng->evfd, POLLIN);
 	if (rc)
 		goto fail;
 	if (cfg->stats_file[0]) {

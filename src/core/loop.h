@@ -83,6 +83,24 @@ void mps_loop_free(struct mps_loop *loop);
 const char *mps_loop_backend_name(const struct mps_loop *loop);
 
 int mps_loop_submit(struct mps_loop *loop, struct mps_op *op);
+
+/* Set an op's fixed parts once, when its owner is created. */
+static inline void mps_op_init(struct mps_op *op, enum mps_op_kind kind,
+			       mps_op_cb cb, void *ctx)
+{
+	op->kind = kind;
+	op->cb = cb;
+	op->ctx = ctx;
+}
+
+/* Submit a one-shot poll of fd for mask. */
+static inline int mps_loop_poll(struct mps_loop *loop, struct mps_op *op, int fd,
+				unsigned mask)
+{
+	op->fd = fd;
+	op->poll_mask = mask;
+	return mps_loop_submit(loop, op);
+}
 int mps_loop_cancel(struct mps_loop *loop, struct mps_op *op);
 
 void mps_timer_init(struct mps_timer *t, mps_timer_cb cb, void *ctx);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include "engine_int.h"
 #include "log.h"
+#include "sock.h"
 
 #define MPS_PUMP_BUF	(64 * 1024)
 
@@ -122,19 +123,28 @@ static void dir_write(struct mps_pump_dir *d)
 		pump_kill(d->p, true);
 }
 
+/* Common start of every completion: false when the pump is going away
+ * or the op failed, and the caller must stop. */
+static bool pump_op_ok(struct mps_pump *p, int res)
+{
+	if (p->dead) {
+		pump_free_if_done(p);
+		return false;
+	}
+	if (res < 0) {
+		pump_kill(p, true);
+		return false;
+	}
+	return true;
+}
+
 static void pump_rd(struct mps_op *op, int res)
 {
 	struct mps_pump_dir *d = op->ctx;
 	struct mps_pump *p = d->p;
 
-	if (p->dead) {
-		pump_free_if_done(p);
+	if (!pump_op_ok(p, res))
 		return;
-	}
-	if (res < 0) {
-		pump_kill(p, true);
-		return;
-	}
 	if (res == 0) {
 		d->eof = true;
 		shutdown(d->to, SHUT_WR);
@@ -153,14 +163,8 @@ static void pump_wr(struct mps_op *op, int res)
 	struct mps_pump_dir *d = op->ctx;
 	struct mps_pump *p = d->p;
 
-	if (p->dead) {
-		pump_free_if_done(p);
+	if (!pump_op_ok(p, res))
 		return;
-	}
-	if (res < 0) {
-		pump_kill(p, true);
-		return;
-	}
 	d->off += (size_t)res;
 	if (d->off < d->len)
 		dir_write(d);
@@ -199,19 +203,15 @@ static void pump_fail(struct mps_pump *p, int err)
 static void pump_conn(struct mps_op *op, int res)
 {
 	struct mps_pump *p = op->ctx;
-	int err = 0;
-	socklen_t len = sizeof(err);
+	int err;
 
 	if (p->dead) {
 		pump_free_if_done(p);
 		return;
 	}
-	if (res < 0)
-		err = -res;
-	else if (getsockopt(p->b, SOL_SOCKET, SO_ERROR, &err, &len))
-		err = errno;
+	err = mps_sock_connect_result(p->b, res);
 	if (err) {
-		pump_fail(p, -err);
+		pump_fail(p, err);
 		return;
 	}
 	pump_start(p);
@@ -242,14 +242,9 @@ int mps_pump_connect(struct mps_engine *eng, int a, const struct sockaddr *dest,
 		rc = -ENOMEM;
 		goto fail;
 	}
-	b = socket(dest->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		   IPPROTO_TCP);
+	b = mps_sock_connect_start(dest, NULL);
 	if (b < 0) {
-		rc = -errno;
-		goto fail;
-	}
-	if (connect(b, dest, mps_addr_len(dest)) && errno != EINPROGRESS) {
-		rc = -errno;
+		rc = b;
 		goto fail;
 	}
 	p->eng = eng;
@@ -268,24 +263,16 @@ int mps_pump_connect(struct mps_engine *eng, int a, const struct sockaddr *dest,
 		d->p = p;
 		d->from = i ? b : a;
 		d->to = i ? a : b;
-		d->rd.kind = MPS_OP_RECV;
-		d->rd.cb = pump_rd;
-		d->rd.ctx = d;
-		d->wr.kind = MPS_OP_SEND;
-		d->wr.cb = pump_wr;
-		d->wr.ctx = d;
+		mps_op_init(&d->rd, MPS_OP_RECV, pump_rd, d);
+		mps_op_init(&d->wr, MPS_OP_SEND, pump_wr, d);
 	}
 	if (pre_len) {
 		memcpy(p->d[0].buf, pre, pre_len);
 		p->d[0].len = pre_len;
 		p->d[0].bytes = pre_len;
 	}
-	p->conn.kind = MPS_OP_POLL;
-	p->conn.fd = b;
-	p->conn.poll_mask = POLLOUT;
-	p->conn.cb = pump_conn;
-	p->conn.ctx = p;
-	rc = mps_loop_submit(eng->loop, &p->conn);
+	mps_op_init(&p->conn, MPS_OP_POLL, pump_conn, p);
+	rc = mps_loop_poll(eng->loop, &p->conn, b, POLLOUT);
 	if (rc)
 		goto fail;
 	mps_timer_init(&p->timer, pump_timeout, p);

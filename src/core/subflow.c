@@ -21,6 +21,7 @@
 #include "crypto.h"
 #include "engine_int.h"
 #include "log.h"
+#include "sock.h"
 
 #define MPS_SF_ICAP	(64 * 1024)
 
@@ -51,15 +52,9 @@ struct mps_subflow *mps_subflow_new(struct mps_engine *eng, int sfd)
 	sf->sfd = sfd;
 	sf->srtt_us = UINT32_MAX;	/* unknown until the first TCP_INFO */
 	mps_timer_init(&sf->timer, sf_on_timer, sf);
-	sf->rd.kind = MPS_OP_RECV;
-	sf->rd.cb = sf_on_recv;
-	sf->rd.ctx = sf;
-	sf->wr.kind = MPS_OP_SEND;
-	sf->wr.cb = sf_on_send;
-	sf->wr.ctx = sf;
-	sf->conn.kind = MPS_OP_POLL;
-	sf->conn.cb = sf_on_connect;
-	sf->conn.ctx = sf;
+	mps_op_init(&sf->rd, MPS_OP_RECV, sf_on_recv, sf);
+	mps_op_init(&sf->wr, MPS_OP_SEND, sf_on_send, sf);
+	mps_op_init(&sf->conn, MPS_OP_POLL, sf_on_connect, sf);
 	eng->cnt.subflows_open++;
 	return sf;
 }
@@ -329,39 +324,21 @@ int mps_subflow_connect(struct mps_subflow *sf, const union mps_sockaddr *local,
 	const struct mps_config *cfg = &sf->eng->cfg;
 	int fd, rc;
 
-	fd = socket(remote->sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		    IPPROTO_TCP);
+	fd = mps_sock_connect_start(&remote->sa, local ? &local->sa : NULL);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	sf->sfd = fd;
 	sf->remote = *remote;
 	mps_subflow_apply_sockopts(sf);
-	if (local) {
-		union mps_sockaddr l = *local;
-
-		mps_addr_set_port(&l, 0);
-		if (bind(fd, &l.sa, mps_addr_len(&l.sa))) {
-			rc = -errno;
-			goto fail;
-		}
-	}
-	if (connect(fd, &remote->sa, mps_addr_len(&remote->sa)) &&
-	    errno != EINPROGRESS) {
-		rc = -errno;
-		goto fail;
-	}
 	sf->state = MPS_SF_CONNECTING;
-	sf->conn.fd = fd;
-	sf->conn.poll_mask = POLLOUT;
-	rc = mps_loop_submit(sf->eng->loop, &sf->conn);
-	if (rc)
-		goto fail;
+	rc = mps_loop_poll(sf->eng->loop, &sf->conn, fd, POLLOUT);
+	if (rc) {
+		close(fd);
+		sf->sfd = -1;
+		return rc;
+	}
 	mps_timer_arm(sf->eng->loop, &sf->timer, (uint64_t)cfg->connect_timeout_ms);
 	return 0;
-fail:
-	close(fd);
-	sf->sfd = -1;
-	return rc;
 }
 
 static void sf_connected(struct mps_subflow *sf)
@@ -393,17 +370,13 @@ static void sf_connected(struct mps_subflow *sf)
 static void sf_on_connect(struct mps_op *op, int res)
 {
 	struct mps_subflow *sf = op->ctx;
-	int err = 0;
-	socklen_t len = sizeof(err);
+	int err;
 
 	if (sf->state != MPS_SF_CONNECTING) {
 		sf_maybe_release(sf);
 		return;
 	}
-	if (res < 0)
-		err = -res;
-	else if (getsockopt(sf->sfd, SOL_SOCKET, SO_ERROR, &err, &len))
-		err = errno;
+	err = -mps_sock_connect_result(sf->sfd, res);
 	if (err) {
 		mps_timer_cancel(sf->eng->loop, &sf->timer);
 		if (sf->initial && sf->meta->state == MPS_META_CONNECTING) {

@@ -62,35 +62,25 @@ static void on_connected(void *arg, int err, const struct sockaddr *local,
 	mps_fdent_put(e);
 }
 
-static size_t fill_until_full(int fd)
+static size_t fill_with(int fd, size_t chunk)
 {
 	static const char filler[16384];
 	size_t total = 0;
 
 	for (;;) {
-		ssize_t n = send(fd, filler, sizeof(filler), MSG_DONTWAIT | MSG_NOSIGNAL);
+		ssize_t n = send(fd, filler, chunk, MSG_DONTWAIT | MSG_NOSIGNAL);
 
-		if (n > 0) {
+		if (n > 0)
 			total += (size_t)n;
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		break;
+		else if (!(n < 0 && errno == EINTR))
+			return total;
 	}
-	/* smaller writes squeeze the last bytes of room out */
-	for (;;) {
-		ssize_t n = send(fd, filler, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
 
-		if (n > 0) {
-			total += (size_t)n;
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		break;
-	}
-	return total;
+static size_t fill_until_full(int fd)
+{
+	/* single bytes squeeze out the room big writes leave */
+	return fill_with(fd, 16384) + fill_with(fd, 1);
 }
 
 /* Put the relay end at the app's descriptor number, keeping its flags. */

@@ -35,13 +35,5 @@ MPS_EXPORT int fcntl(int fd, int cmd, ...)
 	return fcntl_impl(fd, cmd, arg);
 }
 
-MPS_EXPORT int fcntl64(int fd, int cmd, ...)
-{
-	va_list ap;
-	void *arg;
-
-	va_start(ap, cmd);
-	arg = va_arg(ap, void *);
-	va_end(ap);
-	return fcntl_impl(fd, cmd, arg);
-}
+/* glibc's large-file name for the same call */
+MPS_EXPORT int fcntl64(int fd, int cmd, ...) __attribute__((alias("fcntl")));
