@@ -176,3 +176,29 @@ int mps_addr_local_resolve(const struct mps_local *loc, int family,
 	freeifaddrs(ifa);
 	return rc;
 }
+
+bool mps_addr_same_host(const struct sockaddr *a, const struct sockaddr *b)
+{
+	union mps_sockaddr x, y;
+
+	mps_addr_unmap(a, &x);
+	mps_addr_unmap(b, &y);
+	mps_addr_set_port(&x, 0);
+	mps_addr_set_port(&y, 0);
+	return mps_addr_equal(&x.sa, &y.sa);
+}
+
+unsigned mps_addr_ifindex(const struct sockaddr *sa)
+{
+	struct ifaddrs *ifa, *it;
+	unsigned idx = 0;
+
+	if (getifaddrs(&ifa))
+		return 0;
+	for (it = ifa; it && !idx; it = it->ifa_next)
+		if (it->ifa_addr && it->ifa_addr->sa_family == sa->sa_family &&
+		    mps_addr_same_host(it->ifa_addr, sa))
+			idx = if_nametoindex(it->ifa_name);
+	freeifaddrs(ifa);
+	return idx;
+}

@@ -30,6 +30,11 @@ void mps_addr_set_port(union mps_sockaddr *a, unsigned port);
 /* ::ffff:a.b.c.d -> a.b.c.d, anything else copied. */
 void mps_addr_unmap(const struct sockaddr *sa, union mps_sockaddr *out);
 
+/* Same address, ports ignored. */
+bool mps_addr_same_host(const struct sockaddr *a, const struct sockaddr *b);
+/* Index of the interface that holds local address sa, 0 if none. */
+unsigned mps_addr_ifindex(const struct sockaddr *sa);
+
 struct mps_local;
 /* Source address for a subflow to a peer of `family`: the literal, or the
  * first address of that family on the named interface.  -ENOENT / -ENODEV. */

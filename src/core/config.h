@@ -74,6 +74,10 @@ struct mps_config {
 	long connect_timeout_ms;
 	long hello_timeout_ms;		/* wait for HELLO_ACK before falling back */
 	long subflow_timeout_ms;	/* TCP_USER_TIMEOUT on subflows */
+	long fail_min_ms;		/* liveness: floor of the no-ACK time */
+	long fail_rtts;			/* liveness: no-ACK time in SRTTs */
+	long heartbeat_ms;		/* PING an idle subflow this often */
+	long retry_min_ms, retry_max_ms;	/* re-creating a failed subflow */
 	long exit_linger_ms;		/* shim: time to deliver queued data at exit */
 	bool checksum;			/* CRC32C on DATA payloads */
 	bool fallback;			/* plain TCP when the peer is not mpshim */

@@ -24,6 +24,8 @@
 #include "crypto.h"
 #include "engine_int.h"
 #include "log.h"
+#include "netlink.h"
+#include "path.h"
 #include "pm.h"
 #include "sched.h"
 #include "sock.h"
@@ -31,6 +33,7 @@
 __thread bool mps_engine_thread;
 
 static void meta_free(struct mps_meta *meta);
+static void meta_stop_timers(struct mps_meta *meta);
 
 /* ------------------------------------------------------------------ */
 /* dirty list                                                          */
@@ -141,6 +144,10 @@ static struct mps_meta *meta_new(struct mps_engine *eng, enum mps_meta_role role
 	mps_op_init(&meta->econn, MPS_OP_POLL, meta_econn_cb, meta);
 	mps_timer_init(&meta->ack_timer, meta_ack_timer, meta);
 	mps_timer_init(&meta->hs_timer, meta_hs_timer, meta);
+	mps_timer_init(&meta->retry_timer, NULL, meta);
+	mps_timer_init(&meta->live_timer, NULL, meta);
+	meta->retry_timer.cb = NULL;
+	meta->live_timer.cb = NULL;
 	meta->next = eng->metas;
 	if (eng->metas)
 		eng->metas->prev = meta;
@@ -322,8 +329,7 @@ void mps_meta_abort(struct mps_meta *meta, int err, uint8_t code, bool tell_peer
 	mps_info("meta %u: aborted (%s)", meta->id, strerror(-err));
 	meta->err = err;
 	meta->state = MPS_META_CLOSED;
-	mps_timer_cancel(meta->eng->loop, &meta->ack_timer);
-	mps_timer_cancel(meta->eng->loop, &meta->hs_timer);
+	meta_stop_timers(meta);
 	for (unsigned i = 0; i < meta->n_sf; i++) {
 		struct mps_subflow *sf = meta->sf[i];
 
@@ -347,11 +353,21 @@ static void meta_close_graceful(struct mps_meta *meta)
 {
 	mps_debug("meta %u: both directions done", meta->id);
 	meta->state = MPS_META_CLOSED;
-	mps_timer_cancel(meta->eng->loop, &meta->ack_timer);
+	meta_stop_timers(meta);
 	for (unsigned i = 0; i < meta->n_sf; i++)
 		mps_subflow_close(meta->sf[i]);
 	meta_cancel_app_ops(meta);
 	mps_engine_mark_dirty(meta);
+}
+
+static void meta_stop_timers(struct mps_meta *meta)
+{
+	struct mps_loop *loop = meta->eng->loop;
+
+	mps_timer_cancel(loop, &meta->ack_timer);
+	mps_timer_cancel(loop, &meta->hs_timer);
+	mps_timer_cancel(loop, &meta->retry_timer);
+	mps_timer_cancel(loop, &meta->live_timer);
 }
 
 static void meta_free(struct mps_meta *meta)
@@ -360,8 +376,7 @@ static void meta_free(struct mps_meta *meta)
 
 	if (meta->was_established)
 		mps_stats_meta_closed(eng, meta);
-	mps_timer_cancel(eng->loop, &meta->ack_timer);
-	mps_timer_cancel(eng->loop, &meta->hs_timer);
+	meta_stop_timers(meta);
 	if (meta->role == MPS_ROLE_S)
 		token_unhash(meta);
 	if (meta->efd >= 0)
@@ -411,6 +426,7 @@ static void meta_send_ack(struct mps_meta *meta)
 	f.u.data_ack.window = mps_meta_rcv_window(meta);
 	if (mps_subflow_send_frame(sf, &f) == 0)
 		mps_meta_rcv_ack_sent(meta);
+	mps_live_kick(meta);
 	meta->ack_now = false;
 	mps_timer_cancel(meta->eng->loop, &meta->ack_timer);
 }
@@ -459,6 +475,7 @@ static void meta_schedule(struct mps_meta *meta)
 		}
 		if (reinject)
 			sf->reinjected_bytes += len;
+		mps_live_kick(meta);
 	}
 }
 
@@ -662,6 +679,7 @@ void mps_meta_established(struct mps_meta *meta)
 	meta_report_connect(meta, 0, &sf0->local.sa);
 	if (meta->role == MPS_ROLE_C)
 		meta->pm->established(meta);
+	mps_live_start(meta);
 	mps_engine_mark_dirty(meta);
 }
 
@@ -790,7 +808,12 @@ static void cmd_connect(struct mps_engine *eng, void *arg)
 	mps_meta_attach(meta, sf);
 	rc = meta->pm->initial_local(meta, &local, &has_local);
 	if (!rc)
+		rc = mps_path_add(meta, has_local ? &local : NULL, &meta->dest, true);
+	if (!rc) {
+		sf->path = 0;
+		meta->paths[0].sf = sf;
 		rc = mps_subflow_connect(sf, has_local ? &local : NULL, &meta->dest);
+	}
 	if (rc) {
 		sf->state = MPS_SF_DEAD;
 		mps_meta_fail_connect(meta, rc);
@@ -803,7 +826,8 @@ fail:
 }
 
 int mps_engine_subflow_open(struct mps_meta *meta, const union mps_sockaddr *local,
-			    const union mps_sockaddr *remote)
+			    const union mps_sockaddr *remote,
+			    struct mps_subflow **out)
 {
 	struct mps_subflow *sf;
 	int rc;
@@ -822,15 +846,58 @@ int mps_engine_subflow_open(struct mps_meta *meta, const union mps_sockaddr *loc
 	if (rc) {
 		char a[MPS_ADDRSTRLEN];
 
-		sf->remote = *remote;
-		mps_info("meta %u: subflow to %s not opened: %s", meta->id,
-			 mps_addr_str(&remote->sa, a, sizeof(a)), strerror(-rc));
-		sf->state = MPS_SF_DEAD;
-		sf->err = rc;
-		sf->why = "connect failed";
-		mps_engine_mark_dirty(meta);
+		mps_debug("meta %u: subflow to %s not opened: %s", meta->id,
+			  mps_addr_str(&remote->sa, a, sizeof(a)), strerror(-rc));
+		/* never usable: give the slot back at once */
+		meta->n_sf--;
+		mps_subflow_free(sf);
+		return rc;
 	}
-	return rc;
+	*out = sf;
+	return 0;
+}
+
+void mps_meta_subflow_lost(struct mps_meta *meta, struct mps_subflow *sf, int err,
+			   const char *why)
+{
+	struct mps_frame f = { .type = MPS_FT_REMOVE_ADDR };
+	struct mps_subflow *other = NULL;
+
+	/* tell the peer on a path that works, so it stops sending on this one
+	 * now instead of after its own liveness check */
+	for (unsigned i = 0; i < meta->n_sf; i++) {
+		struct mps_subflow *o = meta->sf[i];
+
+		if (o != sf && mps_subflow_usable(o) && (!other || o->srtt_us < other->srtt_us))
+			other = o;
+	}
+	if (other) {
+		f.u.remove_addr.addr_id = sf->addr_id;
+		mps_subflow_send_frame(other, &f);
+	}
+	mps_subflow_die(sf, err, why);
+}
+
+void mps_engine_iface_down(struct mps_engine *eng, unsigned ifindex,
+			   const struct sockaddr *addr)
+{
+	for (struct mps_meta *m = eng->metas; m; m = m->next) {
+		if (m->state != MPS_META_ESTABLISHED)
+			continue;
+		for (unsigned i = 0; i < m->n_sf; i++) {
+			struct mps_subflow *sf = m->sf[i];
+
+			if (sf->state == MPS_SF_DEAD || sf->state == MPS_SF_CLOSING)
+				continue;
+			if ((ifindex && sf->ifindex == ifindex) ||
+			    (addr && sf->local.sa.sa_family == addr->sa_family &&
+			     mps_addr_same_host(&sf->local.sa, addr))) {
+				mps_info("meta %u: subflow %u: %s went away", m->id, sf->idx,
+					 ifindex ? "interface" : "address");
+				mps_meta_subflow_lost(m, sf, -ENETDOWN, "interface down");
+			}
+		}
+	}
 }
 
 /* ------------------------------------------------------------------ */
@@ -976,6 +1043,7 @@ static void meta_econn_cb(struct mps_op *op, int res)
 	mps_meta_rcv_ack_sent(meta);
 	meta->state = MPS_META_ESTABLISHED;
 	meta->was_established = true;
+	mps_live_start(meta);
 	mps_info("meta %u: accepted from %s", meta->id,
 		 mps_addr_str(&sf->remote.sa, (char[MPS_ADDRSTRLEN]){0}, MPS_ADDRSTRLEN));
 	mps_engine_mark_dirty(meta);
@@ -1015,6 +1083,7 @@ int mps_meta_server_join(struct mps_subflow *sf, const struct mps_frame *f)
 		return -EACCES;	/* not attached: the subflow frees itself */
 	}
 	sf->backup = f->flags & MPS_JOIN_F_BACKUP;
+	sf->peer_addr_id = f->u.join.addr_id;
 	sf->nonce_peer = f->u.join.nonce;
 	rc = mps_crypto_random(&sf->nonce_local, sizeof(sf->nonce_local));
 	if (!rc)
@@ -1258,6 +1327,7 @@ int mps_engine_new(struct mps_engine **out, const struct mps_config *cfg)
 		return -ENOMEM;
 	eng->cfg = *cfg;
 	eng->evfd = -1;
+	eng->nlfd = -1;
 	eng->stats_fd = -1;
 	pthread_mutex_init(&eng->lock, NULL);
 	mps_sched_init();
@@ -1281,6 +1351,9 @@ int mps_engine_new(struct mps_engine **out, const struct mps_config *cfg)
 	rc = mps_loop_poll(eng->loop, &eng->evop, eng->evfd, POLLIN);
 	if (rc)
 		goto fail;
+	/* without netlink (a restricted sandbox) liveness checks still work */
+	if (mps_netlink_open(eng))
+		mps_debug("rtnetlink unavailable: interface changes found by liveness only");
 	if (cfg->stats_file[0]) {
 		eng->stats_fd = open(cfg->stats_file,
 				     O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
@@ -1342,6 +1415,7 @@ void mps_engine_free(struct mps_engine *eng)
 	}
 	if (eng->evfd >= 0)
 		close(eng->evfd);
+	mps_netlink_close(eng);
 	if (eng->stats_fd >= 0)
 		close(eng->stats_fd);
 	free(eng->dirty);

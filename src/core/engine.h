@@ -18,6 +18,7 @@
 
 struct mps_engine;
 struct mps_meta;
+struct mps_subflow;
 
 /* True on the engine's own thread: the shim's wrappers pass its socket
  * calls straight to libc instead of interposing them. */
@@ -67,9 +68,10 @@ bool mps_engine_dest_is_plain(struct mps_engine *eng, const struct sockaddr *des
  */
 unsigned mps_engine_drain(struct mps_engine *eng, unsigned timeout_ms);
 
-/* For path managers: open one more subflow of an established meta. */
+/* For path.c: open one more subflow of an established meta. */
 int mps_engine_subflow_open(struct mps_meta *meta, const union mps_sockaddr *local,
-			    const union mps_sockaddr *remote);
+			    const union mps_sockaddr *remote,
+			    struct mps_subflow **out);
 
 struct mps_engine_counters {
 	unsigned long metas_open, metas_total, subflows_open;

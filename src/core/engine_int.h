@@ -67,6 +67,10 @@ struct mps_engine {
 	bool draining;			/* process exit: count what is unsent */
 	int drain_pending;		/* -1 unknown, else connections left */
 
+	int nlfd;			/* rtnetlink: links and addresses */
+	struct mps_op nlop;
+	uint8_t *nlbuf;
+
 	int stats_fd;
 	struct mps_engine_counters cnt;
 };
@@ -110,6 +114,14 @@ bool mps_subflow_idle(const struct mps_subflow *sf);
 void mps_subflow_apply_sockopts(struct mps_subflow *sf);
 
 void mps_meta_plain_client(struct mps_subflow *sf);
+/* A subflow that cannot work any more (dead path, interface gone): tell
+ * the peer with REMOVE_ADDR on another subflow, then fail it. */
+void mps_meta_subflow_lost(struct mps_meta *meta, struct mps_subflow *sf, int err,
+			   const char *why);
+/* Interface ifindex went down, or local address addr went away (either
+ * may be 0/NULL): fail the subflows that used it. */
+void mps_engine_iface_down(struct mps_engine *eng, unsigned ifindex,
+			   const struct sockaddr *addr);
 void mps_engine_unclassified_unlink(struct mps_subflow *sf);
 
 /*

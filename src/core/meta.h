@@ -29,6 +29,18 @@
 
 struct mps_engine;
 struct mps_subflow;
+
+/* A client's wish for a subflow between two addresses.  When its subflow
+ * fails, the path waits (backoff) and opens a new one; that is how a path
+ * that comes back is used again. */
+struct mps_path {
+	union mps_sockaddr local, remote;
+	bool has_local;
+	struct mps_subflow *sf;		/* current subflow, NULL while waiting */
+	unsigned backoff_ms;		/* next wait after a failure */
+	uint64_t retry_at_ns;		/* when to try again (sf == NULL) */
+	unsigned failures;
+};
 struct mps_sched_ops;
 struct mps_pm_ops;
 
@@ -98,6 +110,10 @@ struct mps_meta {
 
 	struct mps_subflow *sf[MPS_MAX_SUBFLOWS];
 	unsigned n_sf;
+	struct mps_path paths[MPS_MAX_SUBFLOWS];	/* client side */
+	unsigned n_paths;
+	struct mps_timer retry_timer;	/* re-creating failed paths */
+	struct mps_timer live_timer;	/* liveness checks and heartbeats */
 	unsigned sf_ever;		/* subflows created, for address ids */
 	const struct mps_sched_ops *sched;
 	const struct mps_pm_ops *pm;

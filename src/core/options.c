@@ -195,6 +195,59 @@ const struct mps_option mps_options[] = {
 			"unacknowledged this long is dead. 0: off.",
 	},
 	{
+		.name = "subflow_fail_min",
+		.env = "MPSHIM_SUBFLOW_FAIL_MIN",
+		.type = MPS_OPT_MS,
+		.min = 50, .max = 600000,
+		.def = "500ms",
+		CFG_FIELD(fail_min_ms),
+		.help = "A subflow with data in flight and no TCP ACK for "
+			"max(subflow_fail_min, subflow_fail_rtts x SRTT) has "
+			"failed: its data goes out on the others at once.",
+	},
+	{
+		.name = "subflow_fail_rtts",
+		.env = "MPSHIM_SUBFLOW_FAIL_RTTS",
+		.type = MPS_OPT_INT,
+		.min = 2, .max = 100,
+		.def = "4",
+		CFG_FIELD(fail_rtts),
+		.help = "The no-ACK time that fails a subflow, in smoothed "
+			"round-trip times (see subflow_fail_min).",
+	},
+	{
+		.name = "heartbeat",
+		.env = "MPSHIM_HEARTBEAT",
+		.type = MPS_OPT_MS,
+		.min = 0, .max = 600000,
+		.def = "1s",
+		CFG_FIELD(heartbeat_ms),
+		.help = "Send a PING on a subflow that sent nothing for this "
+			"long, so a dead idle path is found before data needs "
+			"it. 0: off.",
+	},
+	{
+		.name = "subflow_retry_min",
+		.env = "MPSHIM_SUBFLOW_RETRY_MIN",
+		.type = MPS_OPT_MS,
+		.min = 10, .max = 600000,
+		.def = "500ms",
+		CFG_FIELD(retry_min_ms),
+		.help = "First wait before a failed subflow is opened again; "
+			"doubled after each failed attempt.",
+	},
+	{
+		.name = "subflow_retry_max",
+		.env = "MPSHIM_SUBFLOW_RETRY_MAX",
+		.type = MPS_OPT_MS,
+		.min = 10, .max = 3600000,
+		.def = "2s",
+		CFG_FIELD(retry_max_ms),
+		.help = "Longest wait between attempts to open a failed "
+			"subflow again, so a path that comes back is used again "
+			"within about this long.",
+	},
+	{
 		.name = "exit_linger",
 		.env = "MPSHIM_EXIT_LINGER",
 		.type = MPS_OPT_MS,

@@ -12,6 +12,7 @@
 #include "engine.h"
 #include "log.h"
 #include "meta.h"
+#include "path.h"
 #include "pm.h"
 
 static int fm_initial_local(struct mps_meta *meta, union mps_sockaddr *local,
@@ -46,7 +47,7 @@ static void fm_established(struct mps_meta *meta)
 		}
 		if (has_first && mps_addr_equal(&local.sa, &first.sa))
 			continue;
-		mps_engine_subflow_open(meta, &local, &meta->dest);
+		mps_path_add(meta, &local, &meta->dest, false);
 	}
 }
 

@@ -8,6 +8,7 @@
 #include "config.h"
 #include "engine.h"
 #include "meta.h"
+#include "path.h"
 #include "pm.h"
 
 static int nd_initial_local(struct mps_meta *meta, union mps_sockaddr *local,
@@ -30,7 +31,7 @@ static void nd_established(struct mps_meta *meta)
 
 	nd_initial_local(meta, &local, &has_local);
 	for (long i = 1; i < cfg->subflows; i++)
-		mps_engine_subflow_open(meta, has_local ? &local : NULL, &meta->dest);
+		mps_path_add(meta, has_local ? &local : NULL, &meta->dest, false);
 }
 
 const struct mps_pm_ops mps_pm_ndiffports = {

@@ -21,6 +21,7 @@
 #include "crypto.h"
 #include "engine_int.h"
 #include "log.h"
+#include "path.h"
 #include "sock.h"
 
 #define MPS_SF_ICAP	(64 * 1024)
@@ -51,6 +52,7 @@ struct mps_subflow *mps_subflow_new(struct mps_engine *eng, int sfd)
 	sf->eng = eng;
 	sf->sfd = sfd;
 	sf->srtt_us = UINT32_MAX;	/* unknown until the first TCP_INFO */
+	sf->path = -1;
 	mps_timer_init(&sf->timer, sf_on_timer, sf);
 	mps_op_init(&sf->rd, MPS_OP_RECV, sf_on_recv, sf);
 	mps_op_init(&sf->wr, MPS_OP_SEND, sf_on_send, sf);
@@ -90,7 +92,7 @@ int mps_subflow_info_refresh(struct mps_subflow *sf, uint64_t now_ns,
 	struct tcp_info ti;
 	socklen_t len = sizeof(ti);
 
-	if (sf->sfd < 0 || (sf->info_ns && now_ns - sf->info_ns < max_age_ns))
+	if (sf->sfd < 0 || (sf->info_ns && max_age_ns && now_ns - sf->info_ns < max_age_ns))
 		return 0;
 	if (getsockopt(sf->sfd, IPPROTO_TCP, TCP_INFO, &ti, &len))
 		return -errno;
@@ -98,6 +100,7 @@ int mps_subflow_info_refresh(struct mps_subflow *sf, uint64_t now_ns,
 	sf->rttvar_us = ti.tcpi_rttvar;
 	sf->cwnd = ti.tcpi_snd_cwnd;
 	sf->unacked = ti.tcpi_unacked;
+	sf->last_ack_ms = ti.tcpi_last_ack_recv;
 	sf->info_ns = now_ns;
 	return 0;
 }
@@ -212,6 +215,7 @@ void mps_subflow_kick(struct mps_subflow *sf)
 		return;
 	if (sf->state == MPS_SF_DEAD || sf->state == MPS_SF_CONNECTING)
 		return;
+	sf->last_send_ns = mps_clock_ns();
 	sf->wr.fd = sf->sfd;
 	sf->wr.buf = sf->obuf + sf->ooff;
 	sf->wr.len = sf->olen - sf->ooff;
@@ -318,6 +322,13 @@ static int send_join(struct mps_subflow *sf)
 	return mps_subflow_send_frame(sf, &f);
 }
 
+/* An extra subflow is worth less than the connection: a path that does
+ * not answer is retried (path.c) rather than waited for long. */
+static uint64_t join_timeout_ms(const struct mps_config *cfg)
+{
+	return cfg->connect_timeout_ms < 3000 ? (uint64_t)cfg->connect_timeout_ms : 3000;
+}
+
 int mps_subflow_connect(struct mps_subflow *sf, const union mps_sockaddr *local,
 			const union mps_sockaddr *remote)
 {
@@ -337,7 +348,8 @@ int mps_subflow_connect(struct mps_subflow *sf, const union mps_sockaddr *local,
 		sf->sfd = -1;
 		return rc;
 	}
-	mps_timer_arm(sf->eng->loop, &sf->timer, (uint64_t)cfg->connect_timeout_ms);
+	mps_timer_arm(sf->eng->loop, &sf->timer, sf->initial ?
+		      (uint64_t)cfg->connect_timeout_ms : join_timeout_ms(cfg));
 	return 0;
 }
 
@@ -348,6 +360,7 @@ static void sf_connected(struct mps_subflow *sf)
 	int rc;
 
 	getsockname(sf->sfd, &sf->local.sa, &len);
+	sf->ifindex = mps_addr_ifindex(&sf->local.sa);
 	mps_timer_cancel(sf->eng->loop, &sf->timer);
 	if (sf->initial) {
 		sf->state = MPS_SF_HELLO_SENT;
@@ -357,8 +370,7 @@ static void sf_connected(struct mps_subflow *sf)
 	} else {
 		sf->state = MPS_SF_JOIN_SENT;
 		rc = send_join(sf);
-		mps_timer_arm(sf->eng->loop, &sf->timer,
-			      (uint64_t)cfg->connect_timeout_ms);
+		mps_timer_arm(sf->eng->loop, &sf->timer, join_timeout_ms(cfg));
 	}
 	if (rc) {
 		mps_subflow_die(sf, rc, "handshake send");
@@ -506,6 +518,7 @@ static int sf_handle_join_ack(struct mps_subflow *sf, const struct mps_frame *f)
 	mps_timer_cancel(sf->eng->loop, &sf->timer);
 	sf->state = MPS_SF_ACTIVE;
 	sf->was_active = true;
+	mps_path_subflow_up(sf);
 	mps_engine_mark_dirty(meta);
 	return mps_subflow_send_frame(sf, &c);
 }
@@ -558,9 +571,20 @@ static int sf_handle_active(struct mps_subflow *sf, const struct mps_frame *f)
 		sf->backup = f->flags & MPS_PRIO_F_BACKUP;
 		mps_engine_mark_dirty(meta);
 		return 0;
-	case MPS_FT_ADD_ADDR:
 	case MPS_FT_REMOVE_ADDR:
-		/* address advertisement is not acted on yet: harmless to skip */
+		/* the client lost the address of one of its subflows: stop
+		 * sending there now rather than after our liveness check */
+		if (meta->role == MPS_ROLE_S) {
+			for (unsigned i = 0; i < meta->n_sf; i++) {
+				struct mps_subflow *o = meta->sf[i];
+
+				if (o != sf && o->peer_addr_id == f->u.remove_addr.addr_id)
+					mps_subflow_die(o, -ENETDOWN, "peer removed its address");
+			}
+		}
+		return 0;
+	case MPS_FT_ADD_ADDR:
+		/* server-advertised addresses are not acted on yet */
 		mps_debug("meta %u: ignoring %s", meta->id,
 			  mps_frame_type_name(f->type));
 		return 0;
@@ -775,6 +799,10 @@ void mps_subflow_die(struct mps_subflow *sf, int err, const char *why)
 	if (meta && meta->state == MPS_META_ESTABLISHED) {
 		char a[MPS_ADDRSTRLEN];
 
+		mps_path_subflow_failed(sf);
+		/* DATA_ACKs it carried may be lost with it: the peer would
+		 * wait for them forever while we think they were sent */
+		meta->ack_now = true;
 		if (was_active)
 			mps_info("meta %u: subflow %u to %s failed (%s): reinjecting",
 				 meta->id, sf->idx,

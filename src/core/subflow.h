@@ -63,7 +63,13 @@ struct mps_subflow {
 
 	/* TCP_INFO snapshot */
 	uint32_t srtt_us, rttvar_us, cwnd, unacked, notsent_bytes;
+	uint32_t last_ack_ms;		/* since the kernel last got an ACK */
 	uint64_t info_ns;
+	uint64_t last_send_ns;		/* last frame handed to the kernel */
+
+	int path;			/* client: index in meta->paths, or -1 */
+	unsigned ifindex;		/* interface of the local address, 0 unknown */
+	uint8_t peer_addr_id;		/* server: the id the client's JOIN gave */
 
 	uint64_t nonce_local, nonce_peer;
 	struct mps_timer timer;		/* connect / classify deadline */

@@ -282,6 +282,7 @@ int h_stats_read(const char *path, struct h_stats *out, int max_lines)
 		     p++) {
 			s->sf[s->n_sf].sent = num_after(p, "\"bytes_sent\": ");
 			s->sf[s->n_sf].recv = num_after(p, "\"bytes_recv\": ");
+			sscanf(p, "{\"local\": \"%63[^\"]", s->sf[s->n_sf].local);
 			{
 				const char *e = strstr(p, "\"end\": \"");
 				const char *close = strchr(p, '}');

@@ -52,6 +52,7 @@ char *h_slurp(const char *path);
 struct h_sf_stat {
 	uint64_t sent, recv;
 	char end[48];		/* why it ended ("peer closed", "receive error"...) */
+	char local[64];		/* "ADDR:PORT" */
 };
 struct h_stats {
 	int n_sf;

@@ -213,10 +213,15 @@ Test(e2e, subflow_reset_mid_transfer_loses_nothing)
 	 * within microseconds, so the test bed tests assert that part.) */
 	usleep(300 * 1000);
 	cr_assert_eq(h_stats_read(proxy_stats, s, 4), 1, "proxyd stats line missing");
-	cr_assert_eq(s[0].n_sf, 2);
-	cr_assert(strstr(s[0].sf[0].end, "error") || strstr(s[0].sf[1].end, "error"),
-		  "no subflow was reset: ends \"%s\", \"%s\"", s[0].sf[0].end,
-		  s[0].sf[1].end);
+	/* the client opens the lost path again: a third subflow may join */
+	cr_assert_geq(s[0].n_sf, 2);
+	{
+		bool reset = false;
+
+		for (int i = 0; i < s[0].n_sf; i++)
+			reset |= strstr(s[0].sf[i].end, "error") != NULL;
+		cr_assert(reset, "no subflow was reset");
+	}
 	cr_log_info("reinjected after the reset: %llu bytes",
 		    (unsigned long long)s[0].reinjected);
 }

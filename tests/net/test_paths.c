@@ -229,3 +229,146 @@ static void connect_timeout_case(const char *mode)
 
 Test(paths, blocking_connect_times_out) { connect_timeout_case("blocking"); }
 Test(paths, nonblocking_connect_times_out) { connect_timeout_case("poll"); }
+
+static bool starts_with(const char *s, const char *prefix)
+{
+	return !strncmp(s, prefix, strlen(prefix));
+}
+
+/* The client's interface goes down: the shim hears it from rtnetlink,
+ * fails that subflow at once and tells proxyd with REMOVE_ADDR, which
+ * stops sending there without waiting for its own liveness check. */
+Test(paths, link_down_is_seen_at_once_by_both_ends)
+{
+	char out[512], stats[512], pstats[512], plog[512], clog[512], cmd[700];
+	const char *file;
+	struct h_stats s[2], ps[2];
+	bool client_saw = false, server_told = false;
+	pid_t curl;
+
+	topology_up("rate=30mbit,delay=10ms", "rate=30mbit,delay=20ms");
+	file = h_make_file("blob", 24u << 20, 13);
+	snprintf(out, sizeof(out), "%s/out", h_tmpdir());
+	snprintf(stats, sizeof(stats), "%s/client.json", h_tmpdir());
+	snprintf(pstats, sizeof(pstats), "%s/proxyd.json", h_tmpdir());
+	snprintf(plog, sizeof(plog), "%s/proxyd.log", h_tmpdir());
+	snprintf(clog, sizeof(clog), "%s/curl.log", h_tmpdir());
+	servers_up(pstats, plog);
+	curl = shim_curl(out, stats, clog);
+	cr_assert_gt(curl, 0);
+	usleep(1500 * 1000);
+	snprintf(cmd, sizeof(cmd), "%s event --name %s 1 down", tb_script, tb_name);
+	cr_assert_eq(run(cmd), 0);
+	cr_assert_eq(h_wait(curl, 120000), 0, "curl failed after the link went down");
+	assert_same_file(file, out);
+	usleep(300 * 1000);
+	cr_assert_eq(h_stats_read(stats, s, 2), 1);
+	cr_assert_eq(h_stats_read(pstats, ps, 2), 1);
+	for (int i = 0; i < s[0].n_sf; i++)
+		client_saw |= !strcmp(s[0].sf[i].end, "interface down");
+	for (int i = 0; i < ps[0].n_sf; i++)
+		server_told |= !strcmp(ps[0].sf[i].end, "peer removed its address");
+	cr_assert(client_saw, "the client did not see the interface go down");
+	cr_assert(server_told, "proxyd was not told by REMOVE_ADDR");
+}
+
+/* A blackholed path that comes back is used again: the client keeps
+ * trying it with backoff and a new subflow joins and carries data. */
+Test(paths, path_is_used_again_after_it_returns)
+{
+	char out[512], stats[512], pstats[512], plog[512], clog[512], cmd[700];
+	const char *file;
+	struct h_stats s[2];
+	uint64_t late_path1 = 0;
+	pid_t curl;
+
+	topology_up("rate=20mbit,delay=10ms", "rate=20mbit,delay=20ms");
+	/* ~12 s at 40 Mbit/s: room for the outage and the return */
+	file = h_make_file("blob", 56u << 20, 14);
+	snprintf(out, sizeof(out), "%s/out", h_tmpdir());
+	snprintf(stats, sizeof(stats), "%s/client.json", h_tmpdir());
+	snprintf(pstats, sizeof(pstats), "%s/proxyd.json", h_tmpdir());
+	snprintf(plog, sizeof(plog), "%s/proxyd.log", h_tmpdir());
+	snprintf(clog, sizeof(clog), "%s/curl.log", h_tmpdir());
+	servers_up(pstats, plog);
+	curl = shim_curl(out, stats, clog);
+	cr_assert_gt(curl, 0);
+	usleep(1500 * 1000);
+	snprintf(cmd, sizeof(cmd), "%s event --name %s 1 blackhole", tb_script, tb_name);
+	cr_assert_eq(run(cmd), 0);
+	usleep(2500 * 1000);
+	snprintf(cmd, sizeof(cmd), "%s event --name %s 1 unblackhole", tb_script, tb_name);
+	cr_assert_eq(run(cmd), 0);
+	cr_assert_eq(h_wait(curl, 120000), 0, "curl failed");
+	assert_same_file(file, out);
+	cr_assert_eq(h_stats_read(stats, s, 2), 1);
+	/* subflows 0 and 1 are the first two; a later one on path 1 is the
+	 * path coming back */
+	for (int i = 2; i < s[0].n_sf; i++)
+		if (starts_with(s[0].sf[i].local, cli_addr[0]))
+			late_path1 += s[0].sf[i].recv;
+	cr_assert_gt(late_path1, 0, "path 1 carried nothing after it returned (%d subflows)",
+		     s[0].n_sf);
+	cr_log_info("path 1 after its return: %llu bytes", (unsigned long long)late_path1);
+}
+
+/* An idle connection learns that a path died from its heartbeat PINGs,
+ * before any data needs the path, and still works afterwards. */
+Test(paths, heartbeat_finds_a_dead_idle_path)
+{
+	static const char prog[] =
+		"import socket, sys, time, hashlib\n"
+		"s = socket.create_connection((sys.argv[1], 8443), timeout=30)\n"
+		"time.sleep(5)\n"
+		"data = b'z' * 100000\n"
+		"s.sendall(data)\n"
+		"s.shutdown(socket.SHUT_WR)\n"
+		"r = b''\n"
+		"while True:\n"
+		"    c = s.recv(4096)\n"
+		"    if not c: break\n"
+		"    r += c\n"
+		"want = '%s %d\\n' % (hashlib.sha256(data).hexdigest(), len(data))\n"
+		"sys.exit(0 if r.decode() == want else 1)\n";
+	char stats[512], pstats[512], plog[512], clog[512], cmd[700], listen[64];
+	char pre[600], up[96], env_local[96], env_stats[600], hc[600];
+	char *srv[] = { "ip", "netns", "exec", srv_ns, "python3", hc, "server",
+			"--port", "8080", NULL };
+	char *proxyd[] = { "ip", "netns", "exec", srv_ns, (char *)h_proxyd(),
+			   "--listen", listen, "--backend", "127.0.0.1:8080",
+			   "--stats-file", pstats, NULL };
+	char *cli[] = { "ip", "netns", "exec", cli_ns, "env", pre, up, env_local,
+			env_stats, "MPSHIM_LOG=info", "python3", "-c", (char *)prog,
+			srv_addr[0], NULL };
+	struct h_stats s[2];
+	bool found = false;
+	pid_t pid;
+
+	topology_up("rate=20mbit,delay=10ms", "rate=20mbit,delay=20ms");
+	snprintf(hc, sizeof(hc), "%s/tests/helpers/halfclose.py", h_srcdir());
+	snprintf(stats, sizeof(stats), "%s/client.json", h_tmpdir());
+	snprintf(pstats, sizeof(pstats), "%s/proxyd.json", h_tmpdir());
+	snprintf(plog, sizeof(plog), "%s/proxyd.log", h_tmpdir());
+	snprintf(clog, sizeof(clog), "%s/client.log", h_tmpdir());
+	snprintf(listen, sizeof(listen), "%s:8443", srv_addr[0]);
+	cr_assert_gt(h_spawn(srv, NULL, NULL), 0);
+	cr_assert_gt(h_spawn(proxyd, NULL, plog), 0);
+	snprintf(cmd, sizeof(cmd), "for i in $(seq 50); do ip netns exec %s ss -ltnH | "
+		 "grep -q ':8443 ' && exit 0; sleep 0.1; done; exit 1", srv_ns);
+	cr_assert_eq(run(cmd), 0);
+	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", h_shim_lib());
+	snprintf(up, sizeof(up), "MPSHIM_UPGRADE=%s:8443", srv_addr[0]);
+	snprintf(env_local, sizeof(env_local), "MPSHIM_LOCAL=%s,%s", cli_addr[0],
+		 cli_addr[1]);
+	snprintf(env_stats, sizeof(env_stats), "MPSHIM_STATS_FILE=%s", stats);
+	pid = h_spawn(cli, NULL, clog);
+	usleep(700 * 1000);
+	snprintf(cmd, sizeof(cmd), "%s event --name %s 1 blackhole", tb_script, tb_name);
+	cr_assert_eq(run(cmd), 0);
+	cr_assert_eq(h_wait(pid, 60000), 0, "the idle connection did not survive");
+	cr_assert_eq(h_stats_read(stats, s, 2), 1);
+	for (int i = 0; i < s[0].n_sf; i++)
+		found |= starts_with(s[0].sf[i].local, cli_addr[0]) &&
+			 !strcmp(s[0].sf[i].end, "no ACK (path dead)");
+	cr_assert(found, "no heartbeat found path 1 dead while idle");
+}

@@ -1,0 +1,37 @@
+/*
+ * path.h - the client's paths and the liveness of subflows.
+ *
+ * Owns: the list of paths a client connection wants (one per subflow the
+ * path manager asked for), re-creating a failed path's subflow with
+ * exponential backoff, and the liveness check that declares a subflow
+ * failed when its data gets no TCP acknowledgement for
+ * max(subflow_fail_min, subflow_fail_rtts x SRTT), plus PING heartbeats on
+ * idle subflows.  Independent of interface state; netlink.c adds the fast
+ * path for interfaces that go away.
+ */
+#ifndef MPS_PATH_H
+#define MPS_PATH_H
+
+#include "addr.h"
+
+struct mps_meta;
+struct mps_subflow;
+struct mps_engine;
+
+/* Register a path and open its subflow now.  0 or -errno (a path that
+ * could not start waits for its retry). */
+int mps_path_add(struct mps_meta *meta, const union mps_sockaddr *local,
+		 const union mps_sockaddr *remote, bool initial);
+/* The subflow of a path joined: the path is healthy again. */
+void mps_path_subflow_up(struct mps_subflow *sf);
+/* The subflow of a path failed: schedule a new one after the backoff. */
+void mps_path_subflow_failed(struct mps_subflow *sf);
+/* An address or interface appeared: every waiting path tries now. */
+void mps_path_retry_all(struct mps_engine *eng);
+
+/* Start the liveness timer of an established meta (idempotent). */
+void mps_live_start(struct mps_meta *meta);
+/* Frames were just sent: make sure the next check comes soon. */
+void mps_live_kick(struct mps_meta *meta);
+
+#endif
