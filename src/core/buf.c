@@ -146,3 +146,17 @@ uint64_t mps_rangeset_bytes(const struct mps_rangeset *s)
 		total += s->r[i].end - s->r[i].start;
 	return total;
 }
+
+void mps_rangeset_trim(struct mps_rangeset *s, uint64_t seq)
+{
+	unsigned drop = 0;
+
+	while (drop < s->n && !mps_seq_after(s->r[drop].end, seq))
+		drop++;
+	if (drop) {
+		memmove(&s->r[0], &s->r[drop], (s->n - drop) * sizeof(*s->r));
+		s->n -= drop;
+	}
+	if (s->n && mps_seq_before(s->r[0].start, seq))
+		s->r[0].start = seq;
+}

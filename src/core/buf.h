@@ -53,6 +53,9 @@ int mps_rangeset_add(struct mps_rangeset *s, uint64_t start, uint64_t end);
  * wholly below seq. */
 uint64_t mps_rangeset_advance(struct mps_rangeset *s, uint64_t seq);
 uint64_t mps_rangeset_bytes(const struct mps_rangeset *s);
+/* Forget everything below seq: drop ranges that end at or before it, cut
+ * the one that straddles it.  (Not advance: a range starting at seq stays.) */
+void mps_rangeset_trim(struct mps_rangeset *s, uint64_t seq);
 
 /* Wrap-safe sequence comparisons. */
 static inline bool mps_seq_before(uint64_t a, uint64_t b) { return (int64_t)(a - b) < 0; }

@@ -642,12 +642,12 @@ static int opt_parse(const struct mps_option *opt, struct mps_config *cfg,
 		struct mps_local locals[MPS_CFG_MAX_LOCAL];
 		unsigned n = 0;
 
-		assert(opt->offset == offsetof(struct mps_config, local));
+		/* every LOCALS field is an array followed by its count */
 		ret = parse_list(opt, val, NULL, NULL, locals, &n, err, errlen);
 		if (ret)
 			return ret;
-		memcpy(cfg->local, locals, n * sizeof(locals[0]));
-		cfg->n_local = n;
+		memcpy((char *)cfg + opt->offset, locals, n * sizeof(locals[0]));
+		*(unsigned *)((char *)cfg + opt->offset + opt->size) = n;
 		return 0;
 	}
 	}

@@ -59,7 +59,9 @@ struct mps_config {
 	struct mps_dest_rule upgrade[MPS_CFG_MAX_RULES];
 	unsigned n_upgrade;
 	struct mps_local local[MPS_CFG_MAX_LOCAL];
-	unsigned n_local;
+	unsigned n_local;		/* must follow local[] (config.c) */
+	struct mps_local backup[MPS_CFG_MAX_LOCAL];
+	unsigned n_backup;		/* must follow backup[] */
 	long subflows;			/* ndiffports: subflows per connection */
 	char scheduler[MPS_CFG_NAME_LEN];
 	char path_manager[MPS_CFG_NAME_LEN];
@@ -79,6 +81,7 @@ struct mps_config {
 	long heartbeat_ms;		/* PING an idle subflow this often */
 	long retry_min_ms, retry_max_ms;	/* re-creating a failed subflow */
 	long exit_linger_ms;		/* shim: time to deliver queued data at exit */
+	long reinject_rtts;		/* deadline reinjection, in min SRTTs */
 	bool checksum;			/* CRC32C on DATA payloads */
 	bool fallback;			/* plain TCP when the peer is not mpshim */
 	/* mpshim-proxyd only (file or command line, no env variable) */

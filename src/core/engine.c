@@ -454,28 +454,46 @@ static void meta_maybe_ack(struct mps_meta *meta)
 		mps_timer_arm(meta->eng->loop, &meta->ack_timer, MPS_ACK_DELAY_MS);
 }
 
-static void meta_schedule(struct mps_meta *meta)
+static void meta_schedule_pass(struct mps_meta *meta)
 {
 	uint64_t dsn;
 	size_t len;
 	bool fin, reinject;
 
 	for (;;) {
-		struct mps_subflow *sf = meta->sched->pick(meta, meta->frame_size);
+		struct mps_subflow *out[MPS_MAX_SUBFLOWS];
+		unsigned n = meta->sched->pick(meta, meta->frame_size, out,
+					       MPS_MAX_SUBFLOWS);
 
-		if (!sf)
-			return;
+		if (!n)
+			break;
 		if (!mps_meta_snd_next(meta, meta->frame_size, &dsn, &len, &fin,
 				       &reinject))
-			return;
-		if (mps_subflow_send_data(sf, dsn, len, fin)) {
-			mps_meta_snd_reinject(meta, dsn, dsn + len, fin);
-			mps_subflow_die(sf, -ENOMEM, "out of memory");
-			continue;
+			break;
+		for (unsigned i = 0; i < n; i++) {
+			if (mps_subflow_send_data(out[i], dsn, len, fin)) {
+				mps_meta_snd_reinject(meta, dsn, dsn + len, fin);
+				mps_subflow_die(out[i], -ENOMEM, "out of memory");
+				continue;
+			}
+			if (reinject)
+				out[i]->reinjected_bytes += len;
 		}
-		if (reinject)
-			sf->reinjected_bytes += len;
 		mps_live_kick(meta);
+	}
+}
+
+static void meta_schedule(struct mps_meta *meta)
+{
+	meta_schedule_pass(meta);
+	/* new data held back by the peer's window: head-of-line blocked; the
+	 * scheduler may queue a retransmission, which goes out at once */
+	if (meta->sched->blocked && mps_seq_before(meta->snd.nxt, meta->snd.end) &&
+	    !mps_seq_before(meta->snd.nxt, meta->snd.wnd_end) &&
+	    mps_seq_before(meta->snd.una, meta->snd.nxt)) {
+		meta->sched->blocked(meta);
+		if (meta->snd.reinject.n)
+			meta_schedule_pass(meta);
 	}
 }
 
@@ -808,7 +826,7 @@ static void cmd_connect(struct mps_engine *eng, void *arg)
 	mps_meta_attach(meta, sf);
 	rc = meta->pm->initial_local(meta, &local, &has_local);
 	if (!rc)
-		rc = mps_path_add(meta, has_local ? &local : NULL, &meta->dest, true);
+		rc = mps_path_add(meta, has_local ? &local : NULL, &meta->dest, true, false);
 	if (!rc) {
 		sf->path = 0;
 		meta->paths[0].sf = sf;
@@ -826,7 +844,7 @@ fail:
 }
 
 int mps_engine_subflow_open(struct mps_meta *meta, const union mps_sockaddr *local,
-			    const union mps_sockaddr *remote,
+			    const union mps_sockaddr *remote, bool backup,
 			    struct mps_subflow **out)
 {
 	struct mps_subflow *sf;
@@ -842,6 +860,7 @@ int mps_engine_subflow_open(struct mps_meta *meta, const union mps_sockaddr *loc
 		mps_subflow_free(sf);
 		return rc;
 	}
+	sf->backup = backup;	/* carried in the JOIN */
 	rc = mps_subflow_connect(sf, local, remote);
 	if (rc) {
 		char a[MPS_ADDRSTRLEN];

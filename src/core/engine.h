@@ -70,7 +70,7 @@ unsigned mps_engine_drain(struct mps_engine *eng, unsigned timeout_ms);
 
 /* For path.c: open one more subflow of an established meta. */
 int mps_engine_subflow_open(struct mps_meta *meta, const union mps_sockaddr *local,
-			    const union mps_sockaddr *remote,
+			    const union mps_sockaddr *remote, bool backup,
 			    struct mps_subflow **out);
 
 struct mps_engine_counters {

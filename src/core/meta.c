@@ -173,7 +173,8 @@ long mps_meta_snd_ack(struct mps_meta *meta, uint64_t ack, uint32_t window)
 		snd->fin_acked = true;
 		snd->fin_sent = true;	/* no resend pending any more */
 	}
-	mps_rangeset_advance(&snd->reinject, snd->una);
+	/* acked bytes need no resend; a range starting at una still does */
+	mps_rangeset_trim(&snd->reinject, snd->una);
 	return acked;
 }
 

@@ -40,6 +40,7 @@ struct mps_path {
 	unsigned backoff_ms;		/* next wait after a failure */
 	uint64_t retry_at_ns;		/* when to try again (sf == NULL) */
 	unsigned failures;
+	bool backup;			/* its subflows are backups (PRIO) */
 };
 struct mps_sched_ops;
 struct mps_pm_ops;
@@ -116,6 +117,10 @@ struct mps_meta {
 	struct mps_timer live_timer;	/* liveness checks and heartbeats */
 	unsigned sf_ever;		/* subflows created, for address ids */
 	const struct mps_sched_ops *sched;
+	unsigned rr_next;		/* roundrobin's turn */
+	uint64_t opp_una;		/* last blocker sent again opportunistically */
+	bool opp_una_valid;
+	uint64_t opp_retrans_bytes;
 	const struct mps_pm_ops *pm;
 
 	union mps_sockaddr dest;	/* where the client connects */

@@ -20,7 +20,9 @@
 	.offset = offsetof(struct mps_config, f), \
 	.size = sizeof(((struct mps_config *)0)->f)
 
-static const char *const scheduler_choices[] = { "minrtt", NULL };
+static const char *const scheduler_choices[] = {
+	"minrtt", "ecf", "roundrobin", "redundant", NULL
+};
 static const char *const path_manager_choices[] = {
 	"auto", "ndiffports", "fullmesh", NULL
 };
@@ -60,6 +62,16 @@ const struct mps_option mps_options[] = {
 			"subflow to it. Two or more: auto selects fullmesh.",
 	},
 	{
+		.name = "backup",
+		.env = "MPSHIM_BACKUP",
+		.type = MPS_OPT_LOCALS,
+		.def = "",
+		CFG_FIELD(backup),
+		.help = "Entries of local (addresses or interface names) whose "
+			"subflows are backups: they carry data only while no "
+			"regular subflow is usable.",
+	},
+	{
 		.name = "scheduler",
 		.env = "MPSHIM_SCHEDULER",
 		.type = MPS_OPT_CHOICE,
@@ -67,9 +79,10 @@ const struct mps_option mps_options[] = {
 		.choices = scheduler_choices,
 		CFG_FIELD(scheduler),
 		.help = "Packet scheduler: which subflow carries the next "
-			"frame. minrtt: lowest RTT among the usable subflows "
-			"with less than one frame waiting in user space; "
-			"backups only when no regular subflow is usable.",
+			"frame. minrtt: lowest RTT with room, with opportunistic "
+			"retransmission; ecf: like minrtt, but waits for the "
+			"fastest path when it would deliver sooner; roundrobin; "
+			"redundant: every frame on every subflow.",
 	},
 	{
 		.name = "path_manager",
@@ -246,6 +259,17 @@ const struct mps_option mps_options[] = {
 		.help = "Longest wait between attempts to open a failed "
 			"subflow again, so a path that comes back is used again "
 			"within about this long.",
+	},
+	{
+		.name = "reinject_rtts",
+		.env = "MPSHIM_REINJECT_RTTS",
+		.type = MPS_OPT_INT,
+		.min = 0, .max = 1000,
+		.def = "8",
+		CFG_FIELD(reinject_rtts),
+		.help = "Deadline reinjection: data unacknowledged on a subflow "
+			"for this many times the smallest SRTT (and 200 ms) is "
+			"also sent on the fastest other subflow. 0: off.",
 	},
 	{
 		.name = "exit_linger",

@@ -8,6 +8,7 @@
 #include "engine_int.h"
 #include "log.h"
 #include "path.h"
+#include "sched.h"
 
 #define MPS_LIVE_BUSY_MS	100	/* check period while data is in flight */
 
@@ -57,19 +58,20 @@ static int path_open(struct mps_meta *meta, unsigned idx)
 	int rc;
 
 	rc = mps_engine_subflow_open(meta, p->has_local ? &p->local : NULL,
-				     &p->remote, &sf);
+				     &p->remote, p->backup, &sf);
 	if (rc) {
 		path_wait(meta, p);
 		return rc;
 	}
 	sf->path = (int)idx;
+	sf->backup = p->backup;
 	p->sf = sf;
 	p->retry_at_ns = 0;
 	return 0;
 }
 
 int mps_path_add(struct mps_meta *meta, const union mps_sockaddr *local,
-		 const union mps_sockaddr *remote, bool initial)
+		 const union mps_sockaddr *remote, bool initial, bool backup)
 {
 	struct mps_path *p;
 
@@ -81,6 +83,7 @@ int mps_path_add(struct mps_meta *meta, const union mps_sockaddr *local,
 	if (local)
 		p->local = *local;
 	p->remote = *remote;
+	p->backup = backup;
 	p->backoff_ms = (unsigned)cfg_of(meta)->retry_min_ms;
 	meta->n_paths++;
 	if (initial)
@@ -202,6 +205,59 @@ void mps_live_start(struct mps_meta *meta)
 		live_arm(meta);
 }
 
+#define MPS_DEADLINE_MIN_MS	200
+#define MPS_DEADLINE_MAX_BYTES	(64 * 1024)	/* per subflow per check */
+
+/*
+ * Deadline reinjection: the oldest unacknowledged range on a subflow has
+ * waited longer than reinject_rtts x the smallest SRTT: send it (at most
+ * 64 KiB of it) on the fastest other subflow too, once.  This bounds how
+ * long a slow or stalled path can hold the receiver's in-order delivery,
+ * before liveness declares the path dead.
+ */
+static void deadline_reinject(struct mps_meta *meta, uint64_t now)
+{
+	const struct mps_config *cfg = cfg_of(meta);
+	uint32_t min_srtt = UINT32_MAX;
+	uint64_t limit_ns;
+	bool queued = false;
+
+	if (!cfg->reinject_rtts)
+		return;
+	for (unsigned i = 0; i < meta->n_sf; i++)
+		if (mps_subflow_usable(meta->sf[i]) && meta->sf[i]->srtt_us < min_srtt)
+			min_srtt = meta->sf[i]->srtt_us;
+	if (min_srtt == UINT32_MAX)
+		return;
+	limit_ns = (uint64_t)cfg->reinject_rtts * min_srtt * 1000u;
+	if (limit_ns < MPS_DEADLINE_MIN_MS * 1000000ull)
+		limit_ns = MPS_DEADLINE_MIN_MS * 1000000ull;
+	for (unsigned i = 0; i < meta->n_sf; i++) {
+		struct mps_subflow *sf = meta->sf[i];
+		struct mps_sf_map *m;
+		uint64_t start, end;
+
+		if (sf->state != MPS_SF_ACTIVE || !sf->map_n)
+			continue;
+		m = &sf->map[sf->map_head];
+		if (m->redone || now - m->sent_ns < limit_ns)
+			continue;
+		/* only worth it when another path can carry it */
+		if (!mps_sched_fastest(meta, false, 0, sf))
+			continue;
+		start = mps_seq_before(m->start, meta->snd.una) ? meta->snd.una : m->start;
+		end = m->end - start > MPS_DEADLINE_MAX_BYTES ?
+		      start + MPS_DEADLINE_MAX_BYTES : m->end;
+		m->redone = true;
+		if (mps_seq_before(start, end)) {
+			mps_meta_snd_reinject(meta, start, end, false);
+			queued = true;
+		}
+	}
+	if (queued)
+		mps_engine_mark_dirty(meta);
+}
+
 static void live_timer_cb(struct mps_timer *t)
 {
 	struct mps_meta *meta = t->ctx;
@@ -238,5 +294,6 @@ static void live_timer_cb(struct mps_timer *t)
 			mps_subflow_send_frame(sf, &ping);
 		}
 	}
+	deadline_reinject(meta, now);
 	live_arm(meta);
 }

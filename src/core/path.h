@@ -21,7 +21,7 @@ struct mps_engine;
 /* Register a path and open its subflow now.  0 or -errno (a path that
  * could not start waits for its retry). */
 int mps_path_add(struct mps_meta *meta, const union mps_sockaddr *local,
-		 const union mps_sockaddr *remote, bool initial);
+		 const union mps_sockaddr *remote, bool initial, bool backup);
 /* The subflow of a path joined: the path is healthy again. */
 void mps_path_subflow_up(struct mps_subflow *sf);
 /* The subflow of a path failed: schedule a new one after the backoff. */

@@ -8,6 +8,7 @@
  * between connections is followed.  Routing a bound source address out of
  * the matching interface is the host's policy routing (see mpshim(7)).
  */
+#include <string.h>
 #include "config.h"
 #include "engine.h"
 #include "log.h"
@@ -15,13 +16,25 @@
 #include "path.h"
 #include "pm.h"
 
+/* Is this entry of `local` also listed in `backup` (same text)? */
+static bool is_backup(const struct mps_config *cfg, const struct mps_local *loc)
+{
+	for (unsigned i = 0; i < cfg->n_backup; i++)
+		if (!strcmp(cfg->backup[i].name, loc->name))
+			return true;
+	return false;
+}
+
 static int fm_initial_local(struct mps_meta *meta, union mps_sockaddr *local,
 			    bool *has_local)
 {
 	const struct mps_config *cfg = mps_engine_config(meta->eng);
 
 	*has_local = false;
+	/* the first regular entry carries the connection; backups join */
 	for (unsigned i = 0; i < cfg->n_local; i++) {
+		if (is_backup(cfg, &cfg->local[i]))
+			continue;
 		if (mps_addr_local_resolve(&cfg->local[i], meta->dest.sa.sa_family,
 					   local) == 0) {
 			*has_local = true;
@@ -47,7 +60,8 @@ static void fm_established(struct mps_meta *meta)
 		}
 		if (has_first && mps_addr_equal(&local.sa, &first.sa))
 			continue;
-		mps_path_add(meta, &local, &meta->dest, false);
+		mps_path_add(meta, &local, &meta->dest, false,
+			     is_backup(cfg, &cfg->local[i]));
 	}
 }
 

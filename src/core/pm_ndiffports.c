@@ -31,7 +31,7 @@ static void nd_established(struct mps_meta *meta)
 
 	nd_initial_local(meta, &local, &has_local);
 	for (long i = 1; i < cfg->subflows; i++)
-		mps_path_add(meta, has_local ? &local : NULL, &meta->dest, false);
+		mps_path_add(meta, has_local ? &local : NULL, &meta->dest, false, false);
 }
 
 const struct mps_pm_ops mps_pm_ndiffports = {

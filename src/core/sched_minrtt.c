@@ -1,45 +1,37 @@
 /*
- * sched_minrtt.c - lowest round-trip time first.
+ * sched_minrtt.c - lowest round-trip time first, with opportunistic
+ * retransmission and penalization.
  *
- * The default of Linux MPTCP: among the subflows that can take a frame
- * now, pick the one with the smallest smoothed RTT (TCP_INFO).  "Can take
- * a frame" is the subflow's own backpressure: with TCP_NOTSENT_LOWAT set
- * the kernel stops accepting bytes while unsent data sits in the socket,
- * so a full subflow is one whose previous frame still waits in user space.
- * Backup subflows carry data only when no regular subflow is usable.
+ * The default of Linux MPTCP: among the subflows that can take a frame now
+ * (see sched.h for "room"), the one with the smallest smoothed RTT.
+ *
+ * When the peer's data-level window is full and the oldest unacknowledged
+ * byte sits on a slower subflow, the fast subflow would idle while the
+ * receiver waits for that byte: it is sent again on the fast subflow
+ * (opportunistic retransmission), and the slow subflow is kept out of the
+ * schedule for one of its RTTs (penalization), as in Raiciu et al.,
+ * "How hard can it be? Designing and implementing a deployable multipath
+ * TCP" (NSDI 2012).
  */
-#include <stdint.h>
-#include "clock.h"
 #include "meta.h"
 #include "sched.h"
 #include "subflow.h"
 
-#define MINRTT_INFO_MAX_AGE_NS	(20 * 1000000ull)
-
-static struct mps_subflow *minrtt_pick(struct mps_meta *meta, size_t len)
+static unsigned minrtt_pick(struct mps_meta *meta, size_t len,
+			    struct mps_subflow **out, unsigned max)
 {
-	struct mps_subflow *best = NULL;
-	bool regular_usable = false;
-	uint64_t now = mps_clock_ns();
+	struct mps_subflow *sf;
 
-	for (unsigned i = 0; i < meta->n_sf; i++)
-		if (mps_subflow_usable(meta->sf[i]) && !meta->sf[i]->backup)
-			regular_usable = true;
-	for (unsigned i = 0; i < meta->n_sf; i++) {
-		struct mps_subflow *sf = meta->sf[i];
-
-		if (!mps_subflow_usable(sf) || (sf->backup && regular_usable))
-			continue;
-		if (!mps_subflow_has_room(sf, len))
-			continue;
-		mps_subflow_info_refresh(sf, now, MINRTT_INFO_MAX_AGE_NS);
-		if (!best || sf->srtt_us < best->srtt_us)
-			best = sf;
-	}
-	return best;
+	mps_sched_refresh(meta);
+	sf = mps_sched_fastest(meta, true, len, NULL);
+	if (!sf || !max)
+		return 0;
+	out[0] = sf;
+	return 1;
 }
 
 const struct mps_sched_ops mps_sched_minrtt = {
 	.name = "minrtt",
 	.pick = minrtt_pick,
+	.blocked = mps_sched_opp_retransmit,
 };

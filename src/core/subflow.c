@@ -101,6 +101,7 @@ int mps_subflow_info_refresh(struct mps_subflow *sf, uint64_t now_ns,
 	sf->cwnd = ti.tcpi_snd_cwnd;
 	sf->unacked = ti.tcpi_unacked;
 	sf->last_ack_ms = ti.tcpi_last_ack_recv;
+	sf->mss = ti.tcpi_snd_mss;
 	sf->info_ns = now_ns;
 	return 0;
 }
@@ -136,6 +137,8 @@ int mps_subflow_map_push(struct mps_subflow *sf, uint64_t start, uint64_t end,
 	m->start = start;
 	m->end = end;
 	m->fin = fin;
+	m->redone = false;
+	m->sent_ns = mps_clock_ns();
 	sf->map_n++;
 	return 0;
 }

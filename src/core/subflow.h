@@ -33,7 +33,9 @@ enum mps_sf_state {
 /* A DSN range this subflow carried and the peer has not DATA_ACKed. */
 struct mps_sf_map {
 	uint64_t start, end;
+	uint64_t sent_ns;		/* when its first byte was mapped */
 	bool fin;
+	bool redone;			/* deadline reinjection already sent it */
 };
 
 struct mps_subflow {
@@ -64,6 +66,8 @@ struct mps_subflow {
 	/* TCP_INFO snapshot */
 	uint32_t srtt_us, rttvar_us, cwnd, unacked, notsent_bytes;
 	uint32_t last_ack_ms;		/* since the kernel last got an ACK */
+	uint32_t mss;
+	uint64_t penalized_until_ns;	/* kept out of the schedule until then */
 	uint64_t info_ns;
 	uint64_t last_send_ns;		/* last frame handed to the kernel */
 

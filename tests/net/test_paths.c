@@ -92,7 +92,10 @@ static void fini(void)
 	tb_up = false;
 }
 
-/* Server side: httpd on 127.0.0.1:8080 and proxyd on SERVER_ADDR_1:8443. */
+/* Server side: httpd on 127.0.0.1:8080 and proxyd on SERVER_ADDR_1:8443;
+ * sched_env (may be NULL) is an extra MPSHIM_* setting for proxyd. */
+static char proxyd_env[96] = "MPSHIM_LOG=info";
+
 static void servers_up(const char *proxyd_stats, const char *proxyd_log)
 {
 	char listen[64];
@@ -100,7 +103,7 @@ static void servers_up(const char *proxyd_stats, const char *proxyd_log)
 			  "--bind", "127.0.0.1", "--port", "8080", "--dir",
 			  (char *)h_tmpdir(), NULL };
 	char *proxyd[] = { "ip", "netns", "exec", srv_ns, "env",
-			   "MPSHIM_SUBFLOW_TIMEOUT=1500ms", (char *)h_proxyd(),
+			   "MPSHIM_SUBFLOW_TIMEOUT=1500ms", proxyd_env, (char *)h_proxyd(),
 			   "--listen", listen, "--backend", "127.0.0.1:8080",
 			   "--stats-file", (char *)proxyd_stats, "--log-level", "info",
 			   NULL };
@@ -116,12 +119,15 @@ static void servers_up(const char *proxyd_stats, const char *proxyd_log)
 	cr_assert_eq(run(cmd), 0, "servers did not start");
 }
 
-/* curl under the shim in the client namespace, one subflow per path. */
+/* curl under the shim in the client namespace, one subflow per path;
+ * client_env is one more MPSHIM_* setting. */
+static char client_env[96] = "MPSHIM_LOG=info";
+
 static pid_t shim_curl(const char *out, const char *stats, const char *log)
 {
 	static char url[128], env_up[96], env_local[96], env_stats[600], pre[600];
 	char *argv[] = { "ip", "netns", "exec", cli_ns, "env", pre, env_up, env_local,
-			 env_stats, "MPSHIM_LOG=info", "MPSHIM_SUBFLOW_TIMEOUT=1500ms",
+			 env_stats, "MPSHIM_LOG=info", client_env, "MPSHIM_SUBFLOW_TIMEOUT=1500ms",
 			 "curl", "-sS", "--max-time", "90", "-o", (char *)out, url, NULL };
 
 	snprintf(url, sizeof(url), "http://%s:8443/blob", srv_addr[0]);
@@ -372,3 +378,84 @@ Test(paths, heartbeat_finds_a_dead_idle_path)
 			 !strcmp(s[0].sf[i].end, "no ACK (path dead)");
 	cr_assert(found, "no heartbeat found path 1 dead while idle");
 }
+
+/* A download through proxyd with its scheduler set: intact, both paths. */
+static void scheduler_case(const char *sched, uint64_t size)
+{
+	char out[512], stats[512], pstats[512], plog[512], clog[512];
+	const char *file;
+	struct h_stats ps[2];
+
+	topology_up("rate=30mbit,delay=10ms", "rate=15mbit,delay=30ms,loss=0.5%");
+	snprintf(proxyd_env, sizeof(proxyd_env), "MPSHIM_SCHEDULER=%s", sched);
+	file = h_make_file("blob", size, 15);
+	snprintf(out, sizeof(out), "%s/out", h_tmpdir());
+	snprintf(stats, sizeof(stats), "%s/client.json", h_tmpdir());
+	snprintf(pstats, sizeof(pstats), "%s/proxyd.json", h_tmpdir());
+	snprintf(plog, sizeof(plog), "%s/proxyd.log", h_tmpdir());
+	snprintf(clog, sizeof(clog), "%s/curl.log", h_tmpdir());
+	servers_up(pstats, plog);
+	cr_assert_eq(h_wait(shim_curl(out, stats, clog), 120000), 0, "curl failed");
+	assert_same_file(file, out);
+	usleep(300 * 1000);
+	cr_assert_eq(h_stats_read(pstats, ps, 2), 1);
+	cr_assert_eq(ps[0].n_sf, 2);
+	for (int i = 0; i < 2; i++)
+		cr_assert_gt(ps[0].sf[i].sent, 0, "%s left path %d unused", sched, i + 1);
+	cr_log_info("%s: path 1 %llu, path 2 %llu bytes", sched,
+		    (unsigned long long)ps[0].sf[0].sent,
+		    (unsigned long long)ps[0].sf[1].sent);
+	snprintf(proxyd_env, sizeof(proxyd_env), "MPSHIM_LOG=info");
+}
+
+Test(paths, scheduler_minrtt_heterogeneous) { scheduler_case("minrtt", 16u << 20); }
+Test(paths, scheduler_ecf_heterogeneous) { scheduler_case("ecf", 16u << 20); }
+Test(paths, scheduler_roundrobin_heterogeneous) { scheduler_case("roundrobin", 16u << 20); }
+Test(paths, scheduler_redundant_heterogeneous) { scheduler_case("redundant", 4u << 20); }
+
+/* A backup path carries no data while the regular path works, and the
+ * whole transfer when the regular path goes down. */
+static void backup_case(bool fail_primary)
+{
+	char out[512], stats[512], pstats[512], plog[512], clog[512], cmd[700];
+	const char *file;
+	struct h_stats ps[2];
+
+	pid_t curl;
+
+	topology_up("rate=20mbit,delay=10ms", "rate=20mbit,delay=10ms");
+	/* written as in MPSHIM_LOCAL: by interface name */
+	snprintf(client_env, sizeof(client_env), "MPSHIM_BACKUP=%s", cli_if[1]);
+	file = h_make_file("blob", 12u << 20, 16);
+	snprintf(out, sizeof(out), "%s/out", h_tmpdir());
+	snprintf(stats, sizeof(stats), "%s/client.json", h_tmpdir());
+	snprintf(pstats, sizeof(pstats), "%s/proxyd.json", h_tmpdir());
+	snprintf(plog, sizeof(plog), "%s/proxyd.log", h_tmpdir());
+	snprintf(clog, sizeof(clog), "%s/curl.log", h_tmpdir());
+	servers_up(pstats, plog);
+	curl = shim_curl(out, stats, clog);
+	if (fail_primary) {
+		usleep(1500 * 1000);
+		snprintf(cmd, sizeof(cmd), "%s event --name %s 1 down", tb_script, tb_name);
+		cr_assert_eq(run(cmd), 0);
+	}
+	cr_assert_eq(h_wait(curl, 120000), 0, "curl failed");
+	assert_same_file(file, out);
+	usleep(300 * 1000);
+	cr_assert_eq(h_stats_read(pstats, ps, 2), 1);
+	/* proxyd's view: the subflow that joined from the backup address is
+	 * the second; its local address is proxyd's, so find it by order */
+	cr_assert_geq(ps[0].n_sf, 2);
+
+	if (fail_primary)
+		cr_assert_gt(ps[0].sf[1].sent, 4u << 20,
+			     "the backup did not take over (%llu bytes)",
+			     (unsigned long long)ps[0].sf[1].sent);
+	else
+		cr_assert_eq(ps[0].sf[1].sent, 0, "the backup carried %llu bytes",
+			     (unsigned long long)ps[0].sf[1].sent);
+	snprintf(client_env, sizeof(client_env), "MPSHIM_LOG=info");
+}
+
+Test(paths, backup_path_idle_while_primary_works) { backup_case(false); }
+Test(paths, backup_path_takes_over_when_primary_dies) { backup_case(true); }

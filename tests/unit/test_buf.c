@@ -97,3 +97,20 @@ Test(rangeset, empty_and_reversed_ranges_ignored)
 	cr_assert_eq(s.n, 0);
 	mps_rangeset_free(&s);
 }
+
+Test(rangeset, trim_keeps_a_range_starting_at_seq)
+{
+	struct mps_rangeset s;
+
+	mps_rangeset_init(&s, 8);
+	cr_assert_eq(mps_rangeset_add(&s, 100, 200), 0);
+	cr_assert_eq(mps_rangeset_add(&s, 300, 400), 0);
+	mps_rangeset_trim(&s, 100);
+	cr_assert_eq(s.n, 2, "nothing below 100: nothing goes");
+	mps_rangeset_trim(&s, 150);
+	cr_assert_eq(s.r[0].start, 150);
+	mps_rangeset_trim(&s, 250);
+	cr_assert_eq(s.n, 1);
+	cr_assert_eq(s.r[0].start, 300);
+	mps_rangeset_free(&s);
+}

@@ -172,7 +172,12 @@ Test(config, table_is_sane)
 			cr_assert_eq(o->offset, offsetof(struct mps_config, upgrade));
 			break;
 		case MPS_OPT_LOCALS:
-			cr_assert_eq(o->offset, offsetof(struct mps_config, local));
+			/* an array of mps_local followed by its count */
+			cr_assert(o->offset == offsetof(struct mps_config, local) ||
+				  o->offset == offsetof(struct mps_config, backup), "%s", o->name);
+			cr_assert(o->offset + o->size == offsetof(struct mps_config, n_local) ||
+				  o->offset + o->size == offsetof(struct mps_config, n_backup),
+				  "%s: count must follow the array", o->name);
 			break;
 		}
 		for (j = 0; j < i; j++) {
@@ -352,7 +357,9 @@ Test(config, choice_values)
 	assert_set_fails("path_manager", "bogus", -EINVAL);
 	cr_assert_str_eq(err,
 			 "path_manager: 'bogus' is not one of: auto ndiffports fullmesh");
-	assert_set_fails("scheduler", "roundrobin", -EINVAL);
+	assert_set_ok("scheduler", "roundrobin");
+	assert_set_ok("scheduler", "ecf");
+	assert_set_fails("scheduler", "blest2", -EINVAL);
 	assert_set_fails("loop", "", -EINVAL);
 	cr_assert_str_eq(cfg.path_manager, "ndiffports");
 }

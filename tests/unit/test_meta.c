@@ -261,3 +261,23 @@ Test(meta_snd, fin_ack_after_death_before_resend)
 	cr_assert(!mps_meta_snd_next(&meta, 1000, &dsn, &len, &fin, &re),
 		  "nothing left to send once the FIN is acked");
 }
+
+Test(meta_snd, ack_into_a_reinjection_keeps_its_rest)
+{
+	uint64_t dsn, first;
+	size_t len;
+	bool fin, re;
+
+	app_writes(30000);
+	cr_assert(mps_meta_snd_next(&meta, 30000, &first, &len, &fin, &re));
+	cr_assert_eq(mps_meta_snd_ack(&meta, first + 10000, 65536), 10000);
+	/* the subflow with [first, first + 30000) dies: 20000 bytes owed */
+	mps_meta_snd_reinject(&meta, first, first + 30000, false);
+	/* before the resend, an ack covers 5000 more of it (they arrived
+	 * on the dead subflow after all): the other 15000 are still owed */
+	cr_assert_eq(mps_meta_snd_ack(&meta, first + 15000, 65536), 5000);
+	cr_assert(mps_meta_snd_next(&meta, 30000, &dsn, &len, &fin, &re));
+	cr_assert(re, "the reinjection was lost");
+	cr_assert_eq(dsn, first + 15000);
+	cr_assert_eq(len, 15000);
+}
