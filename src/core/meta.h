@@ -41,6 +41,9 @@ struct mps_path {
 	uint64_t retry_at_ns;		/* when to try again (sf == NULL) */
 	unsigned failures;
 	bool backup;			/* its subflows are backups (PRIO) */
+	int local_idx;			/* entry of cfg local[] to resolve at
+					 * each attempt (interfaces change
+					 * addresses), or -1: use `local` */
 };
 struct mps_sched_ops;
 struct mps_pm_ops;

@@ -57,6 +57,17 @@ static int path_open(struct mps_meta *meta, unsigned idx)
 	struct mps_subflow *sf;
 	int rc;
 
+	if (p->local_idx >= 0) {
+		const struct mps_config *cfg = cfg_of(meta);
+
+		rc = mps_addr_local_resolve(&cfg->local[p->local_idx],
+					    p->remote.sa.sa_family, &p->local);
+		if (rc) {
+			path_wait(meta, p);
+			return rc;
+		}
+		p->has_local = true;
+	}
 	rc = mps_engine_subflow_open(meta, p->has_local ? &p->local : NULL,
 				     &p->remote, p->backup, &sf);
 	if (rc) {
@@ -84,10 +95,27 @@ int mps_path_add(struct mps_meta *meta, const union mps_sockaddr *local,
 		p->local = *local;
 	p->remote = *remote;
 	p->backup = backup;
+	p->local_idx = -1;
 	p->backoff_ms = (unsigned)cfg_of(meta)->retry_min_ms;
 	meta->n_paths++;
 	if (initial)
 		return 0;	/* the engine opens the initial subflow itself */
+	return path_open(meta, meta->n_paths - 1);
+}
+
+int mps_path_add_local(struct mps_meta *meta, unsigned idx,
+		       const union mps_sockaddr *remote, bool backup)
+{
+	struct mps_path *p;
+	int rc;
+
+	if (meta->n_paths >= MPS_MAX_SUBFLOWS)
+		return -ENOSPC;
+	rc = mps_path_add(meta, NULL, remote, true, backup);
+	if (rc)
+		return rc;
+	p = &meta->paths[meta->n_paths - 1];
+	p->local_idx = (int)idx;
 	return path_open(meta, meta->n_paths - 1);
 }
 

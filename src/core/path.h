@@ -22,6 +22,11 @@ struct mps_engine;
  * could not start waits for its retry). */
 int mps_path_add(struct mps_meta *meta, const union mps_sockaddr *local,
 		 const union mps_sockaddr *remote, bool initial, bool backup);
+/* A path from configured entry local[idx], resolved to an address of the
+ * destination's family at every attempt: an interface without an address
+ * now waits until one appears (netlink makes it try at once). */
+int mps_path_add_local(struct mps_meta *meta, unsigned idx,
+		       const union mps_sockaddr *remote, bool backup);
 /* The subflow of a path joined: the path is healthy again. */
 void mps_path_subflow_up(struct mps_subflow *sf);
 /* The subflow of a path failed: schedule a new one after the backoff. */

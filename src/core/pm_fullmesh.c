@@ -53,15 +53,12 @@ static void fm_established(struct mps_meta *meta)
 
 	fm_initial_local(meta, &first, &has_first);
 	for (unsigned i = 0; i < cfg->n_local; i++) {
-		if (mps_addr_local_resolve(&cfg->local[i], family, &local)) {
-			mps_debug("meta %u: local %s has no usable address", meta->id,
-				  cfg->local[i].name);
+		/* an entry without an address yet still gets a path: it is
+		 * resolved at each attempt, and tried when an address appears */
+		if (!mps_addr_local_resolve(&cfg->local[i], family, &local) &&
+		    has_first && mps_addr_equal(&local.sa, &first.sa))
 			continue;
-		}
-		if (has_first && mps_addr_equal(&local.sa, &first.sa))
-			continue;
-		mps_path_add(meta, &local, &meta->dest, false,
-			     is_backup(cfg, &cfg->local[i]));
+		mps_path_add_local(meta, i, &meta->dest, is_backup(cfg, &cfg->local[i]));
 	}
 }
 

@@ -459,3 +459,45 @@ static void backup_case(bool fail_primary)
 
 Test(paths, backup_path_idle_while_primary_works) { backup_case(false); }
 Test(paths, backup_path_takes_over_when_primary_dies) { backup_case(true); }
+
+/* An interface goes down during a transfer and comes back: rtnetlink
+ * tells the shim both times, and the path carries data again. */
+Test(paths, interface_down_and_up_again_during_a_transfer)
+{
+	char out[512], stats[512], pstats[512], plog[512], clog[512], cmd[700];
+	const char *file;
+	struct h_stats s[2];
+	uint64_t late_path1 = 0;
+	bool saw_down = false;
+	pid_t curl;
+
+	topology_up("rate=20mbit,delay=10ms", "rate=20mbit,delay=20ms");
+	file = h_make_file("blob", 56u << 20, 17);
+	snprintf(out, sizeof(out), "%s/out", h_tmpdir());
+	snprintf(stats, sizeof(stats), "%s/client.json", h_tmpdir());
+	snprintf(pstats, sizeof(pstats), "%s/proxyd.json", h_tmpdir());
+	snprintf(plog, sizeof(plog), "%s/proxyd.log", h_tmpdir());
+	snprintf(clog, sizeof(clog), "%s/curl.log", h_tmpdir());
+	servers_up(pstats, plog);
+	curl = shim_curl(out, stats, clog);
+	cr_assert_gt(curl, 0);
+	usleep(1500 * 1000);
+	snprintf(cmd, sizeof(cmd), "%s event --name %s 1 down", tb_script, tb_name);
+	cr_assert_eq(run(cmd), 0);
+	usleep(2000 * 1000);
+	snprintf(cmd, sizeof(cmd), "%s event --name %s 1 up", tb_script, tb_name);
+	cr_assert_eq(run(cmd), 0);
+	cr_assert_eq(h_wait(curl, 120000), 0, "curl failed");
+	assert_same_file(file, out);
+	cr_assert_eq(h_stats_read(stats, s, 2), 1);
+	for (int i = 0; i < s[0].n_sf; i++) {
+		if (!starts_with(s[0].sf[i].local, cli_addr[0]))
+			continue;
+		if (!strcmp(s[0].sf[i].end, "interface down"))
+			saw_down = true;
+		else if (i >= 2)
+			late_path1 += s[0].sf[i].recv;
+	}
+	cr_assert(saw_down, "the interface going down was not noticed");
+	cr_assert_gt(late_path1, 0, "path 1 unused after the interface came back");
+}
