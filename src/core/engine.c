@@ -616,10 +616,44 @@ void mps_meta_on_ack(struct mps_meta *meta, uint64_t ack, uint32_t window)
 	mps_engine_mark_dirty(meta);
 }
 
+/*
+ * A meta whose subflows all failed is not given up at once: a client
+ * path waits for its retry, and a server waits for the client's JOIN.
+ * For as long as a TCP connection would wait (subflow_timeout, or
+ * connect_timeout when that is off), data stays queued.
+ */
+static void meta_orphan_timer(struct mps_timer *t)
+{
+	struct mps_meta *meta = t->ctx;
+
+	mps_engine_mark_dirty(meta);
+}
+
+static bool meta_orphan_wait(struct mps_meta *meta)
+{
+	const struct mps_config *cfg = &meta->eng->cfg;
+	uint64_t grace_ms = (uint64_t)(cfg->subflow_timeout_ms ?
+				       cfg->subflow_timeout_ms : cfg->connect_timeout_ms);
+	uint64_t now = mps_clock_ns();
+
+	if (!meta->orphan_since_ns) {
+		meta->orphan_since_ns = now;
+		mps_info("meta %u: no live subflow, waiting up to %llu ms for one",
+			 meta->id, (unsigned long long)grace_ms);
+		mps_timer_init(&meta->hs_timer, meta_orphan_timer, meta);
+		mps_timer_arm(meta->eng->loop, &meta->hs_timer, grace_ms);
+	}
+	return now - meta->orphan_since_ns < grace_ms * 1000000u;
+}
+
 /* Once per loop iteration for every meta that saw activity. */
 static void meta_flush(struct mps_meta *meta)
 {
 	if (meta->state == MPS_META_ESTABLISHED) {
+		if (meta->orphan_since_ns && meta_alive_subflows(meta)) {
+			meta->orphan_since_ns = 0;
+			mps_timer_cancel(meta->eng->loop, &meta->hs_timer);
+		}
 		meta_app_write(meta);
 		meta_schedule(meta);
 		meta_maybe_ack(meta);
@@ -628,6 +662,8 @@ static void meta_flush(struct mps_meta *meta)
 		    meta->app_wr_shut &&
 		    meta->rcv.ack_sent == mps_meta_rcv_ack(meta)) {
 			meta_close_graceful(meta);
+		} else if (!meta_alive_subflows(meta) && meta_orphan_wait(meta)) {
+			/* a path may come back or a JOIN arrive: wait a while */
 		} else if (!meta_alive_subflows(meta)) {
 			mps_info("meta %u: every subflow failed (snd %s, rcv %s)", meta->id,
 				 mps_meta_snd_done(meta) ? "done" : "open",
@@ -908,6 +944,8 @@ void mps_engine_iface_down(struct mps_engine *eng, unsigned ifindex,
 
 			if (sf->state == MPS_SF_DEAD || sf->state == MPS_SF_CLOSING)
 				continue;
+			if (ifindex && !sf->ifindex)
+				sf->ifindex = mps_addr_ifindex(&sf->local.sa);
 			if ((ifindex && sf->ifindex == ifindex) ||
 			    (addr && sf->local.sa.sa_family == addr->sa_family &&
 			     mps_addr_same_host(&sf->local.sa, addr))) {

@@ -118,6 +118,7 @@ struct mps_meta {
 	unsigned n_paths;
 	struct mps_timer retry_timer;	/* re-creating failed paths */
 	struct mps_timer live_timer;	/* liveness checks and heartbeats */
+	uint64_t orphan_since_ns;	/* no live subflow since, 0 if some */
 	unsigned sf_ever;		/* subflows created, for address ids */
 	const struct mps_sched_ops *sched;
 	unsigned rr_next;		/* roundrobin's turn */

@@ -294,24 +294,43 @@ static void live_timer_cb(struct mps_timer *t)
 
 	if (meta->state != MPS_META_ESTABLISHED)
 		return;
+	unsigned usable = 0;
+
+	for (unsigned i = 0; i < meta->n_sf; i++)
+		usable += mps_subflow_usable(meta->sf[i]);
 	for (unsigned i = 0; i < meta->n_sf; i++) {
 		struct mps_subflow *sf = meta->sf[i];
-		uint64_t limit_ms;
+		uint64_t limit_ms, stall_ms;
 
 		if (sf->state != MPS_SF_ACTIVE)
 			continue;
 		if (mps_subflow_info_refresh(sf, now, 0))
 			continue;
+		if (!sf->unacked && !mps_subflow_queued(sf)) {
+			sf->busy_since_ns = 0;
+		} else if (!sf->busy_since_ns) {
+			sf->busy_since_ns = now;
+		}
 		/* data in flight and the kernel hears nothing back: the path
-		 * is dead, whatever the interface says */
+		 * is dead, whatever the interface says.  The silence counts
+		 * from when data became outstanding: an idle path's last ACK
+		 * may be old without anything being wrong. */
 		limit_ms = (uint64_t)cfg->fail_rtts * sf->srtt_us / 1000;
 		if (limit_ms < (uint64_t)cfg->fail_min_ms)
 			limit_ms = (uint64_t)cfg->fail_min_ms;
-		if (sf->unacked && sf->last_ack_ms > limit_ms) {
-			mps_info("meta %u: subflow %u: no ACK for %u ms (limit %llu)",
-				 meta->id, sf->idx, sf->last_ack_ms,
+		stall_ms = sf->last_ack_ms;
+		if (sf->busy_since_ns && (now - sf->busy_since_ns) / 1000000u < stall_ms)
+			stall_ms = (now - sf->busy_since_ns) / 1000000u;
+		/* the last usable subflow is not failed here: there is nowhere
+		 * to move its data, and TCP's own retransmission recovers a
+		 * path that comes back sooner than a new JOIN (the kernel's
+		 * subflow_timeout still ends a path that does not) */
+		if (sf->unacked && stall_ms > limit_ms && usable > 1) {
+			mps_info("meta %u: subflow %u: no ACK for %llu ms (limit %llu)",
+				 meta->id, sf->idx, (unsigned long long)stall_ms,
 				 (unsigned long long)limit_ms);
 			mps_meta_subflow_lost(meta, sf, -ETIMEDOUT, "no ACK (path dead)");
+			usable--;
 			continue;
 		}
 		if (cfg->heartbeat_ms &&

@@ -219,6 +219,8 @@ void mps_subflow_kick(struct mps_subflow *sf)
 	if (sf->state == MPS_SF_DEAD || sf->state == MPS_SF_CONNECTING)
 		return;
 	sf->last_send_ns = mps_clock_ns();
+	if (!sf->busy_since_ns)
+		sf->busy_since_ns = sf->last_send_ns;
 	sf->wr.fd = sf->sfd;
 	sf->wr.buf = sf->obuf + sf->ooff;
 	sf->wr.len = sf->olen - sf->ooff;
@@ -806,7 +808,12 @@ void mps_subflow_die(struct mps_subflow *sf, int err, const char *why)
 		/* DATA_ACKs it carried may be lost with it: the peer would
 		 * wait for them forever while we think they were sent */
 		meta->ack_now = true;
-		if (was_active)
+		/* a peer that finished its side closes its subflows: an end,
+		 * not a failure, once its DATA_FIN is in */
+		if (was_active && meta->rcv.fin && err == -EPIPE)
+			mps_debug("meta %u: subflow %u closed by the peer", meta->id,
+				  sf->idx);
+		else if (was_active)
 			mps_info("meta %u: subflow %u to %s failed (%s): reinjecting",
 				 meta->id, sf->idx,
 				 mps_addr_str(&sf->remote.sa, a, sizeof(a)), why);

@@ -70,6 +70,7 @@ struct mps_subflow {
 	uint64_t penalized_until_ns;	/* kept out of the schedule until then */
 	uint64_t info_ns;
 	uint64_t last_send_ns;		/* last frame handed to the kernel */
+	uint64_t busy_since_ns;		/* first send after it was idle, 0 idle */
 
 	int path;			/* client: index in meta->paths, or -1 */
 	unsigned ifindex;		/* interface of the local address, 0 unknown */

@@ -501,3 +501,90 @@ Test(paths, interface_down_and_up_again_during_a_transfer)
 	cr_assert(saw_down, "the interface going down was not noticed");
 	cr_assert_gt(late_path1, 0, "path 1 unused after the interface came back");
 }
+
+/* Long round trips: an idle connection's own heartbeats must not make it
+ * look dead (the silence counts from when data became outstanding). */
+Test(paths, idle_connection_survives_long_rtt_heartbeats)
+{
+	static const char prog[] =
+		"import socket, sys, time, hashlib\n"
+		"s = socket.create_connection((sys.argv[1], 8443), timeout=30)\n"
+		"time.sleep(4)\n"
+		"data = b'q' * 50000\n"
+		"s.sendall(data)\n"
+		"s.shutdown(socket.SHUT_WR)\n"
+		"r = b''\n"
+		"while True:\n"
+		"    c = s.recv(4096)\n"
+		"    if not c: break\n"
+		"    r += c\n"
+		"want = '%s %d\\n' % (hashlib.sha256(data).hexdigest(), len(data))\n"
+		"sys.exit(0 if r.decode() == want else 1)\n";
+	char stats[512], plog[512], clog[512], cmd[700], listen[64];
+	char pre[600], up[96], env_local[96], env_stats[600], hc[600];
+	char *srv[] = { "ip", "netns", "exec", srv_ns, "python3", hc, "server",
+			"--port", "8080", NULL };
+	char *proxyd[] = { "ip", "netns", "exec", srv_ns, "env", "MPSHIM_HEARTBEAT=300ms",
+			   (char *)h_proxyd(), "--listen", listen, "--backend",
+			   "127.0.0.1:8080", NULL };
+	char *cli[] = { "ip", "netns", "exec", cli_ns, "env", pre, up, env_local,
+			env_stats, "MPSHIM_HEARTBEAT=300ms", "python3", "-c", (char *)prog,
+			srv_addr[0], NULL };
+	struct h_stats s[2];
+	char *text;
+	int rc;
+
+	topology_up("rate=20mbit,delay=90ms", "rate=20mbit,delay=90ms");
+	snprintf(hc, sizeof(hc), "%s/tests/helpers/halfclose.py", h_srcdir());
+	snprintf(stats, sizeof(stats), "%s/client.json", h_tmpdir());
+	snprintf(plog, sizeof(plog), "%s/proxyd.log", h_tmpdir());
+	snprintf(clog, sizeof(clog), "%s/client.log", h_tmpdir());
+	snprintf(listen, sizeof(listen), "%s:8443", srv_addr[0]);
+	cr_assert_gt(h_spawn(srv, NULL, NULL), 0);
+	cr_assert_gt(h_spawn(proxyd, NULL, plog), 0);
+	snprintf(cmd, sizeof(cmd), "for i in $(seq 50); do ip netns exec %s ss -ltnH | "
+		 "grep -q ':8443 ' && exit 0; sleep 0.1; done; exit 1", srv_ns);
+	cr_assert_eq(run(cmd), 0);
+	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", h_shim_lib());
+	snprintf(up, sizeof(up), "MPSHIM_UPGRADE=%s:8443", srv_addr[0]);
+	snprintf(env_local, sizeof(env_local), "MPSHIM_LOCAL=%s,%s", cli_addr[0],
+		 cli_addr[1]);
+	snprintf(env_stats, sizeof(env_stats), "MPSHIM_STATS_FILE=%s", stats);
+	rc = h_wait(h_spawn(cli, NULL, clog), 60000);
+	text = h_slurp(clog);
+	cr_assert_eq(rc, 0, "client exit %d:\n%s", rc, text ? text : "");
+	free(text);
+	cr_assert_eq(h_stats_read(stats, s, 2), 1);
+	for (int i = 0; i < s[0].n_sf; i++)
+		cr_assert(strcmp(s[0].sf[i].end, "no ACK (path dead)"),
+			  "a healthy idle subflow was declared dead");
+}
+
+/* Every subflow on one path (ndiffports) and that path goes dark for
+ * 1.5 s: like TCP, the connection rides it out. */
+Test(paths, single_path_blackout_is_ridden_out)
+{
+	char out[512], pstats[512], plog[512], cmd[1400], url[128], pre[600], up[96];
+	const char *file;
+	char *cli[] = { "ip", "netns", "exec", cli_ns, "env", pre, up,
+			"MPSHIM_SUBFLOWS=2", "curl", "-sS", "--max-time", "90", "-o", out,
+			url, NULL };
+	pid_t curl;
+
+	topology_up("rate=30mbit,delay=10ms", "rate=30mbit,delay=10ms");
+	file = h_make_file("blob", 20u << 20, 18);
+	snprintf(out, sizeof(out), "%s/out", h_tmpdir());
+	snprintf(pstats, sizeof(pstats), "%s/proxyd.json", h_tmpdir());
+	snprintf(plog, sizeof(plog), "%s/proxyd.log", h_tmpdir());
+	servers_up(pstats, plog);
+	snprintf(url, sizeof(url), "http://%s:8443/blob", srv_addr[0]);
+	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", h_shim_lib());
+	snprintf(up, sizeof(up), "MPSHIM_UPGRADE=%s:8443", srv_addr[0]);
+	curl = h_spawn(cli, NULL, NULL);
+	usleep(1500 * 1000);
+	snprintf(cmd, sizeof(cmd), "%s event --name %s 1 blackhole && sleep 1.5 && "
+		 "%s event --name %s 1 unblackhole", tb_script, tb_name, tb_script, tb_name);
+	cr_assert_eq(run(cmd), 0);
+	cr_assert_eq(h_wait(curl, 120000), 0, "the connection did not survive");
+	assert_same_file(file, out);
+}
