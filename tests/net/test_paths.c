@@ -149,63 +149,85 @@ static void assert_same_file(const char *a, const char *b)
 	cr_assert_str_eq(ha, hb, "bytes differ");
 }
 
+/* Files of one transfer test, all in the scratch directory. */
+struct xfer {
+	char out[512], stats[512], pstats[512], plog[512], clog[512];
+	const char *file;	/* what the server serves as /blob */
+};
+
+/* Make the blob, start the servers, and start curl under the shim. */
+static pid_t xfer_start(struct xfer *x, size_t size, unsigned seed)
+{
+	pid_t pid;
+
+	x->file = h_make_file("blob", size, seed);
+	snprintf(x->out, sizeof(x->out), "%s/out", h_tmpdir());
+	snprintf(x->stats, sizeof(x->stats), "%s/client.json", h_tmpdir());
+	snprintf(x->pstats, sizeof(x->pstats), "%s/proxyd.json", h_tmpdir());
+	snprintf(x->plog, sizeof(x->plog), "%s/proxyd.log", h_tmpdir());
+	snprintf(x->clog, sizeof(x->clog), "%s/curl.log", h_tmpdir());
+	servers_up(x->pstats, x->plog);
+	pid = shim_curl(x->out, x->stats, x->clog);
+	cr_assert_gt(pid, 0);
+	return pid;
+}
+
+/* curl must finish, the bytes must be intact; the client's stats line
+ * goes to *s (and proxyd's to *ps when not NULL). */
+static void xfer_finish(struct xfer *x, pid_t pid, struct h_stats *s,
+			struct h_stats *ps)
+{
+	cr_assert_eq(h_wait(pid, 120000), 0, "curl failed");
+	assert_same_file(x->file, x->out);
+	usleep(300 * 1000);
+	cr_assert_eq(h_stats_read(x->stats, s, 1), 1, "no client stats line");
+	if (ps)
+		cr_assert_eq(h_stats_read(x->pstats, ps, 1), 1, "no proxyd stats line");
+}
+
+/* Run a test bed event on path 1 ("blackhole", "down", ...). */
+static void path1_event(const char *what)
+{
+	char cmd[700];
+
+	snprintf(cmd, sizeof(cmd), "%s event --name %s 1 %s", tb_script, tb_name, what);
+	cr_assert_eq(run(cmd), 0, "event %s failed", what);
+}
+
 TestSuite(paths, .fini = fini, .timeout = 150);
 
 Test(paths, two_paths_different_delays_both_carry_data)
 {
-	char out[512], stats[512], pstats[512], plog[512], clog[512];
-	const char *file;
-	struct h_stats s[2];
+	struct xfer x;
+	struct h_stats s;
 	uint64_t total;
+	pid_t curl;
 
 	topology_up("rate=40mbit,delay=10ms", "rate=20mbit,delay=30ms");
-	file = h_make_file("blob", 24u << 20, 11);
-	snprintf(out, sizeof(out), "%s/out", h_tmpdir());
-	snprintf(stats, sizeof(stats), "%s/client.json", h_tmpdir());
-	snprintf(pstats, sizeof(pstats), "%s/proxyd.json", h_tmpdir());
-	snprintf(plog, sizeof(plog), "%s/proxyd.log", h_tmpdir());
-	snprintf(clog, sizeof(clog), "%s/curl.log", h_tmpdir());
-	servers_up(pstats, plog);
-	cr_assert_eq(h_wait(shim_curl(out, stats, clog), 120000), 0, "curl failed");
-	assert_same_file(file, out);
-	cr_assert_eq(h_stats_read(stats, s, 2), 1);
-	cr_assert_eq(s[0].n_sf, 2, "one subflow per path expected");
-	total = s[0].sf[0].recv + s[0].sf[1].recv;
+	curl = xfer_start(&x, 24u << 20, 11);
+	xfer_finish(&x, curl, &s, NULL);
+	cr_assert_eq(s.n_sf, 2, "one subflow per path expected");
+	total = s.sf[0].recv + s.sf[1].recv;
 	cr_log_info("path 1: %llu bytes, path 2: %llu bytes",
-		    (unsigned long long)s[0].sf[0].recv,
-		    (unsigned long long)s[0].sf[1].recv);
+		    (unsigned long long)s.sf[0].recv, (unsigned long long)s.sf[1].recv);
 	for (int i = 0; i < 2; i++)
-		cr_assert_gt(s[0].sf[i].recv * 10, total, "path %d carried under 10%%", i + 1);
+		cr_assert_gt(s.sf[i].recv * 10, total, "path %d carried under 10%%", i + 1);
 }
 
 Test(paths, blackholed_path_mid_transfer_completes_intact)
 {
-	char out[512], stats[512], pstats[512], plog[512], clog[512], cmd[700];
-	const char *file;
-	struct h_stats s[2];
+	struct xfer x;
+	struct h_stats s, ps;
 	pid_t curl;
 
 	topology_up("rate=30mbit,delay=10ms", "rate=30mbit,delay=20ms");
-	file = h_make_file("blob", 24u << 20, 12);
-	snprintf(out, sizeof(out), "%s/out", h_tmpdir());
-	snprintf(stats, sizeof(stats), "%s/client.json", h_tmpdir());
-	snprintf(pstats, sizeof(pstats), "%s/proxyd.json", h_tmpdir());
-	snprintf(plog, sizeof(plog), "%s/proxyd.log", h_tmpdir());
-	snprintf(clog, sizeof(clog), "%s/curl.log", h_tmpdir());
-	servers_up(pstats, plog);
-	curl = shim_curl(out, stats, clog);
-	cr_assert_gt(curl, 0);
+	curl = xfer_start(&x, 24u << 20, 12);
 	usleep(1500 * 1000);
-	/* packets of path 1 now vanish; its link stays up */
-	snprintf(cmd, sizeof(cmd), "%s event --name %s 1 blackhole", tb_script, tb_name);
-	cr_assert_eq(run(cmd), 0);
-	cr_assert_eq(h_wait(curl, 120000), 0, "curl failed after the blackhole");
-	assert_same_file(file, out);
-	usleep(300 * 1000);
-	cr_assert_eq(h_stats_read(pstats, s, 2), 1, "no proxyd stats line");
-	cr_assert_gt(s[0].reinjected, 0,
+	path1_event("blackhole");	/* packets vanish; the link stays up */
+	xfer_finish(&x, curl, &s, &ps);
+	cr_assert_gt(ps.reinjected, 0,
 		     "data in flight on the blackholed path must be sent again");
-	cr_log_info("reinjected %llu bytes", (unsigned long long)s[0].reinjected);
+	cr_log_info("reinjected %llu bytes", (unsigned long long)ps.reinjected);
 }
 
 /* A destination whose SYNs vanish: connect() fails with ETIMEDOUT after
@@ -241,39 +263,37 @@ static bool starts_with(const char *s, const char *prefix)
 	return !strncmp(s, prefix, strlen(prefix));
 }
 
+/* Bytes received on subflows from local address addr that joined after
+ * the first two: a path that came back. */
+static uint64_t late_bytes_on(const struct h_stats *s, const char *addr)
+{
+	uint64_t n = 0;
+
+	for (int i = 2; i < s->n_sf; i++)
+		if (starts_with(s->sf[i].local, addr) && strcmp(s->sf[i].end, "interface down"))
+			n += s->sf[i].recv;
+	return n;
+}
+
 /* The client's interface goes down: the shim hears it from rtnetlink,
  * fails that subflow at once and tells proxyd with REMOVE_ADDR, which
  * stops sending there without waiting for its own liveness check. */
 Test(paths, link_down_is_seen_at_once_by_both_ends)
 {
-	char out[512], stats[512], pstats[512], plog[512], clog[512], cmd[700];
-	const char *file;
-	struct h_stats s[2], ps[2];
+	struct xfer x;
+	struct h_stats s, ps;
 	bool client_saw = false, server_told = false;
 	pid_t curl;
 
 	topology_up("rate=30mbit,delay=10ms", "rate=30mbit,delay=20ms");
-	file = h_make_file("blob", 24u << 20, 13);
-	snprintf(out, sizeof(out), "%s/out", h_tmpdir());
-	snprintf(stats, sizeof(stats), "%s/client.json", h_tmpdir());
-	snprintf(pstats, sizeof(pstats), "%s/proxyd.json", h_tmpdir());
-	snprintf(plog, sizeof(plog), "%s/proxyd.log", h_tmpdir());
-	snprintf(clog, sizeof(clog), "%s/curl.log", h_tmpdir());
-	servers_up(pstats, plog);
-	curl = shim_curl(out, stats, clog);
-	cr_assert_gt(curl, 0);
+	curl = xfer_start(&x, 24u << 20, 13);
 	usleep(1500 * 1000);
-	snprintf(cmd, sizeof(cmd), "%s event --name %s 1 down", tb_script, tb_name);
-	cr_assert_eq(run(cmd), 0);
-	cr_assert_eq(h_wait(curl, 120000), 0, "curl failed after the link went down");
-	assert_same_file(file, out);
-	usleep(300 * 1000);
-	cr_assert_eq(h_stats_read(stats, s, 2), 1);
-	cr_assert_eq(h_stats_read(pstats, ps, 2), 1);
-	for (int i = 0; i < s[0].n_sf; i++)
-		client_saw |= !strcmp(s[0].sf[i].end, "interface down");
-	for (int i = 0; i < ps[0].n_sf; i++)
-		server_told |= !strcmp(ps[0].sf[i].end, "peer removed its address");
+	path1_event("down");
+	xfer_finish(&x, curl, &s, &ps);
+	for (int i = 0; i < s.n_sf; i++)
+		client_saw |= !strcmp(s.sf[i].end, "interface down");
+	for (int i = 0; i < ps.n_sf; i++)
+		server_told |= !strcmp(ps.sf[i].end, "peer removed its address");
 	cr_assert(client_saw, "the client did not see the interface go down");
 	cr_assert(server_told, "proxyd was not told by REMOVE_ADDR");
 }
@@ -282,129 +302,42 @@ Test(paths, link_down_is_seen_at_once_by_both_ends)
  * trying it with backoff and a new subflow joins and carries data. */
 Test(paths, path_is_used_again_after_it_returns)
 {
-	char out[512], stats[512], pstats[512], plog[512], clog[512], cmd[700];
-	const char *file;
-	struct h_stats s[2];
-	uint64_t late_path1 = 0;
+	struct xfer x;
+	struct h_stats s;
+	uint64_t late_path1;
 	pid_t curl;
 
 	topology_up("rate=20mbit,delay=10ms", "rate=20mbit,delay=20ms");
 	/* ~12 s at 40 Mbit/s: room for the outage and the return */
-	file = h_make_file("blob", 56u << 20, 14);
-	snprintf(out, sizeof(out), "%s/out", h_tmpdir());
-	snprintf(stats, sizeof(stats), "%s/client.json", h_tmpdir());
-	snprintf(pstats, sizeof(pstats), "%s/proxyd.json", h_tmpdir());
-	snprintf(plog, sizeof(plog), "%s/proxyd.log", h_tmpdir());
-	snprintf(clog, sizeof(clog), "%s/curl.log", h_tmpdir());
-	servers_up(pstats, plog);
-	curl = shim_curl(out, stats, clog);
-	cr_assert_gt(curl, 0);
+	curl = xfer_start(&x, 56u << 20, 14);
 	usleep(1500 * 1000);
-	snprintf(cmd, sizeof(cmd), "%s event --name %s 1 blackhole", tb_script, tb_name);
-	cr_assert_eq(run(cmd), 0);
+	path1_event("blackhole");
 	usleep(2500 * 1000);
-	snprintf(cmd, sizeof(cmd), "%s event --name %s 1 unblackhole", tb_script, tb_name);
-	cr_assert_eq(run(cmd), 0);
-	cr_assert_eq(h_wait(curl, 120000), 0, "curl failed");
-	assert_same_file(file, out);
-	cr_assert_eq(h_stats_read(stats, s, 2), 1);
-	/* subflows 0 and 1 are the first two; a later one on path 1 is the
-	 * path coming back */
-	for (int i = 2; i < s[0].n_sf; i++)
-		if (starts_with(s[0].sf[i].local, cli_addr[0]))
-			late_path1 += s[0].sf[i].recv;
+	path1_event("unblackhole");
+	xfer_finish(&x, curl, &s, NULL);
+	late_path1 = late_bytes_on(&s, cli_addr[0]);
 	cr_assert_gt(late_path1, 0, "path 1 carried nothing after it returned (%d subflows)",
-		     s[0].n_sf);
+		     s.n_sf);
 	cr_log_info("path 1 after its return: %llu bytes", (unsigned long long)late_path1);
 }
 
-/* An idle connection learns that a path died from its heartbeat PINGs,
- * before any data needs the path, and still works afterwards. */
-Test(paths, heartbeat_finds_a_dead_idle_path)
-{
-	static const char prog[] =
-		"import socket, sys, time, hashlib\n"
-		"s = socket.create_connection((sys.argv[1], 8443), timeout=30)\n"
-		"time.sleep(5)\n"
-		"data = b'z' * 100000\n"
-		"s.sendall(data)\n"
-		"s.shutdown(socket.SHUT_WR)\n"
-		"r = b''\n"
-		"while True:\n"
-		"    c = s.recv(4096)\n"
-		"    if not c: break\n"
-		"    r += c\n"
-		"want = '%s %d\\n' % (hashlib.sha256(data).hexdigest(), len(data))\n"
-		"sys.exit(0 if r.decode() == want else 1)\n";
-	char stats[512], pstats[512], plog[512], clog[512], cmd[700], listen[64];
-	char pre[600], up[96], env_local[96], env_stats[600], hc[600];
-	char *srv[] = { "ip", "netns", "exec", srv_ns, "python3", hc, "server",
-			"--port", "8080", NULL };
-	char *proxyd[] = { "ip", "netns", "exec", srv_ns, (char *)h_proxyd(),
-			   "--listen", listen, "--backend", "127.0.0.1:8080",
-			   "--stats-file", pstats, NULL };
-	char *cli[] = { "ip", "netns", "exec", cli_ns, "env", pre, up, env_local,
-			env_stats, "MPSHIM_LOG=info", "python3", "-c", (char *)prog,
-			srv_addr[0], NULL };
-	struct h_stats s[2];
-	bool found = false;
-	pid_t pid;
-
-	topology_up("rate=20mbit,delay=10ms", "rate=20mbit,delay=20ms");
-	snprintf(hc, sizeof(hc), "%s/tests/helpers/halfclose.py", h_srcdir());
-	snprintf(stats, sizeof(stats), "%s/client.json", h_tmpdir());
-	snprintf(pstats, sizeof(pstats), "%s/proxyd.json", h_tmpdir());
-	snprintf(plog, sizeof(plog), "%s/proxyd.log", h_tmpdir());
-	snprintf(clog, sizeof(clog), "%s/client.log", h_tmpdir());
-	snprintf(listen, sizeof(listen), "%s:8443", srv_addr[0]);
-	cr_assert_gt(h_spawn(srv, NULL, NULL), 0);
-	cr_assert_gt(h_spawn(proxyd, NULL, plog), 0);
-	snprintf(cmd, sizeof(cmd), "for i in $(seq 50); do ip netns exec %s ss -ltnH | "
-		 "grep -q ':8443 ' && exit 0; sleep 0.1; done; exit 1", srv_ns);
-	cr_assert_eq(run(cmd), 0);
-	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", h_shim_lib());
-	snprintf(up, sizeof(up), "MPSHIM_UPGRADE=%s:8443", srv_addr[0]);
-	snprintf(env_local, sizeof(env_local), "MPSHIM_LOCAL=%s,%s", cli_addr[0],
-		 cli_addr[1]);
-	snprintf(env_stats, sizeof(env_stats), "MPSHIM_STATS_FILE=%s", stats);
-	pid = h_spawn(cli, NULL, clog);
-	usleep(700 * 1000);
-	snprintf(cmd, sizeof(cmd), "%s event --name %s 1 blackhole", tb_script, tb_name);
-	cr_assert_eq(run(cmd), 0);
-	cr_assert_eq(h_wait(pid, 60000), 0, "the idle connection did not survive");
-	cr_assert_eq(h_stats_read(stats, s, 2), 1);
-	for (int i = 0; i < s[0].n_sf; i++)
-		found |= starts_with(s[0].sf[i].local, cli_addr[0]) &&
-			 !strcmp(s[0].sf[i].end, "no ACK (path dead)");
-	cr_assert(found, "no heartbeat found path 1 dead while idle");
-}
 
 /* A download through proxyd with its scheduler set: intact, both paths. */
 static void scheduler_case(const char *sched, uint64_t size)
 {
-	char out[512], stats[512], pstats[512], plog[512], clog[512];
-	const char *file;
-	struct h_stats ps[2];
+	struct xfer x;
+	struct h_stats s, ps;
+	pid_t curl;
 
 	topology_up("rate=30mbit,delay=10ms", "rate=15mbit,delay=30ms,loss=0.5%");
 	snprintf(proxyd_env, sizeof(proxyd_env), "MPSHIM_SCHEDULER=%s", sched);
-	file = h_make_file("blob", size, 15);
-	snprintf(out, sizeof(out), "%s/out", h_tmpdir());
-	snprintf(stats, sizeof(stats), "%s/client.json", h_tmpdir());
-	snprintf(pstats, sizeof(pstats), "%s/proxyd.json", h_tmpdir());
-	snprintf(plog, sizeof(plog), "%s/proxyd.log", h_tmpdir());
-	snprintf(clog, sizeof(clog), "%s/curl.log", h_tmpdir());
-	servers_up(pstats, plog);
-	cr_assert_eq(h_wait(shim_curl(out, stats, clog), 120000), 0, "curl failed");
-	assert_same_file(file, out);
-	usleep(300 * 1000);
-	cr_assert_eq(h_stats_read(pstats, ps, 2), 1);
-	cr_assert_eq(ps[0].n_sf, 2);
+	curl = xfer_start(&x, size, 15);
+	xfer_finish(&x, curl, &s, &ps);
+	cr_assert_eq(ps.n_sf, 2);
 	for (int i = 0; i < 2; i++)
-		cr_assert_gt(ps[0].sf[i].sent, 0, "%s left path %d unused", sched, i + 1);
+		cr_assert_gt(ps.sf[i].sent, 0, "%s left path %d unused", sched, i + 1);
 	cr_log_info("%s: path 1 %llu, path 2 %llu bytes", sched,
-		    (unsigned long long)ps[0].sf[0].sent,
-		    (unsigned long long)ps[0].sf[1].sent);
+		    (unsigned long long)ps.sf[0].sent, (unsigned long long)ps.sf[1].sent);
 	snprintf(proxyd_env, sizeof(proxyd_env), "MPSHIM_LOG=info");
 }
 
@@ -417,43 +350,27 @@ Test(paths, scheduler_redundant_heterogeneous) { scheduler_case("redundant", 4u 
  * whole transfer when the regular path goes down. */
 static void backup_case(bool fail_primary)
 {
-	char out[512], stats[512], pstats[512], plog[512], clog[512], cmd[700];
-	const char *file;
-	struct h_stats ps[2];
-
+	struct xfer x;
+	struct h_stats s, ps;
 	pid_t curl;
 
 	topology_up("rate=20mbit,delay=10ms", "rate=20mbit,delay=10ms");
 	/* written as in MPSHIM_LOCAL: by interface name */
 	snprintf(client_env, sizeof(client_env), "MPSHIM_BACKUP=%s", cli_if[1]);
-	file = h_make_file("blob", 12u << 20, 16);
-	snprintf(out, sizeof(out), "%s/out", h_tmpdir());
-	snprintf(stats, sizeof(stats), "%s/client.json", h_tmpdir());
-	snprintf(pstats, sizeof(pstats), "%s/proxyd.json", h_tmpdir());
-	snprintf(plog, sizeof(plog), "%s/proxyd.log", h_tmpdir());
-	snprintf(clog, sizeof(clog), "%s/curl.log", h_tmpdir());
-	servers_up(pstats, plog);
-	curl = shim_curl(out, stats, clog);
+	curl = xfer_start(&x, 12u << 20, 16);
 	if (fail_primary) {
 		usleep(1500 * 1000);
-		snprintf(cmd, sizeof(cmd), "%s event --name %s 1 down", tb_script, tb_name);
-		cr_assert_eq(run(cmd), 0);
+		path1_event("down");
 	}
-	cr_assert_eq(h_wait(curl, 120000), 0, "curl failed");
-	assert_same_file(file, out);
-	usleep(300 * 1000);
-	cr_assert_eq(h_stats_read(pstats, ps, 2), 1);
-	/* proxyd's view: the subflow that joined from the backup address is
-	 * the second; its local address is proxyd's, so find it by order */
-	cr_assert_geq(ps[0].n_sf, 2);
-
+	xfer_finish(&x, curl, &s, &ps);
+	/* proxyd's second subflow is the one that joined from the backup */
+	cr_assert_geq(ps.n_sf, 2);
 	if (fail_primary)
-		cr_assert_gt(ps[0].sf[1].sent, 4u << 20,
-			     "the backup did not take over (%llu bytes)",
-			     (unsigned long long)ps[0].sf[1].sent);
+		cr_assert_gt(ps.sf[1].sent, 4u << 20, "the backup did not take over (%llu bytes)",
+			     (unsigned long long)ps.sf[1].sent);
 	else
-		cr_assert_eq(ps[0].sf[1].sent, 0, "the backup carried %llu bytes",
-			     (unsigned long long)ps[0].sf[1].sent);
+		cr_assert_eq(ps.sf[1].sent, 0, "the backup carried %llu bytes",
+			     (unsigned long long)ps.sf[1].sent);
 	snprintf(client_env, sizeof(client_env), "MPSHIM_LOG=info");
 }
 
@@ -464,101 +381,26 @@ Test(paths, backup_path_takes_over_when_primary_dies) { backup_case(true); }
  * tells the shim both times, and the path carries data again. */
 Test(paths, interface_down_and_up_again_during_a_transfer)
 {
-	char out[512], stats[512], pstats[512], plog[512], clog[512], cmd[700];
-	const char *file;
-	struct h_stats s[2];
-	uint64_t late_path1 = 0;
+	struct xfer x;
+	struct h_stats s;
 	bool saw_down = false;
 	pid_t curl;
 
 	topology_up("rate=20mbit,delay=10ms", "rate=20mbit,delay=20ms");
-	file = h_make_file("blob", 56u << 20, 17);
-	snprintf(out, sizeof(out), "%s/out", h_tmpdir());
-	snprintf(stats, sizeof(stats), "%s/client.json", h_tmpdir());
-	snprintf(pstats, sizeof(pstats), "%s/proxyd.json", h_tmpdir());
-	snprintf(plog, sizeof(plog), "%s/proxyd.log", h_tmpdir());
-	snprintf(clog, sizeof(clog), "%s/curl.log", h_tmpdir());
-	servers_up(pstats, plog);
-	curl = shim_curl(out, stats, clog);
-	cr_assert_gt(curl, 0);
+	curl = xfer_start(&x, 56u << 20, 17);
 	usleep(1500 * 1000);
-	snprintf(cmd, sizeof(cmd), "%s event --name %s 1 down", tb_script, tb_name);
-	cr_assert_eq(run(cmd), 0);
+	path1_event("down");
 	usleep(2000 * 1000);
-	snprintf(cmd, sizeof(cmd), "%s event --name %s 1 up", tb_script, tb_name);
-	cr_assert_eq(run(cmd), 0);
-	cr_assert_eq(h_wait(curl, 120000), 0, "curl failed");
-	assert_same_file(file, out);
-	cr_assert_eq(h_stats_read(stats, s, 2), 1);
-	for (int i = 0; i < s[0].n_sf; i++) {
-		if (!starts_with(s[0].sf[i].local, cli_addr[0]))
-			continue;
-		if (!strcmp(s[0].sf[i].end, "interface down"))
-			saw_down = true;
-		else if (i >= 2)
-			late_path1 += s[0].sf[i].recv;
-	}
+	path1_event("up");
+	xfer_finish(&x, curl, &s, NULL);
+	for (int i = 0; i < s.n_sf; i++)
+		saw_down |= starts_with(s.sf[i].local, cli_addr[0]) &&
+			    !strcmp(s.sf[i].end, "interface down");
 	cr_assert(saw_down, "the interface going down was not noticed");
-	cr_assert_gt(late_path1, 0, "path 1 unused after the interface came back");
+	cr_assert_gt(late_bytes_on(&s, cli_addr[0]), 0,
+		     "path 1 unused after the interface came back");
 }
 
-/* Long round trips: an idle connection's own heartbeats must not make it
- * look dead (the silence counts from when data became outstanding). */
-Test(paths, idle_connection_survives_long_rtt_heartbeats)
-{
-	static const char prog[] =
-		"import socket, sys, time, hashlib\n"
-		"s = socket.create_connection((sys.argv[1], 8443), timeout=30)\n"
-		"time.sleep(4)\n"
-		"data = b'q' * 50000\n"
-		"s.sendall(data)\n"
-		"s.shutdown(socket.SHUT_WR)\n"
-		"r = b''\n"
-		"while True:\n"
-		"    c = s.recv(4096)\n"
-		"    if not c: break\n"
-		"    r += c\n"
-		"want = '%s %d\\n' % (hashlib.sha256(data).hexdigest(), len(data))\n"
-		"sys.exit(0 if r.decode() == want else 1)\n";
-	char stats[512], plog[512], clog[512], cmd[700], listen[64];
-	char pre[600], up[96], env_local[96], env_stats[600], hc[600];
-	char *srv[] = { "ip", "netns", "exec", srv_ns, "python3", hc, "server",
-			"--port", "8080", NULL };
-	char *proxyd[] = { "ip", "netns", "exec", srv_ns, "env", "MPSHIM_HEARTBEAT=300ms",
-			   (char *)h_proxyd(), "--listen", listen, "--backend",
-			   "127.0.0.1:8080", NULL };
-	char *cli[] = { "ip", "netns", "exec", cli_ns, "env", pre, up, env_local,
-			env_stats, "MPSHIM_HEARTBEAT=300ms", "python3", "-c", (char *)prog,
-			srv_addr[0], NULL };
-	struct h_stats s[2];
-	char *text;
-	int rc;
-
-	topology_up("rate=20mbit,delay=90ms", "rate=20mbit,delay=90ms");
-	snprintf(hc, sizeof(hc), "%s/tests/helpers/halfclose.py", h_srcdir());
-	snprintf(stats, sizeof(stats), "%s/client.json", h_tmpdir());
-	snprintf(plog, sizeof(plog), "%s/proxyd.log", h_tmpdir());
-	snprintf(clog, sizeof(clog), "%s/client.log", h_tmpdir());
-	snprintf(listen, sizeof(listen), "%s:8443", srv_addr[0]);
-	cr_assert_gt(h_spawn(srv, NULL, NULL), 0);
-	cr_assert_gt(h_spawn(proxyd, NULL, plog), 0);
-	snprintf(cmd, sizeof(cmd), "for i in $(seq 50); do ip netns exec %s ss -ltnH | "
-		 "grep -q ':8443 ' && exit 0; sleep 0.1; done; exit 1", srv_ns);
-	cr_assert_eq(run(cmd), 0);
-	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", h_shim_lib());
-	snprintf(up, sizeof(up), "MPSHIM_UPGRADE=%s:8443", srv_addr[0]);
-	snprintf(env_local, sizeof(env_local), "MPSHIM_LOCAL=%s,%s", cli_addr[0],
-		 cli_addr[1]);
-	snprintf(env_stats, sizeof(env_stats), "MPSHIM_STATS_FILE=%s", stats);
-	rc = h_wait(h_spawn(cli, NULL, clog), 60000);
-	text = h_slurp(clog);
-	cr_assert_eq(rc, 0, "client exit %d:\n%s", rc, text ? text : "");
-	free(text);
-	cr_assert_eq(h_stats_read(stats, s, 2), 1);
-	for (int i = 0; i < s[0].n_sf; i++)
-		cr_assert(strcmp(s[0].sf[i].end, "no ACK (path dead)"),
-			  "a healthy idle subflow was declared dead");
-}
 
 /* Every subflow on one path (ndiffports) and that path goes dark for
  * 1.5 s: like TCP, the connection rides it out. */
@@ -587,4 +429,98 @@ Test(paths, single_path_blackout_is_ridden_out)
 	cr_assert_eq(run(cmd), 0);
 	cr_assert_eq(h_wait(curl, 120000), 0, "the connection did not survive");
 	assert_same_file(file, out);
+}
+
+/*
+ * An idle client through proxyd: connects, stays silent for idle_s, then
+ * sends 50 kB, half-closes and checks the backend's digest of them
+ * (tests/helpers/halfclose.py).  With blackhole, path 1 goes dark 0.7 s
+ * in.  heartbeat is the MPSHIM_HEARTBEAT of both ends.
+ */
+static void idle_client_run(const char *heartbeat, int idle_s, bool blackhole,
+			    struct h_stats *s)
+{
+	static const char prog[] =
+		"import socket, sys, time, hashlib\n"
+		"s = socket.create_connection((sys.argv[1], 8443), timeout=30)\n"
+		"time.sleep(float(sys.argv[2]))\n"
+		"data = b'z' * 50000\n"
+		"s.sendall(data)\n"
+		"s.shutdown(socket.SHUT_WR)\n"
+		"r = b''\n"
+		"while True:\n"
+		"    c = s.recv(4096)\n"
+		"    if not c: break\n"
+		"    r += c\n"
+		"want = '%s %d\\n' % (hashlib.sha256(data).hexdigest(), len(data))\n"
+		"sys.exit(0 if r.decode() == want else 1)\n";
+	char stats[512], plog[512], clog[512], cmd[700], listen[64], idle[16];
+	char pre[600], up[96], env_local[96], env_stats[600], hc[600], hb[64];
+	char *srv[] = { "ip", "netns", "exec", srv_ns, "python3", hc, "server",
+			"--port", "8080", NULL };
+	char *proxyd[] = { "ip", "netns", "exec", srv_ns, "env", hb, (char *)h_proxyd(),
+			   "--listen", listen, "--backend", "127.0.0.1:8080", NULL };
+	char *cli[] = { "ip", "netns", "exec", cli_ns, "env", pre, up, env_local,
+			env_stats, hb, "python3", "-c", (char *)prog, srv_addr[0], idle,
+			NULL };
+	char *text;
+	pid_t pid;
+	int rc;
+
+	snprintf(hb, sizeof(hb), "MPSHIM_HEARTBEAT=%s", heartbeat);
+	snprintf(idle, sizeof(idle), "%d", idle_s);
+	snprintf(hc, sizeof(hc), "%s/tests/helpers/halfclose.py", h_srcdir());
+	snprintf(stats, sizeof(stats), "%s/client.json", h_tmpdir());
+	snprintf(plog, sizeof(plog), "%s/proxyd.log", h_tmpdir());
+	snprintf(clog, sizeof(clog), "%s/client.log", h_tmpdir());
+	snprintf(listen, sizeof(listen), "%s:8443", srv_addr[0]);
+	cr_assert_gt(h_spawn(srv, NULL, NULL), 0);
+	cr_assert_gt(h_spawn(proxyd, NULL, plog), 0);
+	snprintf(cmd, sizeof(cmd), "for i in $(seq 50); do ip netns exec %s ss -ltnH | "
+		 "grep -q ':8443 ' && exit 0; sleep 0.1; done; exit 1", srv_ns);
+	cr_assert_eq(run(cmd), 0);
+	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", h_shim_lib());
+	snprintf(up, sizeof(up), "MPSHIM_UPGRADE=%s:8443", srv_addr[0]);
+	snprintf(env_local, sizeof(env_local), "MPSHIM_LOCAL=%s,%s", cli_addr[0],
+		 cli_addr[1]);
+	snprintf(env_stats, sizeof(env_stats), "MPSHIM_STATS_FILE=%s", stats);
+	pid = h_spawn(cli, NULL, clog);
+	if (blackhole) {
+		usleep(700 * 1000);
+		path1_event("blackhole");
+	}
+	rc = h_wait(pid, 60000);
+	text = h_slurp(clog);
+	cr_assert_eq(rc, 0, "the idle connection did not survive (exit %d):\n%s", rc,
+		     text ? text : "");
+	free(text);
+	cr_assert_eq(h_stats_read(stats, s, 1), 1);
+}
+
+/* An idle connection learns that a path died from its heartbeat PINGs,
+ * before any data needs the path, and still works afterwards. */
+Test(paths, heartbeat_finds_a_dead_idle_path)
+{
+	struct h_stats s;
+	bool found = false;
+
+	topology_up("rate=20mbit,delay=10ms", "rate=20mbit,delay=20ms");
+	idle_client_run("1s", 5, true, &s);
+	for (int i = 0; i < s.n_sf; i++)
+		found |= starts_with(s.sf[i].local, cli_addr[0]) &&
+			 !strcmp(s.sf[i].end, "no ACK (path dead)");
+	cr_assert(found, "no heartbeat found path 1 dead while idle");
+}
+
+/* Long round trips: an idle connection's own heartbeats must not make it
+ * look dead (the silence counts from when data became outstanding). */
+Test(paths, idle_connection_survives_long_rtt_heartbeats)
+{
+	struct h_stats s;
+
+	topology_up("rate=20mbit,delay=90ms", "rate=20mbit,delay=90ms");
+	idle_client_run("300ms", 4, false, &s);
+	for (int i = 0; i < s.n_sf; i++)
+		cr_assert(strcmp(s.sf[i].end, "no ACK (path dead)"),
+			  "a healthy idle subflow was declared dead");
 }
