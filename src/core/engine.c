@@ -1117,7 +1117,8 @@ int mps_meta_server_join(struct mps_subflow *sf, const struct mps_frame *f)
 
 	mps_addr_str(&sf->remote.sa, a, sizeof(a));
 	if (!meta || meta->state != MPS_META_ESTABLISHED) {
-		mps_warn("JOIN refused from %s: unknown token %08x", a,
+		/* usually a JOIN that arrived after its connection closed */
+		mps_info("JOIN refused from %s: unknown token %08x", a,
 			 f->u.join.token);
 		eng->cnt.join_refused++;
 		return -EACCES;

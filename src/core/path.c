@@ -294,17 +294,23 @@ static void live_timer_cb(struct mps_timer *t)
 
 	if (meta->state != MPS_META_ESTABLISHED)
 		return;
-	unsigned usable = 0;
+	unsigned usable = 0, healthy = 0;
 
-	for (unsigned i = 0; i < meta->n_sf; i++)
-		usable += mps_subflow_usable(meta->sf[i]);
+	for (unsigned i = 0; i < meta->n_sf; i++) {
+		struct mps_subflow *sf = meta->sf[i];
+
+		if (!mps_subflow_usable(sf) || mps_subflow_info_refresh(sf, now, 0))
+			continue;
+		usable++;
+		/* hearing ACKs, or owing nothing: this path works */
+		if (!sf->unacked || sf->last_ack_ms < (uint64_t)cfg->fail_min_ms / 2)
+			healthy++;
+	}
 	for (unsigned i = 0; i < meta->n_sf; i++) {
 		struct mps_subflow *sf = meta->sf[i];
 		uint64_t limit_ms, stall_ms;
 
 		if (sf->state != MPS_SF_ACTIVE)
-			continue;
-		if (mps_subflow_info_refresh(sf, now, 0))
 			continue;
 		if (!sf->unacked && !mps_subflow_queued(sf)) {
 			sf->busy_since_ns = 0;
@@ -321,11 +327,14 @@ static void live_timer_cb(struct mps_timer *t)
 		stall_ms = sf->last_ack_ms;
 		if (sf->busy_since_ns && (now - sf->busy_since_ns) / 1000000u < stall_ms)
 			stall_ms = (now - sf->busy_since_ns) / 1000000u;
-		/* the last usable subflow is not failed here: there is nowhere
-		 * to move its data, and TCP's own retransmission recovers a
-		 * path that comes back sooner than a new JOIN (the kernel's
-		 * subflow_timeout still ends a path that does not) */
-		if (sf->unacked && stall_ms > limit_ms && usable > 1) {
+		/* a path fails only while another one works: there must be
+		 * somewhere to move its data, and when every subflow stalls at
+		 * once the cause is this host or the peer (CPU, a full
+		 * receiver), not a path.  The last path is left to TCP's own
+		 * retransmission, which recovers a returning path sooner than
+		 * a new JOIN (the kernel's subflow_timeout ends one that does
+		 * not come back). */
+		if (sf->unacked && stall_ms > limit_ms && usable > 1 && healthy > 0) {
 			mps_info("meta %u: subflow %u: no ACK for %llu ms (limit %llu)",
 				 meta->id, sf->idx, (unsigned long long)stall_ms,
 				 (unsigned long long)limit_ms);

@@ -7,6 +7,7 @@
  * and stays out of the way, and the application runs as plain TCP.
  */
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,11 @@ static void mps_shim_atfork_child(void)
 
 __attribute__((constructor)) static void mps_shim_ctor(void)
 {
+	/* OpenSSL's atexit cleanup would run before this library's
+	 * destructor, while the engine thread may still draw nonces or
+	 * keys during the exit drain: initialise it first, without that
+	 * handler (the process is ending anyway) */
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
 	pthread_once(&cfg_once, shim_load);
 	pthread_atfork(NULL, NULL, mps_shim_atfork_child);
 }
