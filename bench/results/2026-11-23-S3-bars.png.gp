@@ -6,13 +6,13 @@ set linetype 1 lc rgb "#4c72b0"
 set linetype 2 lc rgb "#dd8452"
 set linetype 3 lc rgb "#55a868"
 $D << EOD
-"TCP" 10693.6 10693.6 "10694"
-"kMPTCP" 828.5 828.5 "828"
-"mpshim" 556.9 556.9 "557"
+"TCP" 10680.8 10680.8 "10681"
+"kMPTCP" 371.6 371.6 "372"
+"mpshim" 608.9 608.9 "609"
 EOD
 set title "longest stall (no bytes delivered)"
 set ylabel "ms"
-set yrange [0:12832.3]
+set yrange [0:12817]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -20,9 +20,9 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 89.43 89.43 "89.4"
-"kMPTCP" 227.32 227.32 "227.3"
-"mpshim" 246.58 246.58 "246.6"
+"TCP" 89.42 89.42 "89.4"
+"kMPTCP" 230.72 230.72 "230.7"
+"mpshim" 252.63 252.63 "252.6"
 EOD
 set title "bytes delivered (server sends 25 s)"
 set ylabel "MB"
@@ -34,13 +34,13 @@ set boxwidth 0.6
 set key top left
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle, 301.656 with lines dt 2 lw 2 lc "black" title "limit if no outage"
 $D << EOD
-"TCP" 0.09 0.09 "0.1"
-"kMPTCP" 40.11 40.11 "40.1"
-"mpshim" 48.38 48.38 "48.4"
+"TCP" 0.08 0.08 "0.1"
+"kMPTCP" 42.12 42.12 "42.1"
+"mpshim" 48.66 48.66 "48.7"
 EOD
 set title "goodput during the outage"
 set ylabel "Mbit/s"
-set yrange [0:58.056]
+set yrange [0:58.392]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1

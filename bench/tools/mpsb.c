@@ -604,6 +604,8 @@ out:
 	       !verify ? "null" : bad < 0 ? "true" : "false", bad,
 	       max_gap * 1e3, gap_at ? (gap_at - t0) * 1e3 : -1.0,
 	       u1 - u0, s1 - s0, maxrss_kib(), err);
+	/* the result must survive a crash in exit handlers (a preloaded lib) */
+	fflush(stdout);
 	return err[0] ? 1 : 0;
 }
 
@@ -700,6 +702,7 @@ out:
 		       size, done, pct(rtt, (size_t)done, 0), pct(rtt, (size_t)done, .5),
 		       pct(rtt, (size_t)done, .9), pct(rtt, (size_t)done, .99),
 		       pct(rtt, (size_t)done, 1), done ? sum / (double)done : -1, err);
+		fflush(stdout);
 	}
 	return err[0] ? 1 : 0;
 }
@@ -868,6 +871,7 @@ fail:
 	       conns, ok, failed - active, (long)active, short_, corrupt, total,
 	       t_end - t0, pct(ct, (size_t)nct, .5), pct(ct, (size_t)nct, .99),
 	       pct(ct, (size_t)nct, 1), u1 - u0, s1 - s0, maxrss_kib(), first_err);
+	fflush(stdout);
 	return ok == conns ? 0 : 1;
 }
 
