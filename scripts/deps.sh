@@ -6,7 +6,8 @@ set -eu
 PKGS="build-essential autoconf automake libtool pkg-config \
 liburing-dev libssl-dev libcriterion-dev \
 curl python3 iproute2 iputils-ping iperf3 nftables jq valgrind \
-groff mandoc gnuplot-nox mptcpd bc"
+groff mandoc gnuplot-nox mptcpd bc \
+clang libclang-rt-14-dev"
 
 missing=""
 for p in $PKGS; do

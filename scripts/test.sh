@@ -11,3 +11,15 @@ make -j"$(nproc)" check --no-print-directory || {
 	done
 	exit 1
 }
+# libFuzzer smoke run (make fuzz-smoke: 10 s per harness, side by side),
+# where clang can link a fuzzer
+fuzz_probe=$(mktemp)
+if command -v clang >/dev/null 2>&1 &&
+	printf 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n)\n{ (void)d; (void)n; return 0; }\n' |
+	clang -fsanitize=fuzzer,address,undefined -x c - -o "$fuzz_probe" 2>/dev/null; then
+	rm -f "$fuzz_probe"
+	make -j"$(nproc)" fuzz-smoke --no-print-directory
+else
+	rm -f "$fuzz_probe"
+	echo "test.sh: SKIP fuzz smoke run: no clang with libFuzzer (apt-get install clang libclang-rt-14-dev)"
+fi

@@ -195,7 +195,12 @@ long mps_meta_rcv_data(struct mps_meta *meta, uint64_t dsn, const uint8_t *buf,
 	if (fin) {
 		if (rcv->fin && rcv->fin_dsn != end)
 			return -EPROTO;
+		/* a stream cannot end before bytes it already delivered, nor
+		 * inside bytes that arrived out of order */
 		if (!rcv->fin && mps_seq_before(end, rcv->nxt))
+			return -EPROTO;
+		if (!rcv->fin && rcv->ooo.n &&
+		    mps_seq_after(rcv->ooo.r[rcv->ooo.n - 1].end, end))
 			return -EPROTO;
 	}
 	if (rcv->fin && mps_seq_after(end, rcv->fin_dsn))

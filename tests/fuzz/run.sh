@@ -15,7 +15,7 @@ export UBSAN_OPTIONS
 
 for name; do
 	corpus=$build/corpus-$name
-	rm -rf "$corpus" "$build/crash-$name-"* "$build/fuzz_$name.log"
+	rm -rf "$corpus" "$build/$name-"* "$build/fuzz_$name.log"
 	mkdir -p "$corpus"
 	cp "$src/corpus/$name/"* "$corpus/"
 	chmod -R u+w "$corpus"	# a VPATH (distcheck) source tree is read-only
@@ -26,7 +26,7 @@ for name; do
 	esac
 	# shellcheck disable=SC2086
 	"$build/fuzz_$name" -max_total_time="$secs" -timeout=25 \
-		-print_final_stats=1 -artifact_prefix="$build/crash-$name-" \
+		-print_final_stats=1 -artifact_prefix="$build/$name-" \
 		$extra "$corpus" >"$build/fuzz_$name.log" 2>&1 &
 	eval "pid_$name=\$!"
 done
@@ -43,10 +43,11 @@ for name; do
 	fi
 	status=1
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
-	crash=$(ls "$build/crash-$name-"* 2>/dev/null | head -n 1)
+	crash=$(find "$build" -maxdepth 1 -name "$name-*" | head -n 1)
 	echo "fuzz_$name: ${runs:-?} executions, 1 crash (exit $rc): input ${crash:-none}, log $log"
 	# the harness's own message, or the sanitizer's, and the first frames
 	grep -m 1 -A 3 'invariant broken\|ERROR: AddressSanitizer\|runtime error\|ERROR: libFuzzer' "$log" | sed 's/^/  /'
-	grep -m 8 '^ *#[0-9]* .* in .*\(src/core\|tests/fuzz\)/' "$log" | sed 's/^ */  /'
+	grep -m 8 '^ *#[0-9]* 0x[0-9a-f]* in [^ ]* [^ ]*\(src/core\|tests/fuzz\)/[^ /]*\.c' "$log" |
+		sed 's/^ *\(#[0-9]*\) 0x[0-9a-f]* in /  \1 /'
 done
 exit $status

@@ -281,3 +281,14 @@ Test(meta_snd, ack_into_a_reinjection_keeps_its_rest)
 	cr_assert_eq(dsn, first + 15000);
 	cr_assert_eq(len, 15000);
 }
+
+Test(meta_rcv, data_fin_inside_out_of_order_data_is_refused)
+{
+	uint64_t base = meta.idsn_peer;
+
+	/* found by tests/fuzz/fuzz_meta: bytes [10, 20) arrive, then a FIN
+	 * claiming the stream ends at 15 */
+	cr_assert_eq(mps_meta_rcv_data(&meta, base + 10, pattern + 10, 10, false), 10);
+	cr_assert_eq(mps_meta_rcv_data(&meta, base, pattern, 15, true), -EPROTO);
+	cr_assert(!meta.rcv.fin);
+}
