@@ -211,7 +211,7 @@ Test(config, default_values)
 	cr_assert_eq(cfg.n_upgrade, 0);
 	cr_assert_eq(cfg.n_local, 0);
 	cr_assert_eq(cfg.subflows, 2);
-	cr_assert_str_eq(cfg.scheduler, "minrtt");
+	cr_assert_str_eq(cfg.scheduler, "ecf");
 	cr_assert_str_eq(cfg.path_manager, "auto");
 	cr_assert_str_eq(cfg.loop, "auto");
 	cr_assert_eq(cfg.log_level, MPS_LOG_WARN);
