@@ -6,9 +6,9 @@ set linetype 1 lc rgb "#4c72b0"
 set linetype 2 lc rgb "#dd8452"
 set linetype 3 lc rgb "#55a868"
 $D << EOD
-"TCP" 48.27 48.27 "48.3"
-"kMPTCP" 94.56 94.56 "94.6"
-"mpshim" 96.42 96.42 "96.4"
+"TCP" 48.26 48.26 "48.3"
+"kMPTCP" 94.3 94.3 "94.3"
+"mpshim" 96.4 96.4 "96.4"
 EOD
 set title "bulk goodput, one connection"
 set ylabel "Mbit/s"

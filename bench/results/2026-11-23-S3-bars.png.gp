@@ -6,13 +6,13 @@ set linetype 1 lc rgb "#4c72b0"
 set linetype 2 lc rgb "#dd8452"
 set linetype 3 lc rgb "#55a868"
 $D << EOD
-"TCP" 10680.8 10680.8 "10681"
-"kMPTCP" 371.6 371.6 "372"
-"mpshim" 608.9 608.9 "609"
+"TCP" 10774.7 10774.7 "10775"
+"kMPTCP" 500.2 500.2 "500"
+"mpshim" 669.5 669.5 "670"
 EOD
 set title "longest stall (no bytes delivered)"
 set ylabel "ms"
-set yrange [0:12817]
+set yrange [0:12929.6]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -20,9 +20,9 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 89.42 89.42 "89.4"
-"kMPTCP" 230.72 230.72 "230.7"
-"mpshim" 252.63 252.63 "252.6"
+"TCP" 88.47 88.47 "88.5"
+"kMPTCP" 228.27 228.27 "228.3"
+"mpshim" 250.27 250.27 "250.3"
 EOD
 set title "bytes delivered (server sends 25 s)"
 set ylabel "MB"
@@ -34,13 +34,13 @@ set boxwidth 0.6
 set key top left
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle, 301.656 with lines dt 2 lw 2 lc "black" title "limit if no outage"
 $D << EOD
-"TCP" 0.08 0.08 "0.1"
-"kMPTCP" 42.12 42.12 "42.1"
-"mpshim" 48.66 48.66 "48.7"
+"TCP" 0.1 0.1 "0.1"
+"kMPTCP" 41.22 41.22 "41.2"
+"mpshim" 47.34 47.34 "47.3"
 EOD
 set title "goodput during the outage"
 set ylabel "Mbit/s"
-set yrange [0:58.392]
+set yrange [0:57.924]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
