@@ -170,6 +170,19 @@ Test(ecf, large_backlog_uses_the_slow_path_too)
 	cr_assert_eq(pick1(&mps_sched_ecf, 16384), &sfs[0]);
 }
 
+Test(ecf, paths_of_equal_rtt_are_alike)
+{
+	/* loopback-like: a huge MSS makes the fast path look able to send
+	 * any backlog at once, yet an equal path with room must be used */
+	add_sf(0, 60, 0, false, MPS_SF_ACTIVE);
+	add_sf(1, 50, 20000, false, MPS_SF_ACTIVE);
+	sfs[1].mss = 65483;
+	sfs[1].cwnd = 100;
+	meta.snd.nxt = 1000;
+	meta.snd.end = 1000 + 4000000;
+	cr_assert_eq(pick1(&mps_sched_ecf, 16384), &sfs[0]);
+}
+
 TestSuite(roundrobin, .init = setup);
 
 Test(roundrobin, takes_turns_and_skips_full)
