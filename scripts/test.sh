@@ -23,3 +23,6 @@ else
 	rm -f "$fuzz_probe"
 	echo "test.sh: SKIP fuzz smoke run: no clang with libFuzzer (apt-get install clang libclang-rt-14-dev)"
 fi
+# One closing line with the totals of the Criterion tests that ran.
+awk '/^# PASS:/ {p=$3} /^# FAIL:/ {f=$3} /^# ERROR:/ {e=$3} /^# SKIP:/ {s=$3}
+	END {printf "tests: %d passed, %d failed, %d skipped\n", p, f + e, s}' test-suite.log
