@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "addr.h"
+#include "frame.h"
 #include "config.h"
 
 int mps_addr_parse(const char *text, union mps_sockaddr *out)
@@ -201,4 +202,48 @@ unsigned mps_addr_ifindex(const struct sockaddr *sa)
 			idx = if_nametoindex(it->ifa_name);
 	freeifaddrs(ifa);
 	return idx;
+}
+
+int mps_addr_to_frame(const struct sockaddr *sa, struct mps_frame_addr *fa)
+{
+	memset(fa, 0, sizeof(*fa));
+	fa->port = (uint16_t)mps_addr_port(sa);
+	if (sa->sa_family == AF_INET) {
+		fa->family = 4;
+		memcpy(fa->addr, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		return 0;
+	}
+	if (sa->sa_family == AF_INET6) {
+		fa->family = 6;
+		memcpy(fa->addr, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+		return 0;
+	}
+	return -EAFNOSUPPORT;
+}
+
+int mps_addr_from_frame(const struct mps_frame_addr *fa, union mps_sockaddr *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (fa->family == 4) {
+		out->in.sin_family = AF_INET;
+		memcpy(&out->in.sin_addr, fa->addr, 4);
+	} else if (fa->family == 6) {
+		out->in6.sin6_family = AF_INET6;
+		memcpy(&out->in6.sin6_addr, fa->addr, 16);
+	} else {
+		return -EAFNOSUPPORT;
+	}
+	mps_addr_set_port(out, fa->port);
+	return 0;
+}
+
+bool mps_addr_is_any(const struct sockaddr *sa)
+{
+	static const uint8_t zero[16];
+
+	if (sa->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)sa)->sin_addr.s_addr == 0;
+	if (sa->sa_family == AF_INET6)
+		return !memcmp(&((const struct sockaddr_in6 *)sa)->sin6_addr, zero, 16);
+	return false;
 }

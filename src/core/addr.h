@@ -35,6 +35,13 @@ bool mps_addr_same_host(const struct sockaddr *a, const struct sockaddr *b);
 /* Index of the interface that holds local address sa, 0 if none. */
 unsigned mps_addr_ifindex(const struct sockaddr *sa);
 
+struct mps_frame_addr;
+/* sockaddr <-> wire address of ADD_ADDR / HELLO target.  0 or -EAFNOSUPPORT. */
+int mps_addr_to_frame(const struct sockaddr *sa, struct mps_frame_addr *fa);
+int mps_addr_from_frame(const struct mps_frame_addr *fa, union mps_sockaddr *out);
+/* The unspecified address (0.0.0.0 / ::)? */
+bool mps_addr_is_any(const struct sockaddr *sa);
+
 struct mps_local;
 /* Source address for a subflow to a peer of `family`: the literal, or the
  * first address of that family on the named interface.  -ENOENT / -ENODEV. */

@@ -251,6 +251,25 @@ int mps_crypto_join_hmac(const uint8_t join_key[32], enum mps_join_role role,
 	return crypto_hmac_sha256(join_key, 32, msg, sizeof(msg), out);
 }
 
+int mps_crypto_addr_hmac(const uint8_t join_key[32], uint8_t addr_id,
+			 uint8_t family, uint16_t port, const uint8_t *addr,
+			 uint8_t out[32])
+{
+	uint8_t msg[1 + 1 + 1 + 2 + 16];
+	size_t alen = family == 4 ? 4 : family == 6 ? 16 : 0;
+
+	/* 'A' keeps an address MAC from ever standing in for a JOIN MAC */
+	if (!alen)
+		return -EINVAL;
+	msg[0] = 'A';
+	msg[1] = addr_id;
+	msg[2] = family;
+	msg[3] = (uint8_t)(port >> 8);
+	msg[4] = (uint8_t)port;
+	memcpy(msg + 5, addr, alen);
+	return crypto_hmac_sha256(join_key, 32, msg, 5 + alen, out);
+}
+
 bool mps_crypto_equal(const void *a, const void *b, size_t len)
 {
 	return CRYPTO_memcmp(a, b, len) == 0;

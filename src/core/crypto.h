@@ -47,6 +47,14 @@ int mps_crypto_join_key(const uint8_t shared[MPS_X25519_LEN], uint64_t key_c,
 int mps_crypto_join_hmac(const uint8_t join_key[32], enum mps_join_role role,
 			 uint64_t nonce_own, uint64_t nonce_peer,
 			 uint8_t out[32]);
+/*
+ * HMAC authenticating an ADD_ADDR: HMAC-SHA256(join_key, 'A' || addr_id ||
+ * family || port (BE) || addr (4 or 16 bytes)), truncated to 8 bytes by the
+ * caller.  family is 4 or 6 as on the wire.  -EINVAL for another family.
+ */
+int mps_crypto_addr_hmac(const uint8_t join_key[32], uint8_t addr_id,
+			 uint8_t family, uint16_t port, const uint8_t *addr,
+			 uint8_t out[32]);
 /* Constant-time comparison. */
 bool mps_crypto_equal(const void *a, const void *b, size_t len);
 /* SHA-256 of a buffer (stats, tests, demo). */

@@ -116,6 +116,7 @@ bool mps_engine_dest_is_plain(struct mps_engine *eng, const struct sockaddr *des
 static void meta_erd_cb(struct mps_op *op, int res);
 static void meta_ewr_cb(struct mps_op *op, int res);
 static void meta_econn_cb(struct mps_op *op, int res);
+static void meta_advertise(struct mps_meta *meta, struct mps_subflow *sf);
 static void meta_ack_timer(struct mps_timer *t);
 static void meta_hs_timer(struct mps_timer *t);
 
@@ -1057,6 +1058,36 @@ static uint8_t errno_to_close_code(int err)
 	}
 }
 
+/*
+ * proxyd listening on several addresses tells each client about the ones
+ * it did not connect to (ADD_ADDR, authenticated with the join key), so a
+ * client's fullmesh can reach the server over each of them.  Wildcard
+ * listeners and other address families are not advertised.
+ */
+static void meta_advertise(struct mps_meta *meta, struct mps_subflow *sf)
+{
+	unsigned id = 0;
+
+	for (struct mps_listener *lst = meta->eng->listeners; lst; lst = lst->next) {
+		struct mps_frame f = { .type = MPS_FT_ADD_ADDR };
+		uint8_t mac[32];
+
+		id++;
+		if (mps_addr_is_any(&lst->addr.sa) ||
+		    lst->addr.sa.sa_family != sf->local.sa.sa_family ||
+		    mps_addr_equal(&lst->addr.sa, &sf->local.sa))
+			continue;
+		if (mps_addr_to_frame(&lst->addr.sa, &f.u.add_addr.addr) ||
+		    mps_crypto_addr_hmac(meta->join_key, (uint8_t)id,
+					 f.u.add_addr.addr.family, f.u.add_addr.addr.port,
+					 f.u.add_addr.addr.addr, mac))
+			continue;
+		f.u.add_addr.addr_id = (uint8_t)id;
+		memcpy(f.u.add_addr.hmac, mac, MPS_HMAC_TRUNC_LEN);
+		mps_subflow_send_frame(sf, &f);
+	}
+}
+
 static void meta_econn_cb(struct mps_op *op, int res)
 {
 	struct mps_meta *meta = op->ctx;
@@ -1101,6 +1132,7 @@ static void meta_econn_cb(struct mps_op *op, int res)
 	meta->state = MPS_META_ESTABLISHED;
 	meta->was_established = true;
 	mps_live_start(meta);
+	meta_advertise(meta, sf);
 	mps_info("meta %u: accepted from %s", meta->id,
 		 mps_addr_str(&sf->remote.sa, (char[MPS_ADDRSTRLEN]){0}, MPS_ADDRSTRLEN));
 	mps_engine_mark_dirty(meta);

@@ -117,6 +117,8 @@ struct mps_meta {
 	struct mps_path paths[MPS_MAX_SUBFLOWS];	/* client side */
 	unsigned n_paths;
 	struct mps_timer retry_timer;	/* re-creating failed paths */
+	uint8_t peer_addr_ids[MPS_MAX_SUBFLOWS];	/* ADD_ADDRs already acted on */
+	unsigned n_peer_addrs;
 	struct mps_timer live_timer;	/* liveness checks and heartbeats */
 	uint64_t orphan_since_ns;	/* no live subflow since, 0 if some */
 	unsigned sf_ever;		/* subflows created, for address ids */

@@ -22,6 +22,9 @@ struct mps_pm_ops {
 			     bool *has_local);
 	/* The meta connection is established (client): open more subflows. */
 	void (*established)(struct mps_meta *meta);
+	/* Optional: the server advertised another of its addresses (an
+	 * authenticated ADD_ADDR). */
+	void (*add_addr)(struct mps_meta *meta, const union mps_sockaddr *remote);
 };
 
 int mps_pm_register(const struct mps_pm_ops *ops);

@@ -62,8 +62,23 @@ static void fm_established(struct mps_meta *meta)
 	}
 }
 
+/* Every local entry gets a path to an address the server advertised too:
+ * the mesh is local entries x server addresses. */
+static void fm_add_addr(struct mps_meta *meta, const union mps_sockaddr *remote)
+{
+	const struct mps_config *cfg = mps_engine_config(meta->eng);
+
+	if (!cfg->n_local) {
+		mps_path_add(meta, NULL, remote, false, false);
+		return;
+	}
+	for (unsigned i = 0; i < cfg->n_local; i++)
+		mps_path_add_local(meta, i, remote, is_backup(cfg, &cfg->local[i]));
+}
+
 const struct mps_pm_ops mps_pm_fullmesh = {
 	.name = "fullmesh",
 	.initial_local = fm_initial_local,
 	.established = fm_established,
+	.add_addr = fm_add_addr,
 };

@@ -22,6 +22,7 @@
 #include "engine_int.h"
 #include "log.h"
 #include "path.h"
+#include "pm.h"
 #include "sock.h"
 
 #define MPS_SF_ICAP	(64 * 1024)
@@ -553,6 +554,39 @@ static int sf_handle_join_confirm(struct mps_subflow *sf, const struct mps_frame
 	return 0;
 }
 
+/* The server advertised another address: authenticate, then let the path
+ * manager decide.  A forged one is dropped and logged, not fatal: the
+ * subflow it came on is still good. */
+static int sf_handle_add_addr(struct mps_subflow *sf, const struct mps_frame *f)
+{
+	struct mps_meta *meta = sf->meta;
+	const struct mps_frame_addr *fa = &f->u.add_addr.addr;
+	union mps_sockaddr remote;
+	uint8_t mac[32];
+	char a[MPS_ADDRSTRLEN];
+
+	if (meta->role != MPS_ROLE_C || meta->state != MPS_META_ESTABLISHED)
+		return 0;
+	if (mps_crypto_addr_hmac(meta->join_key, f->u.add_addr.addr_id, fa->family,
+				 fa->port, fa->addr, mac) ||
+	    !mps_crypto_equal(mac, f->u.add_addr.hmac, MPS_HMAC_TRUNC_LEN) ||
+	    mps_addr_from_frame(fa, &remote)) {
+		mps_warn("meta %u: ADD_ADDR with a bad HMAC ignored", meta->id);
+		return 0;
+	}
+	for (unsigned i = 0; i < meta->n_peer_addrs; i++)
+		if (meta->peer_addr_ids[i] == f->u.add_addr.addr_id)
+			return 0;	/* already known */
+	if (meta->n_peer_addrs == MPS_MAX_SUBFLOWS)
+		return 0;
+	meta->peer_addr_ids[meta->n_peer_addrs++] = f->u.add_addr.addr_id;
+	mps_info("meta %u: server advertised %s", meta->id,
+		 mps_addr_str(&remote.sa, a, sizeof(a)));
+	if (meta->pm->add_addr)
+		meta->pm->add_addr(meta, &remote);
+	return 0;
+}
+
 static int sf_handle_active(struct mps_subflow *sf, const struct mps_frame *f)
 {
 	struct mps_meta *meta = sf->meta;
@@ -589,10 +623,7 @@ static int sf_handle_active(struct mps_subflow *sf, const struct mps_frame *f)
 		}
 		return 0;
 	case MPS_FT_ADD_ADDR:
-		/* server-advertised addresses are not acted on yet */
-		mps_debug("meta %u: ignoring %s", meta->id,
-			  mps_frame_type_name(f->type));
-		return 0;
+		return sf_handle_add_addr(sf, f);
 	case MPS_FT_FASTCLOSE:
 		if (f->u.fastclose.key != meta->key_local) {
 			mps_warn("meta %u: FASTCLOSE with a wrong key ignored", meta->id);

@@ -44,12 +44,14 @@ static int listen_on(int *port)
 	return fd;
 }
 
+static char client_pm[64] = "MPSHIM_SUBFLOWS=1";
+
 static pid_t spawn_client(const char *mode, int port, const char *expect,
 			  const char *log)
 {
 	static char pre[600], up[64], portstr[16];
 	char *env[] = { pre, up, "MPSHIM_SUBFLOWS=1", "MPSHIM_EXIT_LINGER=300ms",
-			"MPSHIM_LOG=info", NULL };
+			"MPSHIM_LOG=info", client_pm, NULL };
 	char path[600];
 	char *argv[] = { path, (char *)mode, "127.0.0.1", portstr, (char *)expect, NULL };
 
@@ -102,6 +104,9 @@ static void send_frame(int fd, const struct mps_frame *f)
 	cr_assert_eq(send(fd, b, (size_t)n, MSG_NOSIGNAL), n);
 }
 
+/* Sent after HELLO_ACK when set: an ADD_ADDR whose HMAC is forged. */
+static bool send_forged_add_addr;
+
 /* The server half: hold HELLO_ACK back 400 ms, expect "ping", answer "pong". */
 static void serve_one(int lfd)
 {
@@ -132,6 +137,17 @@ static void serve_one(int lfd)
 	memcpy(a.u.hello_ack.pub, kx.pub, 32);
 	a.u.hello_ack.window = 1 << 20;
 	send_frame(fd, &a);
+	if (send_forged_add_addr) {
+		memset(&a, 0, sizeof(a));
+		a.type = MPS_FT_ADD_ADDR;
+		a.u.add_addr.addr_id = 7;
+		a.u.add_addr.addr.family = 4;
+		a.u.add_addr.addr.port = 9;
+		a.u.add_addr.addr.addr[0] = 127;
+		a.u.add_addr.addr.addr[3] = 9;
+		memset(a.u.add_addr.hmac, 0x5a, sizeof(a.u.add_addr.hmac));
+		send_frame(fd, &a);
+	}
 
 	/* the app's "ping" arrives as DATA at the client's IDSN */
 	do
@@ -200,3 +216,21 @@ static void run_refused(const char *mode)
 
 Test(connect, refused_nonblocking_sets_so_error) { run_refused("poll"); }
 Test(connect, refused_blocking_returns_econnrefused) { run_refused("blocking"); }
+
+/* Someone who saw the connection but lacks the keys cannot steer the
+ * client to another address: an ADD_ADDR with a wrong HMAC is ignored. */
+Test(connect, forged_add_addr_is_ignored)
+{
+	char *text;
+	char log[512];
+
+	snprintf(client_pm, sizeof(client_pm), "MPSHIM_PATH_MANAGER=fullmesh");
+	send_forged_add_addr = true;
+	run_mode("poll");
+	snprintf(log, sizeof(log), "%s/client-poll.log", h_tmpdir());
+	text = h_slurp(log);
+	cr_assert(text && strstr(text, "ADD_ADDR with a bad HMAC ignored"),
+		  "client log:\n%s", text ? text : "");
+	cr_assert(!strstr(text, "server advertised"));
+	free(text);
+}

@@ -735,3 +735,45 @@ Test(e2e, forked_child_connects_on_its_own)
 	for (int i = 0; i < lines; i++)
 		cr_assert(!s[i].fallback && s[i].n_sf == 2);
 }
+
+/* proxyd listening on two addresses advertises the second (ADD_ADDR,
+ * authenticated); a fullmesh client opens a subflow to it. */
+Test(e2e, advertised_address_gets_a_subflow)
+{
+	char l1[64], l2[64], backend[64], url[128], out[512], stats[512];
+	char pre[600], up[80], env_stats[600], want[65], got[65], second[64];
+	char *pargv[] = { (char *)h_proxyd(), "--listen", l1, "--listen", l2,
+			  "--backend", backend, NULL };
+	char *argv[] = { "curl", "-sS", "--max-time", "60", "-o", out, url, NULL };
+	char *env[] = { pre, up, env_stats, "MPSHIM_PATH_MANAGER=fullmesh", NULL };
+	const char *file = h_make_file("blob", 8u << 20, 61);
+	struct h_stats s[2];
+	bool joined = false;
+
+	proxy_port = h_free_port();
+	snprintf(l1, sizeof(l1), "127.0.0.1:%d", proxy_port);
+	snprintf(l2, sizeof(l2), "127.0.0.2:%d", proxy_port);
+	snprintf(backend, sizeof(backend), "127.0.0.1:%d", http_port);
+	cr_assert_gt(h_spawn(pargv, NULL, NULL), 0);
+	cr_assert(h_wait_port(proxy_port, 5000));
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/blob", proxy_port);
+	snprintf(out, sizeof(out), "%s/out", h_tmpdir());
+	snprintf(stats, sizeof(stats), "%s/client-stats.json", h_tmpdir());
+	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", h_shim_lib());
+	snprintf(up, sizeof(up), "MPSHIM_UPGRADE=127.0.0.1:%d", proxy_port);
+	snprintf(env_stats, sizeof(env_stats), "MPSHIM_STATS_FILE=%s", stats);
+	cr_assert_eq(h_wait(h_spawn(argv, env, NULL), 60000), 0);
+	cr_assert(h_sha256_file(file, want));
+	cr_assert(h_sha256_file(out, got));
+	cr_assert_str_eq(got, want);
+	cr_assert_eq(h_stats_read(stats, s, 2), 1);
+	snprintf(second, sizeof(second), "\"remote\": \"127.0.0.2:%d\"", proxy_port);
+	{
+		char *text = h_slurp(stats);
+
+		joined = text && strstr(text, second);
+		free(text);
+	}
+	cr_assert(joined, "no subflow to the advertised address");
+	cr_assert_geq(s[0].n_sf, 2);
+}

@@ -364,3 +364,19 @@ Test(crypto, equal)
 		b[i] ^= 0x80;
 	}
 }
+
+/* python3 -c "import hmac,hashlib; k=bytes(range(32));
+ *   m=b'A'+bytes([3,4])+(8443).to_bytes(2,'big')+bytes([10,220,2,1]);
+ *   print(hmac.new(k,m,hashlib.sha256).hexdigest())" */
+Test(crypto, addr_hmac_fixed_vector)
+{
+	static const uint8_t want[8] = { 0xde, 0xe9, 0x1a, 0x5f, 0xc8, 0xb9, 0x0b, 0x13 };
+	uint8_t key[32], out[32];
+	const uint8_t addr[4] = { 10, 220, 2, 1 };
+
+	for (int i = 0; i < 32; i++)
+		key[i] = (uint8_t)i;
+	cr_assert_eq(mps_crypto_addr_hmac(key, 3, 4, 8443, addr, out), 0);
+	cr_assert_arr_eq(out, want, 8);
+	cr_assert_eq(mps_crypto_addr_hmac(key, 3, 5, 8443, addr, out), -EINVAL);
+}
