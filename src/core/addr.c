@@ -145,6 +145,12 @@ int mps_addr_local_resolve(const struct mps_local *loc, int family,
 	int rc = -ENODEV;
 
 	memset(out, 0, sizeof(*out));
+	if (loc->any_iface) {
+		/* "*" stands for whatever interfaces exist: the first one */
+		int n = mps_addr_discover(family, out, 1);
+
+		return n > 0 ? 0 : n < 0 ? n : -ENOENT;
+	}
 	if (!loc->is_iface) {
 		if (loc->family != family)
 			return -ENOENT;
@@ -246,4 +252,27 @@ bool mps_addr_is_any(const struct sockaddr *sa)
 	if (sa->sa_family == AF_INET6)
 		return !memcmp(&((const struct sockaddr_in6 *)sa)->sin6_addr, zero, 16);
 	return false;
+}
+
+int mps_addr_discover(int family, union mps_sockaddr *out, unsigned max)
+{
+	struct ifaddrs *ifa, *it;
+	unsigned n = 0;
+
+	if (getifaddrs(&ifa))
+		return -errno;
+	for (it = ifa; it && n < max; it = it->ifa_next) {
+		if (!it->ifa_addr || it->ifa_addr->sa_family != family ||
+		    !(it->ifa_flags & IFF_UP) || (it->ifa_flags & IFF_LOOPBACK))
+			continue;
+		if (family == AF_INET6 &&
+		    IN6_IS_ADDR_LINKLOCAL(&((struct sockaddr_in6 *)it->ifa_addr)->sin6_addr))
+			continue;
+		memset(&out[n], 0, sizeof(out[n]));
+		memcpy(&out[n], it->ifa_addr, mps_addr_len(it->ifa_addr));
+		mps_addr_set_port(&out[n], 0);
+		n++;
+	}
+	freeifaddrs(ifa);
+	return (int)n;
 }

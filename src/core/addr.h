@@ -42,6 +42,10 @@ int mps_addr_from_frame(const struct mps_frame_addr *fa, union mps_sockaddr *out
 /* The unspecified address (0.0.0.0 / ::)? */
 bool mps_addr_is_any(const struct sockaddr *sa);
 
+/* Addresses of family on every interface that is up, not loopback and
+ * not link-local; at most max into out[].  Returns the count or -errno. */
+int mps_addr_discover(int family, union mps_sockaddr *out, unsigned max);
+
 struct mps_local;
 /* Source address for a subflow to a peer of `family`: the literal, or the
  * first address of that family on the named interface.  -ENOENT / -ENODEV. */

@@ -477,6 +477,11 @@ static int parse_local(char *item, struct mps_local *l, char *err,
 	}
 	memcpy(l->name, item, len + 1);
 
+	if (!strcmp(item, "*")) {
+		l->is_iface = true;
+		l->any_iface = true;
+		return 0;
+	}
 	if (item[0] == '[' && len > 2 && item[len - 1] == ']') {
 		item[len - 1] = '\0';
 		a = item + 1;

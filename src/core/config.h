@@ -37,8 +37,9 @@ struct mps_dest_rule {
 
 /* One `local` entry: an address to bind subflows to, or an interface. */
 struct mps_local {
-	char name[MPS_CFG_NAME_LEN];	/* as written: "10.0.1.1" or "eth1" */
+	char name[MPS_CFG_NAME_LEN];	/* as written: "10.0.1.1", "eth1" or "*" */
 	bool is_iface;
+	bool any_iface;			/* "*": every interface that is up */
 	int family;			/* AF_INET/AF_INET6 when !is_iface */
 	uint8_t addr[16];
 };

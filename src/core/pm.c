@@ -34,8 +34,13 @@ const struct mps_pm_ops *mps_pm_find(const char *name)
 
 const struct mps_pm_ops *mps_pm_select(const struct mps_config *cfg)
 {
-	if (!strcmp(cfg->path_manager, "auto"))
-		return mps_pm_find(cfg->n_local > 1 ? "fullmesh" : "ndiffports");
+	if (!strcmp(cfg->path_manager, "auto")) {
+		bool any = false;
+
+		for (unsigned i = 0; i < cfg->n_local; i++)
+			any |= cfg->local[i].any_iface;
+		return mps_pm_find(cfg->n_local > 1 || any ? "fullmesh" : "ndiffports");
+	}
 	return mps_pm_find(cfg->path_manager);
 }
 

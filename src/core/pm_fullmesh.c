@@ -44,6 +44,20 @@ static int fm_initial_local(struct mps_meta *meta, union mps_sockaddr *local,
 	return 0;
 }
 
+/* "*": one path from each address of the interfaces that are up now
+ * (getifaddrs), except the one the first subflow already uses. */
+static void fm_discover(struct mps_meta *meta, const union mps_sockaddr *first)
+{
+	union mps_sockaddr found[MPS_MAX_SUBFLOWS];
+	int n = mps_addr_discover(meta->dest.sa.sa_family, found, MPS_MAX_SUBFLOWS);
+
+	for (int k = 0; k < n; k++) {
+		if (first && mps_addr_same_host(&found[k].sa, &first->sa))
+			continue;
+		mps_path_add(meta, &found[k], &meta->dest, false, false);
+	}
+}
+
 static void fm_established(struct mps_meta *meta)
 {
 	const struct mps_config *cfg = mps_engine_config(meta->eng);
@@ -53,6 +67,10 @@ static void fm_established(struct mps_meta *meta)
 
 	fm_initial_local(meta, &first, &has_first);
 	for (unsigned i = 0; i < cfg->n_local; i++) {
+		if (cfg->local[i].any_iface) {
+			fm_discover(meta, has_first ? &first : NULL);
+			continue;
+		}
 		/* an entry without an address yet still gets a path: it is
 		 * resolved at each attempt, and tried when an address appears */
 		if (!mps_addr_local_resolve(&cfg->local[i], family, &local) &&

@@ -524,3 +524,25 @@ Test(paths, idle_connection_survives_long_rtt_heartbeats)
 		cr_assert(strcmp(s.sf[i].end, "no ACK (path dead)"),
 			  "a healthy idle subflow was declared dead");
 }
+
+/* local = "*": the client discovers its interfaces (getifaddrs) and opens
+ * a subflow from each, with no addresses configured. */
+Test(paths, discovered_interfaces_each_get_a_subflow)
+{
+	struct xfer x;
+	struct h_stats s;
+	bool seen[2] = { false, false };
+	pid_t curl;
+
+	topology_up("rate=30mbit,delay=10ms", "rate=30mbit,delay=15ms");
+	snprintf(client_env, sizeof(client_env), "MPSHIM_LOCAL=*");
+	curl = xfer_start(&x, 12u << 20, 19);
+	xfer_finish(&x, curl, &s, NULL);
+	for (int i = 0; i < s.n_sf; i++)
+		for (int p = 0; p < 2; p++)
+			if (starts_with(s.sf[i].local, cli_addr[p]) && s.sf[i].recv)
+				seen[p] = true;
+	cr_assert(seen[0] && seen[1], "not every interface carried data (%d subflows)",
+		  s.n_sf);
+	snprintf(client_env, sizeof(client_env), "MPSHIM_LOG=info");
+}

@@ -262,3 +262,16 @@ Test(opportunistic, nothing_when_the_blocker_is_on_the_fastest)
 	free(sfs[0].map);
 	mps_meta_seq_free(&meta);
 }
+
+Test(registry, star_local_selects_fullmesh)
+{
+	struct mps_config cfg;
+	char err[128];
+
+	mps_pm_init();
+	mps_config_defaults(&cfg);
+	cr_assert_eq(mps_config_set(&cfg, "local", "*", err, sizeof(err)), 0);
+	cr_assert(cfg.local[0].any_iface);
+	cr_assert_eq(mps_pm_select(&cfg), &mps_pm_fullmesh);
+	cr_assert_neq(mps_config_set(&cfg, "local", "**", err, sizeof(err)), 0);
+}
