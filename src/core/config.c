@@ -342,6 +342,9 @@ static int parse_port(const char *s, struct mps_dest_rule *r, char *err,
 	return 0;
 }
 
+static int parse_policies(const char *val, struct mps_config *cfg, char *err,
+			  size_t errlen);
+
 /* One entry of the upgrade list; appends one rule, or two for localhost. */
 static int parse_dest(char *item, struct mps_dest_rule *rules, unsigned *n,
 		      char *err, size_t errlen)
@@ -643,6 +646,8 @@ static int opt_parse(const struct mps_option *opt, struct mps_config *cfg,
 		cfg->n_upgrade = n;
 		return 0;
 	}
+	case MPS_OPT_POLICY:
+		return parse_policies(val, cfg, err, errlen);
 	case MPS_OPT_LOCALS: {
 		struct mps_local locals[MPS_CFG_MAX_LOCAL];
 		unsigned n = 0;
@@ -945,15 +950,14 @@ static bool prefix_match(const uint8_t *net, const uint8_t *addr,
 	return !((net[bytes] ^ addr[bytes]) & (uint8_t)(0xff << (8 - bits)));
 }
 
-bool mps_config_dest_match(const struct mps_config *cfg,
-			   const struct sockaddr *sa)
+/* Index of the first of n rules that sa matches, or -1. */
+static int rules_match(const struct mps_dest_rule *rules, unsigned n,
+		       const struct sockaddr *sa)
 {
 	const uint8_t *a4 = NULL, *a6 = NULL;
 	uint16_t port;
 	unsigned i;
 
-	if (!cfg || !sa || !cfg->n_upgrade)
-		return false;
 	if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
 
@@ -969,22 +973,152 @@ bool mps_config_dest_match(const struct mps_config *cfg,
 			a4 = a6 + 12;
 		port = ntohs(sin6->sin6_port);
 	} else {
-		return false;
+		return -1;
 	}
 
-	for (i = 0; i < cfg->n_upgrade && i < MPS_CFG_MAX_RULES; i++) {
-		const struct mps_dest_rule *r = &cfg->upgrade[i];
+	for (i = 0; i < n; i++) {
+		const struct mps_dest_rule *r = &rules[i];
 
 		if (!r->any_port && r->port != port)
 			continue;
 		if (r->any_addr)
-			return true;
+			return (int)i;
 		if (r->family == AF_INET && a4 &&
 		    prefix_match(r->addr, a4, r->prefix_len))
-			return true;
+			return (int)i;
 		if (r->family == AF_INET6 && a6 &&
 		    prefix_match(r->addr, a6, r->prefix_len))
+			return (int)i;
+	}
+	return -1;
+}
+
+bool mps_config_dest_match(const struct mps_config *cfg,
+			   const struct sockaddr *sa)
+{
+	if (!cfg || !sa || !cfg->n_upgrade)
+		return false;
+	return rules_match(cfg->upgrade, cfg->n_upgrade < MPS_CFG_MAX_RULES ?
+			   cfg->n_upgrade : MPS_CFG_MAX_RULES, sa) >= 0;
+}
+
+/* Keys a policy may set: what a destination reasonably changes. */
+static const char *const policy_keys[] = {
+	"scheduler", "path_manager", "subflows", "local", "backup", "checksum", NULL
+};
+
+static bool policy_key_ok(const char *key)
+{
+	for (const char *const *k = policy_keys; *k; k++)
+		if (!strcmp(*k, key))
 			return true;
+	return false;
+}
+
+/* Apply "key=value key=value" to cfg; every key is policy_key_ok. */
+static int policy_apply(struct mps_config *cfg, const char *sets, char *err,
+			size_t errlen)
+{
+	char buf[MPS_CFG_POLICY_LEN], *save = NULL, *tok;
+	int ret;
+
+	snprintf(buf, sizeof(buf), "%s", sets);
+	for (tok = strtok_r(buf, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
+		char *eq = strchr(tok, '=');
+
+		if (!eq) {
+			cfg_msg(err, errlen, "'%s' is not key=value", tok);
+			return -EINVAL;
+		}
+		*eq = '\0';
+		if (!policy_key_ok(tok)) {
+			cfg_msg(err, errlen, "'%s' cannot be set per destination "
+				"(scheduler, path_manager, subflows, local, backup, checksum)",
+				tok);
+			return -EINVAL;
+		}
+		ret = mps_config_set(cfg, tok, eq + 1, err, errlen);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* "DEST k=v ... | DEST k=v ...": every entry checked on a scratch config
+ * before anything is stored. */
+static int parse_policies(const char *val, struct mps_config *cfg, char *err,
+			  size_t errlen)
+{
+	struct mps_policy pol[MPS_CFG_MAX_POLICIES];
+	unsigned n = 0;
+	char *buf = strdup(val), *save = NULL, *entry;
+	int ret = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	for (entry = strtok_r(buf, "|", &save); entry && !ret;
+	     entry = strtok_r(NULL, "|", &save)) {
+		struct mps_dest_rule rules[2];
+		struct mps_config *scratch;
+		unsigned nr = 0;
+		char *dest, *sets;
+
+		while (*entry == ' ' || *entry == '\t')
+			entry++;
+		if (!*entry)
+			continue;
+		dest = entry;
+		sets = dest + strcspn(dest, " \t");
+		if (*sets)
+			*sets++ = '\0';
+		ret = parse_dest(dest, rules, &nr, err, errlen);
+		if (ret)
+			break;
+		if (strlen(sets) >= MPS_CFG_POLICY_LEN) {
+			cfg_msg(err, errlen, "policy for %s is too long", dest);
+			ret = -ERANGE;
+			break;
+		}
+		scratch = malloc(sizeof(*scratch));
+		if (!scratch) {
+			ret = -ENOMEM;
+			break;
+		}
+		mps_config_defaults(scratch);
+		ret = policy_apply(scratch, sets, err, errlen);
+		free(scratch);
+		for (unsigned i = 0; i < nr && !ret; i++) {
+			if (n == MPS_CFG_MAX_POLICIES) {
+				cfg_msg(err, errlen, "more than %d policies",
+					MPS_CFG_MAX_POLICIES);
+				ret = -ERANGE;
+				break;
+			}
+			pol[n].dest = rules[i];
+			snprintf(pol[n].sets, sizeof(pol[n].sets), "%s", sets);
+			n++;
+		}
+	}
+	free(buf);
+	if (ret)
+		return ret;
+	memcpy(cfg->policy, pol, n * sizeof(pol[0]));
+	cfg->n_policy = n;
+	return 0;
+}
+
+bool mps_config_for_dest(const struct mps_config *base, const struct sockaddr *sa,
+			 struct mps_config *out)
+{
+	char err[128];
+
+	for (unsigned i = 0; i < base->n_policy && i < MPS_CFG_MAX_POLICIES; i++) {
+		if (rules_match(&base->policy[i].dest, 1, sa) < 0)
+			continue;
+		*out = *base;
+		/* validated when it was set: applying it again cannot fail */
+		policy_apply(out, base->policy[i].sets, err, sizeof(err));
+		return true;
 	}
 	return false;
 }
@@ -1003,6 +1137,7 @@ static const char *type_name(enum mps_opt_type type)
 	case MPS_OPT_LEVEL:	return "level";
 	case MPS_OPT_DESTS:	return "destinations";
 	case MPS_OPT_LOCALS:	return "locals";
+	case MPS_OPT_POLICY:	return "policies";
 	}
 	return "?";
 }
@@ -1041,6 +1176,9 @@ static void fmt_bounds(const struct mps_option *opt, char *buf, size_t len)
 		break;
 	case MPS_OPT_LOCALS:
 		snprintf(buf, len, "up to %d entries", MPS_CFG_MAX_LOCAL);
+		break;
+	case MPS_OPT_POLICY:
+		snprintf(buf, len, "up to %d entries", MPS_CFG_MAX_POLICIES);
 		break;
 	case MPS_OPT_STRING:
 		break;

@@ -23,6 +23,8 @@
 #define MPS_CFG_MAX_RULES	32
 #define MPS_CFG_MAX_LOCAL	8
 #define MPS_CFG_NAME_LEN	64
+#define MPS_CFG_MAX_POLICIES	16
+#define MPS_CFG_POLICY_LEN	240
 
 /* One entry of the `upgrade` list: which TCP destinations become multipath.
  * any_addr / any_port stand for `*`; prefix_len selects a CIDR range. */
@@ -33,6 +35,12 @@ struct mps_dest_rule {
 	uint8_t addr[16];		/* network order; v4 uses the first 4 */
 	unsigned prefix_len;		/* 32 / 128 for a single host */
 	uint16_t port;			/* host order, when !any_port */
+};
+
+/* One `policy` entry: settings that apply to connections to dest. */
+struct mps_policy {
+	struct mps_dest_rule dest;
+	char sets[MPS_CFG_POLICY_LEN];	/* validated "key=value key=value" */
 };
 
 /* One `local` entry: an address to bind subflows to, or an interface. */
@@ -54,6 +62,7 @@ enum mps_opt_type {
 	MPS_OPT_LEVEL,		/* log level name */
 	MPS_OPT_DESTS,		/* comma list of destination rules */
 	MPS_OPT_LOCALS,		/* comma list of addresses or interfaces */
+	MPS_OPT_POLICY,		/* "DEST key=value ... | DEST ..." */
 };
 
 struct mps_config {
@@ -63,6 +72,8 @@ struct mps_config {
 	unsigned n_local;		/* must follow local[] (config.c) */
 	struct mps_local backup[MPS_CFG_MAX_LOCAL];
 	unsigned n_backup;		/* must follow backup[] */
+	struct mps_policy policy[MPS_CFG_MAX_POLICIES];
+	unsigned n_policy;
 	long subflows;			/* ndiffports: subflows per connection */
 	char scheduler[MPS_CFG_NAME_LEN];
 	char path_manager[MPS_CFG_NAME_LEN];
@@ -133,6 +144,12 @@ int mps_config_load(struct mps_config *cfg, const char *explicit_file,
 /* Does the destination match the upgrade list? */
 bool mps_config_dest_match(const struct mps_config *cfg,
 			   const struct sockaddr *sa);
+
+/* The configuration for connections to sa: base with the settings of the
+ * first matching `policy` entry applied.  Returns true (out filled) when
+ * a policy matched, false otherwise (out untouched). */
+bool mps_config_for_dest(const struct mps_config *base, const struct sockaddr *sa,
+			 struct mps_config *out);
 
 /* Print the table as `mpshim --help-config` shows it. */
 void mps_config_print_help(FILE *out);

@@ -136,6 +136,7 @@ static struct mps_meta *meta_new(struct mps_engine *eng, enum mps_meta_role role
 	meta->state = MPS_META_CONNECTING;
 	meta->id = ++eng->next_meta_id;
 	meta->frame_size = (size_t)cfg->frame_size;
+	meta->cfg = &eng->cfg;
 	meta->sched = eng->sched;
 	meta->pm = eng->pm;
 	meta->efd = -1;
@@ -392,6 +393,7 @@ static void meta_free(struct mps_meta *meta)
 		meta->next->prev = meta->prev;
 	eng->cnt.metas_open--;
 	mps_meta_seq_free(meta);
+	free(meta->own_cfg);
 	free(meta);
 }
 
@@ -831,6 +833,34 @@ struct connect_cmd {
 	void *arg;
 };
 
+/* A `policy` entry for this destination: the connection gets its own
+ * copy of the configuration with that entry's settings. */
+static void apply_policy(struct mps_meta *meta)
+{
+	struct mps_engine *eng = meta->eng;
+	struct mps_config *own = malloc(sizeof(*own));
+	const struct mps_sched_ops *sched;
+	const struct mps_pm_ops *pm;
+
+	if (!own || !mps_config_for_dest(&eng->cfg, &meta->dest.sa, own)) {
+		free(own);
+		return;
+	}
+	sched = mps_sched_find(own->scheduler);
+	pm = mps_pm_select(own);
+	if (!sched || !pm) {
+		free(own);
+		return;
+	}
+	meta->own_cfg = own;
+	meta->cfg = own;
+	meta->sched = sched;
+	meta->pm = pm;
+	meta->checksum = own->checksum;
+	mps_debug("meta %u: a policy applies (scheduler %s, %s)", meta->id,
+		  sched->name, pm->name);
+}
+
 static void cmd_connect(struct mps_engine *eng, void *arg)
 {
 	struct connect_cmd *cc = arg;
@@ -851,6 +881,7 @@ static void cmd_connect(struct mps_engine *eng, void *arg)
 	meta->on_connect = cc->cb;
 	meta->on_connect_arg = cc->arg;
 	meta->checksum = eng->cfg.checksum;
+	apply_policy(meta);
 	free(cc);
 	cc = NULL;
 	rc = meta_keys_new(meta);

@@ -23,6 +23,7 @@
 #include "crypto.h"
 #include "loop.h"
 
+struct mps_config;
 #define MPS_MAX_SUBFLOWS	16
 #define MPS_INITIAL_WINDOW	65536u	/* assumed until the peer advertises */
 #define MPS_MAX_OOO_RANGES	4096u	/* reorder holes before the peer is cut off */
@@ -122,6 +123,8 @@ struct mps_meta {
 	struct mps_timer live_timer;	/* liveness checks and heartbeats */
 	uint64_t orphan_since_ns;	/* no live subflow since, 0 if some */
 	unsigned sf_ever;		/* subflows created, for address ids */
+	const struct mps_config *cfg;	/* the engine's, or own_cfg (policy) */
+	struct mps_config *own_cfg;
 	const struct mps_sched_ops *sched;
 	unsigned rr_next;		/* roundrobin's turn */
 	uint64_t opp_una;		/* last blocker sent again opportunistically */

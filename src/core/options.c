@@ -72,6 +72,17 @@ const struct mps_option mps_options[] = {
 			"regular subflow is usable.",
 	},
 	{
+		.name = "policy",
+		.env = "MPSHIM_POLICY",
+		.type = MPS_OPT_POLICY,
+		.def = "",
+		CFG_FIELD(policy),
+		.help = "Settings per destination: 'DEST key=value ... | DEST ...'; "
+			"the first entry whose DEST (as in upgrade) matches sets "
+			"scheduler, path_manager, subflows, local, backup or "
+			"checksum for that connection.",
+	},
+	{
 		.name = "scheduler",
 		.env = "MPSHIM_SCHEDULER",
 		.type = MPS_OPT_CHOICE,

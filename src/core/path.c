@@ -14,7 +14,7 @@
 
 static const struct mps_config *cfg_of(const struct mps_meta *meta)
 {
-	return mps_engine_config(meta->eng);
+	return meta->cfg;
 }
 
 static void retry_timer_cb(struct mps_timer *t);

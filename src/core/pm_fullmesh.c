@@ -28,7 +28,7 @@ static bool is_backup(const struct mps_config *cfg, const struct mps_local *loc)
 static int fm_initial_local(struct mps_meta *meta, union mps_sockaddr *local,
 			    bool *has_local)
 {
-	const struct mps_config *cfg = mps_engine_config(meta->eng);
+	const struct mps_config *cfg = meta->cfg;
 
 	*has_local = false;
 	/* the first regular entry carries the connection; backups join */
@@ -60,7 +60,7 @@ static void fm_discover(struct mps_meta *meta, const union mps_sockaddr *first)
 
 static void fm_established(struct mps_meta *meta)
 {
-	const struct mps_config *cfg = mps_engine_config(meta->eng);
+	const struct mps_config *cfg = meta->cfg;
 	union mps_sockaddr first, local;
 	bool has_first;
 	int family = meta->dest.sa.sa_family;
@@ -84,7 +84,7 @@ static void fm_established(struct mps_meta *meta)
  * the mesh is local entries x server addresses. */
 static void fm_add_addr(struct mps_meta *meta, const union mps_sockaddr *remote)
 {
-	const struct mps_config *cfg = mps_engine_config(meta->eng);
+	const struct mps_config *cfg = meta->cfg;
 
 	if (!cfg->n_local) {
 		mps_path_add(meta, NULL, remote, false, false);

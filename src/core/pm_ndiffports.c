@@ -14,7 +14,7 @@
 static int nd_initial_local(struct mps_meta *meta, union mps_sockaddr *local,
 			    bool *has_local)
 {
-	const struct mps_config *cfg = mps_engine_config(meta->eng);
+	const struct mps_config *cfg = meta->cfg;
 
 	*has_local = false;
 	if (cfg->n_local &&
@@ -25,7 +25,7 @@ static int nd_initial_local(struct mps_meta *meta, union mps_sockaddr *local,
 
 static void nd_established(struct mps_meta *meta)
 {
-	const struct mps_config *cfg = mps_engine_config(meta->eng);
+	const struct mps_config *cfg = meta->cfg;
 	union mps_sockaddr local;
 	bool has_local;
 

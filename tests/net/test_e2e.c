@@ -777,3 +777,25 @@ Test(e2e, advertised_address_gets_a_subflow)
 	cr_assert(joined, "no subflow to the advertised address");
 	cr_assert_geq(s[0].n_sf, 2);
 }
+
+/* A policy for the destination overrides the global settings for it. */
+Test(e2e, policy_overrides_settings_for_its_destination)
+{
+	char port[16], url[128], out[512], stats[512], pol[128];
+	char *args[] = { "-o", out, url, NULL };
+	struct h_stats s[2];
+
+	h_make_file("blob", 2u << 20, 71);
+	start_proxyd("auto", NULL);
+	snprintf(port, sizeof(port), "%d", proxy_port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/blob", proxy_port);
+	snprintf(out, sizeof(out), "%s/out", h_tmpdir());
+	snprintf(stats, sizeof(stats), "%s/client-stats.json", h_tmpdir());
+	snprintf(pol, sizeof(pol), "MPSHIM_POLICY=127.0.0.1:%d subflows=3 scheduler=roundrobin",
+		 proxy_port);
+	putenv(pol);	/* inherited by the curl shim_curl spawns */
+	cr_assert_eq(shim_curl("auto", 2, port, args, stats, NULL), 0);
+	unsetenv("MPSHIM_POLICY");
+	cr_assert_eq(h_stats_read(stats, s, 2), 1);
+	cr_assert_eq(s[0].n_sf, 3, "the policy's subflows=3 was not applied");
+}

@@ -179,6 +179,9 @@ Test(config, table_is_sane)
 				  o->offset + o->size == offsetof(struct mps_config, n_backup),
 				  "%s: count must follow the array", o->name);
 			break;
+		case MPS_OPT_POLICY:
+			cr_assert_eq(o->offset, offsetof(struct mps_config, policy));
+			break;
 		}
 		for (j = 0; j < i; j++) {
 			cr_assert_str_neq(o->name, mps_options[j].name);
@@ -1024,6 +1027,7 @@ static const char *man_type(enum mps_opt_type type)
 	case MPS_OPT_LEVEL:	return "Type: level";
 	case MPS_OPT_DESTS:	return "Type: destinations";
 	case MPS_OPT_LOCALS:	return "Type: locals";
+	case MPS_OPT_POLICY:	return "Type: policies";
 	}
 	return "?";
 }
@@ -1362,4 +1366,35 @@ Test(log, writers_do_not_interleave)
 	}
 	cr_assert_eq(n, LOG_WRITERS * LOG_LINES);
 	free(text);
+}
+
+Test(config, policy_per_destination)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET }, b = { .sin_family = AF_INET };
+	struct mps_config out;
+
+	mps_config_defaults(&cfg);
+	assert_set_ok("policy", "10.1.2.3:443 scheduler=redundant subflows=3 | "
+		      "*:22 local=10.0.0.1,10.0.0.2 backup=10.0.0.2");
+	cr_assert_eq(cfg.n_policy, 2);
+	inet_pton(AF_INET, "10.1.2.3", &a.sin_addr);
+	a.sin_port = htons(443);
+	cr_assert(mps_config_for_dest(&cfg, (struct sockaddr *)&a, &out));
+	cr_assert_str_eq(out.scheduler, "redundant");
+	cr_assert_eq(out.subflows, 3);
+	cr_assert_eq(out.n_local, 0, "untouched keys keep the base value");
+	inet_pton(AF_INET, "192.0.2.9", &b.sin_addr);
+	b.sin_port = htons(22);
+	cr_assert(mps_config_for_dest(&cfg, (struct sockaddr *)&b, &out));
+	cr_assert_eq(out.n_local, 2);
+	cr_assert_eq(out.n_backup, 1);
+	cr_assert_str_eq(out.scheduler, "ecf");
+	b.sin_port = htons(80);
+	cr_assert(!mps_config_for_dest(&cfg, (struct sockaddr *)&b, &out));
+	/* keys a destination may not change, bad values, no key=value */
+	assert_set_fails("policy", "*:22 log_level=debug", -EINVAL);
+	assert_set_fails("policy", "*:22 subflows=99", -ERANGE);
+	assert_set_fails("policy", "*:22 subflows", -EINVAL);
+	assert_set_fails("policy", "nohost:22 subflows=2", -EINVAL);
+	cr_assert_eq(cfg.n_policy, 2, "a failed set leaves the old value");
 }
