@@ -6,9 +6,9 @@ set linetype 1 lc rgb "#4c72b0"
 set linetype 2 lc rgb "#dd8452"
 set linetype 3 lc rgb "#55a868"
 $D << EOD
-"TCP" 48.26 48.26 "48.3"
-"kMPTCP" 49.9 49.9 "49.9"
-"mpshim" 50.78 50.78 "50.8"
+"TCP" 48.27 48.27 "48.3"
+"kMPTCP" 50.17 50.17 "50.2"
+"mpshim" 50.38 50.38 "50.4"
 EOD
 set title "bulk goodput, one connection"
 set ylabel "Mbit/s"
@@ -20,13 +20,13 @@ set boxwidth 0.6
 set key top left
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle, 67.57 with lines dt 2 lw 2 lc "black" title "limit 67.6 Mbit/s"
 $D << EOD
-"TCP" 76.6 76.6 "77"
-"kMPTCP" 77.5 77.5 "78"
-"mpshim" 89.3 89.3 "89"
+"TCP" 76.7 76.7 "77"
+"kMPTCP" 78.6 78.6 "79"
+"mpshim" 88.9 88.9 "89"
 EOD
 set title "256KB download completion (median)"
 set ylabel "ms"
-set yrange [0:107.16]
+set yrange [0:106.68]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -34,13 +34,13 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 207 207 "207"
-"kMPTCP" 207.8 207.8 "208"
-"mpshim" 219.6 219.6 "220"
+"TCP" 207.2 207.2 "207"
+"kMPTCP" 270.4 270.4 "270"
+"mpshim" 219.7 219.7 "220"
 EOD
 set title "1MB download completion (median)"
 set ylabel "ms"
-set yrange [0:263.52]
+set yrange [0:324.48]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -49,12 +49,12 @@ unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
 "TCP" 1771.1 1771.1 "1771"
-"kMPTCP" 1716.3 1716.3 "1716"
-"mpshim" 1657.7 1657.7 "1658"
+"kMPTCP" 1769.7 1769.7 "1770"
+"mpshim" 1779.4 1779.4 "1779"
 EOD
 set title "10MB download completion (median)"
 set ylabel "ms"
-set yrange [0:2125.32]
+set yrange [0:2135.28]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1

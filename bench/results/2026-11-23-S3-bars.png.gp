@@ -6,13 +6,13 @@ set linetype 1 lc rgb "#4c72b0"
 set linetype 2 lc rgb "#dd8452"
 set linetype 3 lc rgb "#55a868"
 $D << EOD
-"TCP" 10774.7 10774.7 "10775"
-"kMPTCP" 500.2 500.2 "500"
-"mpshim" 669.5 669.5 "670"
+"TCP" 10730.1 10730.1 "10730"
+"kMPTCP" 498.2 498.2 "498"
+"mpshim" 568.8 568.8 "569"
 EOD
 set title "longest stall (no bytes delivered)"
 set ylabel "ms"
-set yrange [0:12929.6]
+set yrange [0:12876.1]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -20,9 +20,9 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 88.47 88.47 "88.5"
-"kMPTCP" 228.27 228.27 "228.3"
-"mpshim" 250.27 250.27 "250.3"
+"TCP" 89.42 89.42 "89.4"
+"kMPTCP" 230.92 230.92 "230.9"
+"mpshim" 248.38 248.38 "248.4"
 EOD
 set title "bytes delivered (server sends 25 s)"
 set ylabel "MB"
@@ -35,8 +35,8 @@ set key top left
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle, 301.656 with lines dt 2 lw 2 lc "black" title "limit if no outage"
 $D << EOD
 "TCP" 0.1 0.1 "0.1"
-"kMPTCP" 41.22 41.22 "41.2"
-"mpshim" 47.34 47.34 "47.3"
+"kMPTCP" 41.28 41.28 "41.3"
+"mpshim" 48.24 48.24 "48.2"
 EOD
 set title "goodput during the outage"
 set ylabel "Mbit/s"

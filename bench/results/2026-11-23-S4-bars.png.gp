@@ -6,13 +6,13 @@ set linetype 1 lc rgb "#4c72b0"
 set linetype 2 lc rgb "#dd8452"
 set linetype 3 lc rgb "#55a868"
 $D << EOD
-"TCP" 10316.1 10316.1 "10316"
-"kMPTCP" 500.1 500.1 "500"
-"mpshim" 136.1 136.1 "136"
+"TCP" 10382.2 10382.2 "10382"
+"kMPTCP" 490 490 "490"
+"mpshim" 211.7 211.7 "212"
 EOD
 set title "longest stall (no bytes delivered)"
 set ylabel "ms"
-set yrange [0:12379.3]
+set yrange [0:12458.6]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -20,9 +20,9 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 89.55 89.55 "89.5"
-"kMPTCP" 226.23 226.23 "226.2"
-"mpshim" 238.75 238.75 "238.8"
+"TCP" 88.91 88.91 "88.9"
+"kMPTCP" 226.66 226.66 "226.7"
+"mpshim" 239.92 239.92 "239.9"
 EOD
 set title "bytes delivered (server sends 25 s)"
 set ylabel "MB"
@@ -35,7 +35,7 @@ set key top left
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle, 301.656 with lines dt 2 lw 2 lc "black" title "limit if no outage"
 $D << EOD
 "TCP" 0 0 "0.0"
-"kMPTCP" 41.2 41.2 "41.2"
+"kMPTCP" 41.57 41.57 "41.6"
 "mpshim" 48.64 48.64 "48.6"
 EOD
 set title "goodput during the outage"

@@ -6,13 +6,13 @@ set linetype 1 lc rgb "#4c72b0"
 set linetype 2 lc rgb "#dd8452"
 set linetype 3 lc rgb "#55a868"
 $D << EOD
-"TCP" 56.5 56.5 "56"
-"kMPTCP" 58.8 58.8 "59"
-"mpshim" 125.6 125.6 "126"
+"TCP" 72.4 72.4 "72"
+"kMPTCP" 77.9 77.9 "78"
+"mpshim" 160.1 160.1 "160"
 EOD
 set title "loopback, 1B, RTT p50"
 set ylabel "µs"
-set yrange [0:150.72]
+set yrange [0:192.12]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -20,13 +20,13 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 78.5 78.5 "78"
-"kMPTCP" 80.9 80.9 "81"
-"mpshim" 184.5 184.5 "184"
+"TCP" 104.9 104.9 "105"
+"kMPTCP" 128.2 128.2 "128"
+"mpshim" 243.6 243.6 "244"
 EOD
 set title "loopback, 1B, RTT p99"
 set ylabel "µs"
-set yrange [0:221.4]
+set yrange [0:292.32]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -34,13 +34,13 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 56 56 "56"
-"kMPTCP" 55.7 55.7 "56"
-"mpshim" 119.6 119.6 "120"
+"TCP" 78 78 "78"
+"kMPTCP" 73.1 73.1 "73"
+"mpshim" 203.9 203.9 "204"
 EOD
 set title "loopback, 4KB, RTT p50"
 set ylabel "µs"
-set yrange [0:143.52]
+set yrange [0:244.68]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -48,13 +48,13 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 74.5 74.5 "74"
-"kMPTCP" 98.8 98.8 "99"
-"mpshim" 242.4 242.4 "242"
+"TCP" 136.4 136.4 "136"
+"kMPTCP" 129.5 129.5 "130"
+"mpshim" 322.7 322.7 "323"
 EOD
 set title "loopback, 4KB, RTT p99"
 set ylabel "µs"
-set yrange [0:290.88]
+set yrange [0:387.24]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -62,13 +62,13 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 489.9 489.9 "490"
-"kMPTCP" 521.8 521.8 "522"
-"mpshim" 342.3 342.3 "342"
+"TCP" 641 641 "641"
+"kMPTCP" 738.5 738.5 "738"
+"mpshim" 512.2 512.2 "512"
 EOD
 set title "S1 paths, 1B, RTT p50 minus 20 ms"
 set ylabel "µs above the 20 ms path RTT"
-set yrange [0:626.16]
+set yrange [0:886.2]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -76,13 +76,13 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 688.5 688.5 "688"
-"kMPTCP" 745.2 745.2 "745"
-"mpshim" 526.2 526.2 "526"
+"TCP" 1603.6 1603.6 "1604"
+"kMPTCP" 991.8 991.8 "992"
+"mpshim" 978.4 978.4 "978"
 EOD
 set title "S1 paths, 1B, RTT p99 minus 20 ms"
 set ylabel "µs above the 20 ms path RTT"
-set yrange [0:894.24]
+set yrange [0:1924.32]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -90,13 +90,13 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 403.4 403.4 "403"
-"kMPTCP" 394.8 394.8 "395"
-"mpshim" 374.7 374.7 "375"
+"TCP" 582.3 582.3 "582"
+"kMPTCP" 635.4 635.4 "635"
+"mpshim" 611.8 611.8 "612"
 EOD
 set title "S1 paths, 4KB, RTT p50 minus 20 ms"
 set ylabel "µs above the 20 ms path RTT"
-set yrange [0:484.08]
+set yrange [0:762.48]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -104,13 +104,13 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 679.9 679.9 "680"
-"kMPTCP" 628.2 628.2 "628"
-"mpshim" 603.1 603.1 "603"
+"TCP" 829.4 829.4 "829"
+"kMPTCP" 796.2 796.2 "796"
+"mpshim" 818.3 818.3 "818"
 EOD
 set title "S1 paths, 4KB, RTT p99 minus 20 ms"
 set ylabel "µs above the 20 ms path RTT"
-set yrange [0:815.88]
+set yrange [0:995.28]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1

@@ -6,13 +6,13 @@ set linetype 1 lc rgb "#4c72b0"
 set linetype 2 lc rgb "#dd8452"
 set linetype 3 lc rgb "#55a868"
 $D << EOD
-"TCP" 26630.5 26630.5 "26630"
-"kMPTCP" 12210.5 12210.5 "12210"
-"mpshim" 2046.5 2046.5 "2046"
+"TCP" 24966.1 24966.1 "24966"
+"kMPTCP" 9279.4 9279.4 "9279"
+"mpshim" 918.2 918.2 "918"
 EOD
 set title "aggregate goodput, 1000 x 1 MB"
 set ylabel "Mbit/s"
-set yrange [0:31956.6]
+set yrange [0:29959.3]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -20,13 +20,13 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 293.7 293.7 "294"
-"kMPTCP" 646.4 646.4 "646"
-"mpshim" 3910.4 3910.4 "3910"
+"TCP" 311.1 311.1 "311"
+"kMPTCP" 842.3 842.3 "842"
+"mpshim" 8978.5 8978.5 "8978"
 EOD
 set title "completion time p99"
 set ylabel "ms"
-set yrange [0:4692.48]
+set yrange [0:10774.2]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -48,13 +48,13 @@ set boxwidth 0.6
 set key top left
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle, 1000 with lines dt 2 lw 2 lc "black" title "started"
 $D << EOD
-"TCP" 2.08984 2.08984 "2"
+"TCP" 1.84766 1.84766 "2"
 "kMPTCP" 2.09375 2.09375 "2"
-"mpshim" 1221.2 1221.2 "1221"
+"mpshim" 1218.07 1218.07 "1218"
 EOD
 set title "peak RSS, server side"
 set ylabel "MiB (mpshim: proxyd + server)"
-set yrange [0:1465.43]
+set yrange [0:1461.68]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1

@@ -109,6 +109,39 @@ static void assert_spread(const struct h_stats *s, bool download)
 		      (unsigned long long)total);
 }
 
+/*
+ * curl under the shim fetching /blob from proxyd on proxy_port, with extra
+ * "K=V" environment entries (NULL-terminated, after the defaults so they
+ * win); env_upgrade false leaves MPSHIM_UPGRADE to a config file.  The
+ * bytes must equal file; the one client stats line goes to *s.
+ */
+static void curl_blob(const char *file, char *const extra[], bool env_upgrade,
+		      struct h_stats *s)
+{
+	char url[128], out[512], stats[512], pre[600], up[80], env_stats[600];
+	char want[65], got[65];
+	char *argv[] = { "curl", "-sS", "--max-time", "60", "-o", out, url, NULL };
+	char *env[16] = { pre, env_stats };
+	int n = 2;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/blob", proxy_port);
+	snprintf(out, sizeof(out), "%s/out", h_tmpdir());
+	snprintf(stats, sizeof(stats), "%s/client-stats.json", h_tmpdir());
+	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", h_shim_lib());
+	snprintf(up, sizeof(up), "MPSHIM_UPGRADE=127.0.0.1:%d", proxy_port);
+	snprintf(env_stats, sizeof(env_stats), "MPSHIM_STATS_FILE=%s", stats);
+	if (env_upgrade)
+		env[n++] = up;
+	for (int i = 0; extra && extra[i] && n < 15; i++)
+		env[n++] = extra[i];
+	env[n] = NULL;
+	cr_assert_eq(h_wait(h_spawn(argv, env, NULL), 60000), 0, "curl failed");
+	cr_assert(h_sha256_file(file, want));
+	cr_assert(h_sha256_file(out, got), "no output");
+	cr_assert_str_eq(got, want, "downloaded bytes differ");
+	cr_assert_eq(h_stats_read(stats, s, 1), 1, "one client stats line expected");
+}
+
 static void download(const char *loop, size_t size, int subflows)
 {
 	char port[16], url[128], out[512], stats[512], want[65], got[65];
@@ -637,12 +670,10 @@ Test(e2e, fifty_concurrent_connections)
 /* The same knobs from a configuration file instead of the environment. */
 Test(e2e, configuration_file_sets_the_policy)
 {
-	char cfgpath[512], url[128], out[512], pre[600], env_cfg[600], stats[512];
-	char env_stats[600], want[65], got[65];
+	char cfgpath[512], env_cfg[600];
 	const char *file = h_make_file("blob", 4u << 20, 31);
-	char *argv[] = { "curl", "-sS", "--max-time", "60", "-o", out, url, NULL };
-	char *env[] = { pre, env_cfg, env_stats, NULL };
-	struct h_stats s[2];
+	char *extra[] = { env_cfg, NULL };
+	struct h_stats s;
 	FILE *f;
 
 	start_proxyd("auto", NULL);
@@ -652,31 +683,20 @@ Test(e2e, configuration_file_sets_the_policy)
 	fprintf(f, "# written by the test\nupgrade = 127.0.0.1:%d\nsubflows = 3\n",
 		proxy_port);
 	fclose(f);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/blob", proxy_port);
-	snprintf(out, sizeof(out), "%s/out", h_tmpdir());
-	snprintf(stats, sizeof(stats), "%s/client-stats.json", h_tmpdir());
-	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", h_shim_lib());
 	snprintf(env_cfg, sizeof(env_cfg), "MPSHIM_CONFIG=%s", cfgpath);
-	snprintf(env_stats, sizeof(env_stats), "MPSHIM_STATS_FILE=%s", stats);
-	cr_assert_eq(h_wait(h_spawn(argv, env, NULL), 60000), 0);
-	cr_assert(h_sha256_file(file, want));
-	cr_assert(h_sha256_file(out, got));
-	cr_assert_str_eq(got, want);
-	cr_assert_eq(h_stats_read(stats, s, 2), 1);
-	cr_assert_eq(s[0].n_sf, 3, "subflows = 3 from the file");
+	curl_blob(file, extra, false, &s);
+	cr_assert_eq(s.n_sf, 3, "subflows = 3 from the file");
 }
 
 /* Checksums are on when either side asks; both sides must then agree. */
 static void checksum_case(const char *client, const char *server)
 {
-	char port[16], url[128], out[512], stats[512], want[65], got[65];
-	char env_cs[64], pre[600], up[80], listen[64], backend[64];
+	char env_cs[64], listen[64], backend[64], cenv[64];
 	const char *file = h_make_file("blob", 8u << 20, 41);
 	char *pargv[] = { "env", env_cs, (char *)h_proxyd(), "--listen", listen,
 			  "--backend", backend, NULL };
-	char *argv[] = { "curl", "-sS", "--max-time", "60", "-o", out, url, NULL };
-	char cenv[64];
-	char *env[] = { pre, up, cenv, "MPSHIM_SUBFLOWS=2", NULL };
+	char *extra[] = { cenv, "MPSHIM_SUBFLOWS=2", NULL };
+	struct h_stats s;
 
 	snprintf(env_cs, sizeof(env_cs), "MPSHIM_CHECKSUM=%s", server);
 	proxy_port = h_free_port();
@@ -684,17 +704,8 @@ static void checksum_case(const char *client, const char *server)
 	snprintf(backend, sizeof(backend), "127.0.0.1:%d", http_port);
 	cr_assert_gt(h_spawn(pargv, NULL, NULL), 0);
 	cr_assert(h_wait_port(proxy_port, 5000));
-	snprintf(port, sizeof(port), "%d", proxy_port);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/blob", proxy_port);
-	snprintf(out, sizeof(out), "%s/out", h_tmpdir());
-	snprintf(stats, sizeof(stats), "%s/client-stats.json", h_tmpdir());
-	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", h_shim_lib());
-	snprintf(up, sizeof(up), "MPSHIM_UPGRADE=127.0.0.1:%d", proxy_port);
 	snprintf(cenv, sizeof(cenv), "MPSHIM_CHECKSUM=%s", client);
-	cr_assert_eq(h_wait(h_spawn(argv, env, NULL), 60000), 0);
-	cr_assert(h_sha256_file(file, want));
-	cr_assert(h_sha256_file(out, got));
-	cr_assert_str_eq(got, want);
+	curl_blob(file, extra, true, &s);
 }
 
 Test(e2e, checksum_asked_by_the_server_only) { checksum_case("no", "yes"); }
@@ -740,15 +751,13 @@ Test(e2e, forked_child_connects_on_its_own)
  * authenticated); a fullmesh client opens a subflow to it. */
 Test(e2e, advertised_address_gets_a_subflow)
 {
-	char l1[64], l2[64], backend[64], url[128], out[512], stats[512];
-	char pre[600], up[80], env_stats[600], want[65], got[65], second[64];
+	char l1[64], l2[64], backend[64], stats[512], second[64];
 	char *pargv[] = { (char *)h_proxyd(), "--listen", l1, "--listen", l2,
 			  "--backend", backend, NULL };
-	char *argv[] = { "curl", "-sS", "--max-time", "60", "-o", out, url, NULL };
-	char *env[] = { pre, up, env_stats, "MPSHIM_PATH_MANAGER=fullmesh", NULL };
+	char *extra[] = { "MPSHIM_PATH_MANAGER=fullmesh", NULL };
 	const char *file = h_make_file("blob", 8u << 20, 61);
-	struct h_stats s[2];
-	bool joined = false;
+	struct h_stats s;
+	char *text;
 
 	proxy_port = h_free_port();
 	snprintf(l1, sizeof(l1), "127.0.0.1:%d", proxy_port);
@@ -756,46 +765,119 @@ Test(e2e, advertised_address_gets_a_subflow)
 	snprintf(backend, sizeof(backend), "127.0.0.1:%d", http_port);
 	cr_assert_gt(h_spawn(pargv, NULL, NULL), 0);
 	cr_assert(h_wait_port(proxy_port, 5000));
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/blob", proxy_port);
-	snprintf(out, sizeof(out), "%s/out", h_tmpdir());
+	curl_blob(file, extra, true, &s);
 	snprintf(stats, sizeof(stats), "%s/client-stats.json", h_tmpdir());
-	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", h_shim_lib());
-	snprintf(up, sizeof(up), "MPSHIM_UPGRADE=127.0.0.1:%d", proxy_port);
-	snprintf(env_stats, sizeof(env_stats), "MPSHIM_STATS_FILE=%s", stats);
-	cr_assert_eq(h_wait(h_spawn(argv, env, NULL), 60000), 0);
-	cr_assert(h_sha256_file(file, want));
-	cr_assert(h_sha256_file(out, got));
-	cr_assert_str_eq(got, want);
-	cr_assert_eq(h_stats_read(stats, s, 2), 1);
 	snprintf(second, sizeof(second), "\"remote\": \"127.0.0.2:%d\"", proxy_port);
-	{
-		char *text = h_slurp(stats);
-
-		joined = text && strstr(text, second);
-		free(text);
-	}
-	cr_assert(joined, "no subflow to the advertised address");
-	cr_assert_geq(s[0].n_sf, 2);
+	text = h_slurp(stats);
+	cr_assert(text && strstr(text, second), "no subflow to the advertised address");
+	free(text);
+	cr_assert_geq(s.n_sf, 2);
 }
 
 /* A policy for the destination overrides the global settings for it. */
 Test(e2e, policy_overrides_settings_for_its_destination)
 {
-	char port[16], url[128], out[512], stats[512], pol[128];
-	char *args[] = { "-o", out, url, NULL };
-	struct h_stats s[2];
+	char pol[128];
+	const char *file = h_make_file("blob", 2u << 20, 71);
+	char *extra[] = { "MPSHIM_SUBFLOWS=2", pol, NULL };
+	struct h_stats s;
 
-	h_make_file("blob", 2u << 20, 71);
 	start_proxyd("auto", NULL);
-	snprintf(port, sizeof(port), "%d", proxy_port);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/blob", proxy_port);
-	snprintf(out, sizeof(out), "%s/out", h_tmpdir());
-	snprintf(stats, sizeof(stats), "%s/client-stats.json", h_tmpdir());
 	snprintf(pol, sizeof(pol), "MPSHIM_POLICY=127.0.0.1:%d subflows=3 scheduler=roundrobin",
 		 proxy_port);
-	putenv(pol);	/* inherited by the curl shim_curl spawns */
-	cr_assert_eq(shim_curl("auto", 2, port, args, stats, NULL), 0);
-	unsetenv("MPSHIM_POLICY");
-	cr_assert_eq(h_stats_read(stats, s, 2), 1);
-	cr_assert_eq(s[0].n_sf, 3, "the policy's subflows=3 was not applied");
+	curl_blob(file, extra, true, &s);
+	cr_assert_eq(s.n_sf, 3, "the policy's subflows=3 was not applied");
+}
+
+/*
+ * JOIN security.  Everything an eavesdropper on the first subflow sees
+ * (both keys, both X25519 public keys, the token) is not enough to add a
+ * subflow: the join key comes from the X25519 secret.  The real client,
+ * holding its private key, joins; the eavesdropper, doing its own X25519
+ * with the server's public key, is refused.
+ */
+struct observed {
+	uint64_t key_c, key_s;
+	uint8_t pub_c[32], pub_s[32];
+	struct mps_x25519 client_kx;	/* only the real client has this */
+};
+
+static int hello_observed(struct observed *o)
+{
+	struct mps_frame f = { .type = MPS_FT_HELLO }, r;
+	uint8_t buf[1024];
+	int fd = tcp_connect(proxy_port);
+
+	cr_assert_eq(mps_crypto_x25519_new(&o->client_kx), 0);
+	cr_assert_eq(mps_crypto_key_new(&o->key_c), 0);
+	f.u.hello.version = MPS_PROTO_VERSION;
+	f.u.hello.key = o->key_c;
+	memcpy(f.u.hello.pub, o->client_kx.pub, 32);
+	memcpy(o->pub_c, o->client_kx.pub, 32);
+	send_frame(fd, &f);
+	do
+		cr_assert_gt(read_frame_skip(fd, &r, buf, sizeof(buf)), 0);
+	while (r.type == MPS_FT_PING);
+	cr_assert_eq(r.type, MPS_FT_HELLO_ACK);
+	o->key_s = r.u.hello_ack.key;
+	memcpy(o->pub_s, r.u.hello_ack.pub, 32);
+	return fd;
+}
+
+/* JOIN with join_key; true when proxyd keeps the subflow after CONFIRM. */
+static bool try_join(const struct observed *o, const uint8_t join_key[32], uint64_t nonce)
+{
+	struct mps_frame f = { .type = MPS_FT_JOIN }, r;
+	uint8_t buf[1024];
+	uint32_t token;
+	uint64_t idsn;
+	int fd = tcp_connect(proxy_port);
+	struct timeval tv = { .tv_sec = 1 };
+	bool kept;
+
+	mps_crypto_key_derive(o->key_s, &token, &idsn);
+	f.u.join.token = token;
+	f.u.join.nonce = nonce;
+	f.u.join.addr_id = 1;
+	send_frame(fd, &f);
+	cr_assert_gt(read_frame(fd, &r, buf, sizeof(buf)), 0);
+	cr_assert_eq(r.type, MPS_FT_JOIN_ACK);
+	memset(&f, 0, sizeof(f));
+	f.type = MPS_FT_JOIN_CONFIRM;
+	cr_assert_eq(mps_crypto_join_hmac(join_key, MPS_ROLE_CLIENT, nonce,
+					  r.u.join_ack.nonce, f.u.join_confirm.hmac), 0);
+	send_frame(fd, &f);
+	/* a refused subflow is closed at once; an accepted one stays open
+	 * (quiet, or carrying the server's frames) */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	{
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+
+		kept = n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+	}
+	close(fd);
+	return kept;
+}
+
+Test(e2e, eavesdropper_cannot_join_but_the_client_can)
+{
+	struct observed o;
+	struct mps_x25519 attacker;
+	uint8_t shared[32], key_ok[32], key_bad[32];
+	int meta_fd;
+
+	start_proxyd("auto", NULL);
+	meta_fd = hello_observed(&o);
+	/* the attacker's best: its own X25519 with the server's public key */
+	cr_assert_eq(mps_crypto_x25519_new(&attacker), 0);
+	cr_assert_eq(mps_crypto_x25519_shared(&attacker, o.pub_s, shared), 0);
+	cr_assert_eq(mps_crypto_join_key(shared, o.key_c, o.key_s, key_bad), 0);
+	cr_assert(!try_join(&o, key_bad, 1001), "an eavesdropper added a subflow");
+	assert_log_has("bad HMAC");
+	/* the real client's secret joins */
+	cr_assert_eq(mps_crypto_x25519_shared(&o.client_kx, o.pub_s, shared), 0);
+	cr_assert_eq(mps_crypto_join_key(shared, o.key_c, o.key_s, key_ok), 0);
+	cr_assert(try_join(&o, key_ok, 1002), "the real client could not join");
+	assert_log_has("joined from");
+	close(meta_fd);
 }
