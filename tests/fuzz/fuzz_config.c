@@ -121,6 +121,10 @@ static void check_config(const struct mps_config *cfg)
 		case MPS_OPT_DESTS:
 		case MPS_OPT_LOCALS:
 			break;
+		case MPS_OPT_POLICY:
+			if (cfg->n_policy > MPS_CFG_MAX_POLICIES)
+				fail("%u policies stored", cfg->n_policy);
+			break;
 		}
 	}
 }

@@ -10,7 +10,9 @@
  * The script is found via $MPS_TOP_SRCDIR, the delay line via
  * $MPS_TOP_BUILDDIR (read by the script itself), else relative to the cwd.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <limits.h>

@@ -1206,7 +1206,7 @@ LOOP_TEST(flush_hook_every_iteration)
 	struct mps_loop *loop = loop_open(bp);
 	struct flush_state fs = { 0 };
 	struct mps_op s;
-	int fds[2], i, before;
+	int fds[2], i, before = 0;
 
 	mps_loop_set_flush(loop, flush_fn, &fs);
 	for (i = 0; i < 5; i++)
