@@ -392,6 +392,11 @@ static void meta_free(struct mps_meta *meta)
 	if (meta->next)
 		meta->next->prev = meta->prev;
 	eng->cnt.metas_open--;
+	if (meta->was_established) {
+		eng->cnt.bytes_sent += meta->snd.end - meta->idsn_local;
+		eng->cnt.bytes_recv += meta->rcv.q.base - meta->idsn_peer;
+		eng->cnt.reinjected_bytes += meta->snd.reinjected_bytes;
+	}
 	mps_meta_seq_free(meta);
 	free(meta->own_cfg);
 	free(meta);
@@ -1537,6 +1542,7 @@ void mps_engine_free(struct mps_engine *eng)
 	if (eng->evfd >= 0)
 		close(eng->evfd);
 	mps_netlink_close(eng);
+	mps_metrics_free(eng);
 	if (eng->stats_fd >= 0)
 		close(eng->stats_fd);
 	free(eng->dirty);

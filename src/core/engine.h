@@ -77,8 +77,13 @@ struct mps_engine_counters {
 	unsigned long metas_open, metas_total, subflows_open;
 	unsigned long plain_relays, fallbacks, join_refused, proto_errors;
 	unsigned long handshake_failed;
+	unsigned long long bytes_sent, bytes_recv, reinjected_bytes;	/* closed metas */
 };
 void mps_engine_counters(const struct mps_engine *eng,
 			 struct mps_engine_counters *out);
+
+/* Serve the counters in Prometheus text format to HTTP clients on addr
+ * (metrics.c).  0 or -errno. */
+int mps_engine_metrics_listen(struct mps_engine *eng, const struct sockaddr *addr);
 
 #endif

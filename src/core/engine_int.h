@@ -67,6 +67,7 @@ struct mps_engine {
 	bool draining;			/* process exit: count what is unsent */
 	int drain_pending;		/* -1 unknown, else connections left */
 
+	struct mps_metrics *metrics;	/* metrics.c, NULL when not served */
 	int nlfd;			/* rtnetlink: links and addresses */
 	struct mps_op nlop;
 	uint8_t *nlbuf;
@@ -140,6 +141,9 @@ void mps_pump_shutdown_all(struct mps_engine *eng);
 void mps_pump_free_all(struct mps_engine *eng);
 /* Relays whose application-to-peer direction has not ended yet. */
 unsigned mps_pump_pending_out(const struct mps_engine *eng);
+
+/* metrics.c */
+void mps_metrics_free(struct mps_engine *eng);
 
 /* stats.c */
 void mps_stats_meta_closed(struct mps_engine *eng, const struct mps_meta *meta);

@@ -38,6 +38,7 @@ static void usage(FILE *out)
 		"  -c, --config FILE          configuration file (mpshim.conf(5) keys)\n"
 		"  -s, --stats-file FILE      one JSON line per closed connection\n"
 		"  -L, --log-level LEVEL      debug, info, warn or error\n"
+		"  -m, --metrics ADDR:PORT    serve Prometheus metrics over HTTP there\n"
 		"      --loop BACKEND         auto, uring or epoll\n"
 		"  -h, --help                 this text\n"
 		"  -V, --version              version\n");
@@ -63,12 +64,13 @@ int main(int argc, char **argv)
 		{ "stats-file", required_argument, NULL, 's' },
 		{ "log-level", required_argument, NULL, 'L' },
 		{ "loop", required_argument, NULL, 'O' },
+		{ "metrics", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *listens[8], *config_file = NULL, *backend = NULL;
-	const char *stats = NULL, *level = NULL, *loop = NULL;
+	const char *stats = NULL, *level = NULL, *loop = NULL, *metrics = NULL;
 	unsigned n_listen = 0;
 	struct mps_config cfg;
 	union mps_sockaddr baddr, laddr;
@@ -76,7 +78,7 @@ int main(int argc, char **argv)
 	char err[512];
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "l:b:c:s:L:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "l:b:c:s:L:m:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
 			if (n_listen == 8) {
@@ -90,6 +92,7 @@ int main(int argc, char **argv)
 		case 's': stats = optarg; break;
 		case 'L': level = optarg; break;
 		case 'O': loop = optarg; break;
+		case 'm': metrics = optarg; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("mpshim-proxyd %s\n", PACKAGE_VERSION); return 0;
 		default: usage(stderr); return 2;
@@ -145,6 +148,23 @@ int main(int argc, char **argv)
 		}
 		mps_info("listening on %s, backend %s (%s loop)", listens[i],
 			 cfg.backend, mps_engine_loop_name(engine));
+	}
+	if (metrics) {
+		union mps_sockaddr maddr;
+
+		if (mps_addr_parse(metrics, &maddr)) {
+			fprintf(stderr, "mpshim-proxyd: bad metrics address '%s'\n", metrics);
+			mps_engine_free(engine);
+			return 2;
+		}
+		rc = mps_engine_metrics_listen(engine, &maddr.sa);
+		if (rc) {
+			fprintf(stderr, "mpshim-proxyd: metrics on %s: %s\n", metrics,
+				strerror(-rc));
+			mps_engine_free(engine);
+			return 1;
+		}
+		mps_info("metrics on http://%s/metrics", metrics);
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;

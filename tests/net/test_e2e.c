@@ -881,3 +881,36 @@ Test(e2e, eavesdropper_cannot_join_but_the_client_can)
 	assert_log_has("joined from");
 	close(meta_fd);
 }
+
+/* proxyd --metrics: Prometheus text with the counters of what happened. */
+Test(e2e, proxyd_serves_prometheus_metrics)
+{
+	char listen[64], backend[64], mport[64], murl[128], mout[512];
+	char *pargv[] = { (char *)h_proxyd(), "--listen", listen, "--backend", backend,
+			  "--metrics", mport, NULL };
+	char *scrape[] = { "curl", "-sS", "--max-time", "10", "-o", mout, murl, NULL };
+	char *extra[] = { "MPSHIM_SUBFLOWS=2", NULL };
+	const char *file = h_make_file("blob", 1u << 20, 81);
+	struct h_stats s;
+	int metrics_port = h_free_port();
+	char *text;
+
+	proxy_port = h_free_port();
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", proxy_port);
+	snprintf(backend, sizeof(backend), "127.0.0.1:%d", http_port);
+	snprintf(mport, sizeof(mport), "127.0.0.1:%d", metrics_port);
+	cr_assert_gt(h_spawn(pargv, NULL, NULL), 0);
+	cr_assert(h_wait_port(proxy_port, 5000));
+	curl_blob(file, extra, true, &s);
+	usleep(300 * 1000);
+	snprintf(murl, sizeof(murl), "http://127.0.0.1:%d/metrics", metrics_port);
+	snprintf(mout, sizeof(mout), "%s/metrics.txt", h_tmpdir());
+	cr_assert_eq(h_wait(h_spawn(scrape, NULL, NULL), 15000), 0, "scrape failed");
+	text = h_slurp(mout);
+	cr_assert_not_null(text);
+	cr_assert(strstr(text, "# TYPE mpshim_connections_total counter"), "%s", text);
+	cr_assert(strstr(text, "mpshim_connections_total 1\n"), "%s", text);
+	cr_assert(strstr(text, "mpshim_connections_open 0\n"), "%s", text);
+	cr_assert(strstr(text, "mpshim_bytes_total{direction=\"sent\"} 1048"), "%s", text);
+	free(text);
+}

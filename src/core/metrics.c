@@ -1,0 +1,189 @@
+/*
+ * metrics.c - the engine's counters for Prometheus (mpshim-proxyd
+ * --metrics ADDR:PORT).
+ *
+ * Owns a listening socket and the scrapes in progress.  A scrape is one
+ * HTTP request: wait for its first bytes (so closing never resets the
+ * client's unread request), answer with the text exposition format and
+ * close.  Served from the engine's loop, so the numbers are consistent
+ * with each other and cost nothing between scrapes.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "engine_int.h"
+#include "log.h"
+
+#define MPS_METRICS_MAX_SCRAPES 8	/* at once; more wait in the backlog */
+
+struct mps_scrape {
+	struct mps_metrics *m;
+	int fd;
+	struct mps_op op;
+	struct mps_timer timer;		/* a client that never asks */
+	bool used;
+};
+
+struct mps_metrics {
+	struct mps_engine *eng;
+	int lfd;
+	struct mps_op acc;
+	struct mps_scrape scrapes[MPS_METRICS_MAX_SCRAPES];
+};
+
+static int format(const struct mps_engine *eng, char *buf, size_t len)
+{
+	const struct mps_engine_counters *c = &eng->cnt;
+
+	return snprintf(buf, len,
+		"# HELP mpshim_connections_open Multipath connections open now.\n"
+		"# TYPE mpshim_connections_open gauge\n"
+		"mpshim_connections_open %lu\n"
+		"# HELP mpshim_connections_total Multipath connections since start.\n"
+		"# TYPE mpshim_connections_total counter\n"
+		"mpshim_connections_total %lu\n"
+		"# HELP mpshim_subflows_open Subflow sockets open now.\n"
+		"# TYPE mpshim_subflows_open gauge\n"
+		"mpshim_subflows_open %lu\n"
+		"# HELP mpshim_plain_relays_open Plain TCP relays (clients that do not speak mpshim) open now.\n"
+		"# TYPE mpshim_plain_relays_open gauge\n"
+		"mpshim_plain_relays_open %lu\n"
+		"# HELP mpshim_bytes_total Application bytes of closed connections.\n"
+		"# TYPE mpshim_bytes_total counter\n"
+		"mpshim_bytes_total{direction=\"sent\"} %llu\n"
+		"mpshim_bytes_total{direction=\"received\"} %llu\n"
+		"# HELP mpshim_reinjected_bytes_total Bytes sent again after a subflow failed or stalled.\n"
+		"# TYPE mpshim_reinjected_bytes_total counter\n"
+		"mpshim_reinjected_bytes_total %llu\n"
+		"# HELP mpshim_fallbacks_total Connections carried as plain TCP because the peer is not mpshim.\n"
+		"# TYPE mpshim_fallbacks_total counter\n"
+		"mpshim_fallbacks_total %lu\n"
+		"# HELP mpshim_refusals_total Handshakes and frames refused, by reason.\n"
+		"# TYPE mpshim_refusals_total counter\n"
+		"mpshim_refusals_total{reason=\"join\"} %lu\n"
+		"mpshim_refusals_total{reason=\"handshake\"} %lu\n"
+		"mpshim_refusals_total{reason=\"protocol\"} %lu\n",
+		c->metas_open, c->metas_total, c->subflows_open, c->plain_relays,
+		c->bytes_sent, c->bytes_recv, c->reinjected_bytes, c->fallbacks,
+		c->join_refused, c->handshake_failed, c->proto_errors);
+}
+
+static void scrape_end(struct mps_scrape *s)
+{
+	mps_timer_cancel(s->m->eng->loop, &s->timer);
+	close(s->fd);
+	s->fd = -1;
+	s->used = false;
+}
+
+static void scrape_ready(struct mps_op *op, int res)
+{
+	struct mps_scrape *s = op->ctx;
+	char req[1024], body[4096], head[160];
+	int n, h;
+
+	if (!s->used)
+		return;
+	if (res > 0 && recv(s->fd, req, sizeof(req), MSG_DONTWAIT) >= 0) {
+		n = format(s->m->eng, body, sizeof(body));
+		h = snprintf(head, sizeof(head),
+			     "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
+			     "Content-Length: %d\r\nConnection: close\r\n\r\n", n);
+		/* a fresh socket's buffer takes this whole answer */
+		if (send(s->fd, head, (size_t)h, MSG_NOSIGNAL | MSG_DONTWAIT) != h ||
+		    send(s->fd, body, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) != n)
+			mps_debug("metrics: short answer to a scrape");
+		shutdown(s->fd, SHUT_WR);
+	}
+	scrape_end(s);
+}
+
+static void scrape_timeout(struct mps_timer *t)
+{
+	struct mps_scrape *s = t->ctx;
+
+	if (s->used && s->op.pending)
+		mps_loop_cancel(s->m->eng->loop, &s->op);	/* ends in scrape_ready */
+}
+
+static void metrics_accept(struct mps_op *op, int res)
+{
+	struct mps_metrics *m = op->ctx;
+
+	(void)res;
+	for (;;) {
+		struct mps_scrape *s = NULL;
+		int fd;
+
+		for (unsigned i = 0; i < MPS_METRICS_MAX_SCRAPES && !s; i++)
+			if (!m->scrapes[i].used)
+				s = &m->scrapes[i];
+		if (!s)
+			break;	/* busy: the rest wait in the backlog */
+		fd = accept4(m->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			break;
+		s->used = true;
+		s->fd = fd;
+		s->m = m;
+		mps_op_init(&s->op, MPS_OP_POLL, scrape_ready, s);
+		mps_timer_init(&s->timer, scrape_timeout, s);
+		if (mps_loop_poll(m->eng->loop, &s->op, fd, POLLIN)) {
+			scrape_end(s);
+			continue;
+		}
+		mps_timer_arm(m->eng->loop, &s->timer, 5000);
+	}
+	if (mps_loop_poll(m->eng->loop, &m->acc, m->lfd, POLLIN))
+		mps_err("metrics: cannot re-arm the listener");
+}
+
+int mps_engine_metrics_listen(struct mps_engine *eng, const struct sockaddr *addr)
+{
+	struct mps_metrics *m = calloc(1, sizeof(*m));
+	int one = 1, rc;
+
+	if (!m)
+		return -ENOMEM;
+	m->eng = eng;
+	m->lfd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (m->lfd < 0) {
+		rc = -errno;
+		free(m);
+		return rc;
+	}
+	setsockopt(m->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(m->lfd, addr, mps_addr_len(addr)) || listen(m->lfd, 64)) {
+		rc = -errno;
+		close(m->lfd);
+		free(m);
+		return rc;
+	}
+	mps_op_init(&m->acc, MPS_OP_POLL, metrics_accept, m);
+	rc = mps_loop_poll(eng->loop, &m->acc, m->lfd, POLLIN);
+	if (rc) {
+		close(m->lfd);
+		free(m);
+		return rc;
+	}
+	eng->metrics = m;
+	return 0;
+}
+
+void mps_metrics_free(struct mps_engine *eng)
+{
+	struct mps_metrics *m = eng->metrics;
+
+	if (!m)
+		return;
+	for (unsigned i = 0; i < MPS_METRICS_MAX_SCRAPES; i++)
+		if (m->scrapes[i].used)
+			close(m->scrapes[i].fd);
+	close(m->lfd);
+	free(m);
+	eng->metrics = NULL;
+}
