@@ -1336,6 +1336,11 @@ static void engine_evfd_cb(struct mps_op *op, int res)
 	(void)res;
 	if (read(eng->evfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		mps_err("eventfd read: %s", strerror(errno));
+	if (eng->reload_pending) {
+		eng->reload_pending = 0;
+		if (eng->reload_fn)
+			eng->reload_fn(eng, eng->reload_arg);
+	}
 	pthread_mutex_lock(&eng->lock);
 	c = eng->cmd_head;
 	eng->cmd_head = eng->cmd_tail = NULL;
@@ -1558,6 +1563,60 @@ const struct mps_config *mps_engine_config(const struct mps_engine *eng)
 const char *mps_engine_loop_name(const struct mps_engine *eng)
 {
 	return mps_loop_backend_name(eng->loop);
+}
+
+void mps_engine_set_reload(struct mps_engine *eng, mps_engine_reload_fn fn, void *arg)
+{
+	eng->reload_fn = fn;
+	eng->reload_arg = arg;
+}
+
+void mps_engine_request_reload(struct mps_engine *eng)
+{
+	uint64_t one = 1;
+	ssize_t n;
+
+	eng->reload_pending = 1;
+	n = write(eng->evfd, &one, sizeof(one));
+	(void)n;
+}
+
+int mps_engine_reconfigure(struct mps_engine *eng, const struct mps_config *cfg)
+{
+	const struct mps_sched_ops *sched = mps_sched_find(cfg->scheduler);
+	const struct mps_pm_ops *pm = mps_pm_select(cfg);
+	char listen[sizeof(cfg->listen)], backend[sizeof(cfg->backend)];
+
+	if (!sched || !pm)
+		return -EINVAL;
+	if (strcmp(cfg->listen, eng->cfg.listen) || strcmp(cfg->backend, eng->cfg.backend))
+		mps_warn("reload: listen and backend addresses need a restart; kept");
+	memcpy(listen, eng->cfg.listen, sizeof(listen));
+	memcpy(backend, eng->cfg.backend, sizeof(backend));
+	if (strcmp(cfg->stats_file, eng->cfg.stats_file)) {
+		int fd = -1;
+
+		if (cfg->stats_file[0]) {
+			fd = open(cfg->stats_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+				  0644);
+			if (fd < 0) {
+				mps_warn("reload: stats file %s: %s", cfg->stats_file,
+					 strerror(errno));
+				return -errno;
+			}
+		}
+		if (eng->stats_fd >= 0)
+			close(eng->stats_fd);
+		eng->stats_fd = fd;
+	}
+	/* open metas point at eng->cfg: they see new timeouts and buffers
+	 * limits from now on, and keep their scheduler and path manager */
+	eng->cfg = *cfg;
+	memcpy(eng->cfg.listen, listen, sizeof(listen));
+	memcpy(eng->cfg.backend, backend, sizeof(backend));
+	eng->sched = sched;
+	eng->pm = pm;
+	return 0;
 }
 
 int mps_engine_run(struct mps_engine *eng)

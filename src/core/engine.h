@@ -33,6 +33,20 @@ const char *mps_engine_loop_name(const struct mps_engine *eng);
  * each to a new plain TCP connection to `backend`. */
 int mps_engine_listen(struct mps_engine *eng, const struct sockaddr *addr,
 		      const struct sockaddr *backend);
+/*
+ * Configuration reload (proxyd's SIGHUP): request_reload is
+ * async-signal-safe and makes the engine thread call fn(eng, arg), which
+ * typically reads the files again and calls mps_engine_reconfigure().
+ * Connections already open keep running.
+ */
+typedef void (*mps_engine_reload_fn)(struct mps_engine *eng, void *arg);
+void mps_engine_set_reload(struct mps_engine *eng, mps_engine_reload_fn fn, void *arg);
+void mps_engine_request_reload(struct mps_engine *eng);
+/* Engine thread: take cfg for what comes next.  Listen and backend
+ * addresses cannot change this way (a warning says so); everything else
+ * applies to new connections, timeouts and buffers also to open ones. */
+int mps_engine_reconfigure(struct mps_engine *eng, const struct mps_config *cfg);
+
 /* Run on the calling thread until mps_engine_stop().  0 or -errno. */
 int mps_engine_run(struct mps_engine *eng);
 /* any thread, async-signal-safe */

@@ -57,6 +57,9 @@ struct mps_engine {
 	struct mps_op evop;
 	uint64_t evbuf;
 	bool stop;
+	volatile int reload_pending;	/* set from a signal handler */
+	mps_engine_reload_fn reload_fn;
+	void *reload_arg;
 	bool thread_started;
 	pthread_t thread;
 

@@ -21,10 +21,18 @@
 
 static struct mps_engine *engine;
 
+/* What the command line said, applied again over every reload. */
+struct cli {
+	const char *config_file, *stats, *level, *loop, *backend;
+};
+
 static void on_signal(int sig)
 {
-	(void)sig;
-	if (engine)
+	if (!engine)
+		return;
+	if (sig == SIGHUP)
+		mps_engine_request_reload(engine);
+	else
 		mps_engine_stop(engine);
 }
 
@@ -44,15 +52,41 @@ static void usage(FILE *out)
 		"  -V, --version              version\n");
 }
 
-static int set_or_die(struct mps_config *cfg, const char *key, const char *val)
+/* The configuration as at start: files and env, then the command line. */
+static int load_config(const struct cli *cli, struct mps_config *cfg, char *err,
+		       size_t errlen)
 {
-	char err[256];
+	int rc = mps_config_load(cfg, cli->config_file, err, errlen);
 
-	if (mps_config_set(cfg, key, val, err, sizeof(err))) {
-		fprintf(stderr, "mpshim-proxyd: %s\n", err);
-		return -1;
-	}
+	if (rc)
+		return rc;
+	if ((cli->stats && mps_config_set(cfg, "stats_file", cli->stats, err, errlen)) ||
+	    (cli->level && mps_config_set(cfg, "log_level", cli->level, err, errlen)) ||
+	    (cli->loop && mps_config_set(cfg, "loop", cli->loop, err, errlen)) ||
+	    (cli->backend && mps_config_set(cfg, "backend", cli->backend, err, errlen)))
+		return -EINVAL;
 	return 0;
+}
+
+/* SIGHUP, on the engine's thread: read everything again; a bad file keeps
+ * the configuration that runs, and says why. */
+static void reload(struct mps_engine *eng, void *arg)
+{
+	const struct cli *cli = arg;
+	struct mps_config cfg;
+	char err[512];
+	int rc;
+
+	rc = load_config(cli, &cfg, err, sizeof(err));
+	if (!rc)
+		rc = mps_engine_reconfigure(eng, &cfg);
+	if (rc) {
+		mps_err("reload failed, configuration kept: %s",
+			err[0] ? err : strerror(-rc));
+		return;
+	}
+	mps_log_init((int)cfg.log_level, cfg.log_file, "mpshim-proxyd");
+	mps_info("configuration reloaded");
 }
 
 int main(int argc, char **argv)
@@ -73,6 +107,7 @@ int main(int argc, char **argv)
 	const char *stats = NULL, *level = NULL, *loop = NULL, *metrics = NULL;
 	unsigned n_listen = 0;
 	struct mps_config cfg;
+	static struct cli cli;
 	union mps_sockaddr baddr, laddr;
 	struct sigaction sa;
 	char err[512];
@@ -102,16 +137,17 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	rc = mps_config_load(&cfg, config_file, err, sizeof(err));
+	cli.config_file = config_file;
+	cli.stats = stats;
+	cli.level = level;
+	cli.loop = loop;
+	cli.backend = backend;
+	err[0] = '\0';
+	rc = load_config(&cli, &cfg, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "mpshim-proxyd: %s\n", err);
-		return 1;
+		return rc == -EINVAL && !config_file ? 2 : 1;
 	}
-	if ((stats && set_or_die(&cfg, "stats_file", stats)) ||
-	    (level && set_or_die(&cfg, "log_level", level)) ||
-	    (loop && set_or_die(&cfg, "loop", loop)) ||
-	    (backend && set_or_die(&cfg, "backend", backend)))
-		return 2;
 	if (!n_listen && cfg.listen[0])
 		listens[n_listen++] = cfg.listen;
 	if (!n_listen || !cfg.backend[0]) {
@@ -166,10 +202,12 @@ int main(int argc, char **argv)
 		}
 		mps_info("metrics on http://%s/metrics", metrics);
 	}
+	mps_engine_set_reload(engine, reload, &cli);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 	rc = mps_engine_run(engine);

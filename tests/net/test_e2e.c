@@ -914,3 +914,66 @@ Test(e2e, proxyd_serves_prometheus_metrics)
 	cr_assert(strstr(text, "mpshim_bytes_total{direction=\"sent\"} 1048"), "%s", text);
 	free(text);
 }
+
+/* SIGHUP reloads proxyd's configuration; a connection open across the
+ * reload carries on, and the new stats_file receives its record. */
+Test(e2e, sighup_reload_keeps_connections)
+{
+	static const char prog[] =
+		"import socket, sys, time, hashlib\n"
+		"s = socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=20)\n"
+		"time.sleep(1.5)\n"
+		"data = b'r' * 200000\n"
+		"s.sendall(data)\n"
+		"s.shutdown(socket.SHUT_WR)\n"
+		"r = b''\n"
+		"while True:\n"
+		"    c = s.recv(4096)\n"
+		"    if not c: break\n"
+		"    r += c\n"
+		"want = '%s %d\\n' % (hashlib.sha256(data).hexdigest(), len(data))\n"
+		"sys.exit(0 if r.decode() == want else 1)\n";
+	char bport[16], pport[16], listen[64], backend[64], cfgpath[512];
+	char stats_a[512], stats_b[512], pre[600], up[80];
+	char *srv[] = { "python3", halfclose_py(), "server", "--port", bport, NULL };
+	char *pargv[] = { (char *)h_proxyd(), "--listen", listen, "--backend", backend,
+			  "--config", cfgpath, NULL };
+	char *cli[] = { "python3", "-c", (char *)prog, pport, NULL };
+	char *env[] = { pre, up, "MPSHIM_SUBFLOWS=2", NULL };
+	struct h_stats s[2];
+	int backend_port = h_free_port();
+	pid_t proxyd, client;
+	FILE *f;
+
+	snprintf(bport, sizeof(bport), "%d", backend_port);
+	cr_assert_gt(h_spawn(srv, NULL, NULL), 0);
+	cr_assert(h_wait_port(backend_port, 5000));
+	snprintf(stats_a, sizeof(stats_a), "%s/a.json", h_tmpdir());
+	snprintf(stats_b, sizeof(stats_b), "%s/b.json", h_tmpdir());
+	snprintf(cfgpath, sizeof(cfgpath), "%s/proxyd.conf", h_tmpdir());
+	f = fopen(cfgpath, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "stats_file = %s\nlog_level = info\n", stats_a);
+	fclose(f);
+	proxy_port = h_free_port();
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", proxy_port);
+	snprintf(backend, sizeof(backend), "127.0.0.1:%d", backend_port);
+	snprintf(proxy_log, sizeof(proxy_log), "%s/proxyd.log", h_tmpdir());
+	proxyd = h_spawn(pargv, NULL, proxy_log);
+	cr_assert(h_wait_port(proxy_port, 5000));
+	snprintf(pport, sizeof(pport), "%d", proxy_port);
+	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", h_shim_lib());
+	snprintf(up, sizeof(up), "MPSHIM_UPGRADE=127.0.0.1:%d", proxy_port);
+	client = h_spawn(cli, env, NULL);
+	usleep(500 * 1000);
+	f = fopen(cfgpath, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "stats_file = %s\nlog_level = info\n", stats_b);
+	fclose(f);
+	cr_assert_eq(kill(proxyd, SIGHUP), 0);
+	cr_assert_eq(h_wait(client, 30000), 0, "the connection did not survive the reload");
+	assert_log_has("configuration reloaded");
+	usleep(300 * 1000);
+	cr_assert_eq(h_stats_read(stats_b, s, 2), 1, "the reloaded stats_file got no record");
+	cr_assert_eq(s[0].n_sf, 2);
+}
