@@ -146,10 +146,7 @@ static struct mps_meta *meta_new(struct mps_engine *eng, enum mps_meta_role role
 	mps_op_init(&meta->econn, MPS_OP_POLL, meta_econn_cb, meta);
 	mps_timer_init(&meta->ack_timer, meta_ack_timer, meta);
 	mps_timer_init(&meta->hs_timer, meta_hs_timer, meta);
-	mps_timer_init(&meta->retry_timer, NULL, meta);
-	mps_timer_init(&meta->live_timer, NULL, meta);
-	meta->retry_timer.cb = NULL;
-	meta->live_timer.cb = NULL;
+	mps_path_timers_init(meta);
 	meta->next = eng->metas;
 	if (eng->metas)
 		eng->metas->prev = meta;
@@ -405,27 +402,13 @@ static void meta_free(struct mps_meta *meta)
 /* ------------------------------------------------------------------ */
 /* the data path                                                       */
 
-static struct mps_subflow *meta_best_subflow(struct mps_meta *meta)
-{
-	struct mps_subflow *best = NULL;
-	uint64_t now = mps_clock_ns();
-
-	for (unsigned i = 0; i < meta->n_sf; i++) {
-		struct mps_subflow *sf = meta->sf[i];
-
-		if (!mps_subflow_usable(sf))
-			continue;
-		mps_subflow_info_refresh(sf, now, 50 * 1000000ull);
-		if (!best || (best->backup && !sf->backup) ||
-		    (best->backup == sf->backup && sf->srtt_us < best->srtt_us))
-			best = sf;
-	}
-	return best;
-}
-
 static void meta_send_ack(struct mps_meta *meta)
 {
-	struct mps_subflow *sf = meta_best_subflow(meta);
+	struct mps_subflow *sf;
+
+	/* control frames go on the fastest path, room or not */
+	mps_sched_refresh(meta);
+	sf = mps_sched_fastest(meta, false, 0, NULL);
 	struct mps_frame f = { .type = MPS_FT_DATA_ACK };
 
 	if (!sf)
@@ -953,16 +936,10 @@ void mps_meta_subflow_lost(struct mps_meta *meta, struct mps_subflow *sf, int er
 			   const char *why)
 {
 	struct mps_frame f = { .type = MPS_FT_REMOVE_ADDR };
-	struct mps_subflow *other = NULL;
-
 	/* tell the peer on a path that works, so it stops sending on this one
 	 * now instead of after its own liveness check */
-	for (unsigned i = 0; i < meta->n_sf; i++) {
-		struct mps_subflow *o = meta->sf[i];
+	struct mps_subflow *other = mps_sched_fastest(meta, false, 0, sf);
 
-		if (o != sf && mps_subflow_usable(o) && (!other || o->srtt_us < other->srtt_us))
-			other = o;
-	}
 	if (other) {
 		f.u.remove_addr.addr_id = sf->addr_id;
 		mps_subflow_send_frame(other, &f);

@@ -34,8 +34,6 @@ static void retry_arm(struct mps_meta *meta)
 		mps_timer_cancel(meta->eng->loop, &meta->retry_timer);
 		return;
 	}
-	if (!meta->retry_timer.cb)
-		mps_timer_init(&meta->retry_timer, retry_timer_cb, meta);
 	mps_timer_arm_ns(meta->eng->loop, &meta->retry_timer, first);
 }
 
@@ -220,15 +218,13 @@ void mps_live_kick(struct mps_meta *meta)
 	uint64_t soon = mps_clock_ns() + MPS_LIVE_BUSY_MS * 1000000ull;
 
 	/* something was just sent: check at the busy pace, not the idle one */
-	if (meta->live_timer.cb && meta->state == MPS_META_ESTABLISHED &&
+	if (meta->state == MPS_META_ESTABLISHED &&
 	    (!mps_timer_armed(&meta->live_timer) || meta->live_timer.when_ns > soon))
 		mps_timer_arm_ns(meta->eng->loop, &meta->live_timer, soon);
 }
 
 void mps_live_start(struct mps_meta *meta)
 {
-	if (!meta->live_timer.cb)
-		mps_timer_init(&meta->live_timer, live_timer_cb, meta);
 	if (!mps_timer_armed(&meta->live_timer))
 		live_arm(meta);
 }
@@ -352,4 +348,10 @@ static void live_timer_cb(struct mps_timer *t)
 	}
 	deadline_reinject(meta, now);
 	live_arm(meta);
+}
+
+void mps_path_timers_init(struct mps_meta *meta)
+{
+	mps_timer_init(&meta->retry_timer, retry_timer_cb, meta);
+	mps_timer_init(&meta->live_timer, live_timer_cb, meta);
 }

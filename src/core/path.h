@@ -34,6 +34,8 @@ void mps_path_subflow_failed(struct mps_subflow *sf);
 /* An address or interface appeared: every waiting path tries now. */
 void mps_path_retry_all(struct mps_engine *eng);
 
+/* Set up the meta's retry and liveness timers (meta_new). */
+void mps_path_timers_init(struct mps_meta *meta);
 /* Start the liveness timer of an established meta (idempotent). */
 void mps_live_start(struct mps_meta *meta);
 /* Frames were just sent: make sure the next check comes soon. */

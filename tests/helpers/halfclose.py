@@ -4,8 +4,9 @@
 server: for each connection, read until EOF, then answer "SHA256 LENGTH\\n"
         and close: the answer can only come after the client's FIN.
         With --reset-after N, send N bytes then abort with a reset.
-client: send --size pseudo-random bytes, shutdown(SHUT_WR), read the answer
-        until EOF, exit 0 when it matches what was sent, 1 otherwise.
+client: connect, stay silent --idle seconds, send --size pseudo-random
+        bytes, shutdown(SHUT_WR), read the answer until EOF, exit 0 when it
+        matches what was sent, 1 otherwise.
 """
 import argparse
 import hashlib
@@ -14,6 +15,7 @@ import socket
 import struct
 import sys
 import threading
+import time
 
 
 def serve_one(conn, reset_after):
@@ -47,6 +49,7 @@ def server(args):
 def client(args):
     data = random.Random(args.seed).randbytes(args.size)
     sock = socket.create_connection((args.host, args.port), timeout=30)
+    time.sleep(args.idle)
     sock.sendall(data)
     sock.shutdown(socket.SHUT_WR)
     reply = b""
@@ -69,6 +72,7 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--size", type=int, default=1 << 20)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--idle", type=float, default=0.0)
     ap.add_argument("--reset-after", type=int, default=None)
     args = ap.parse_args()
     if args.mode == "server":

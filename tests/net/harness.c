@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <openssl/evp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "frame.h"
 #include "harness.h"
 
 extern char **environ;
@@ -295,4 +297,31 @@ int h_stats_read(const char *path, struct h_stats *out, int max_lines)
 	}
 	free(text);
 	return n;
+}
+
+int h_frame_next(int fd, struct h_frames *r, struct mps_frame *f, int timeout_ms)
+{
+	for (;;) {
+		int n = mps_frame_parse(r->buf, r->have, 0, f);
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t got;
+
+		if (n < 0)
+			return -1;
+		if (n > 0) {
+			/* hand out a copy, so the payload pointer survives the
+			 * compaction of the receive buffer */
+			memcpy(r->frame, r->buf, (size_t)n);
+			memmove(r->buf, r->buf + n, r->have - (size_t)n);
+			r->have -= (size_t)n;
+			mps_frame_parse(r->frame, (size_t)n, 0, f);
+			return n;
+		}
+		if (r->have == sizeof(r->buf) || poll(&p, 1, timeout_ms) <= 0)
+			return -1;
+		got = recv(fd, r->buf + r->have, sizeof(r->buf) - r->have, 0);
+		if (got <= 0)
+			return -1;
+		r->have += (size_t)got;
+	}
 }

@@ -47,6 +47,19 @@ bool h_sha256_file(const char *path, char out[65]);
 /* Read a whole small file into a malloc'ed string (NULL on error). */
 char *h_slurp(const char *path);
 
+/* Reading mpshim frames off one socket (a test speaking the protocol):
+ * bytes past the frame handed out stay for the next call on that socket. */
+struct mps_frame;
+struct h_frames {
+	uint8_t buf[1 << 17];
+	size_t have;
+	uint8_t frame[1 << 17];		/* the frame handed out, payload included */
+};
+/* Next frame into *f (its payload stays valid until the next call): its
+ * length, or -1 when the peer closed, sent nothing for timeout_ms, or sent
+ * bytes that do not parse. */
+int h_frame_next(int fd, struct h_frames *r, struct mps_frame *f, int timeout_ms);
+
 /* Stats line parsing: the subflows array of the idx-th line of a stats
  * file: counts of subflows and their byte counters. */
 struct h_sf_stat {

@@ -62,37 +62,11 @@ static pid_t spawn_client(const char *mode, int port, const char *expect,
 	return h_spawn(argv, env, log);
 }
 
-/* Read one frame, waiting up to 5 s; the buffer keeps what follows it. */
-struct rd {
-	uint8_t buf[1 << 17];
-	size_t have;
-};
-
-static void next_frame(int fd, struct rd *r, struct mps_frame *f)
+/* One frame from the client, waiting up to 5 s. */
+static void next_frame(int fd, struct h_frames *r, struct mps_frame *f)
 {
-	for (;;) {
-		int n = mps_frame_parse(r->buf, r->have, 0, f);
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		ssize_t got;
-
-		cr_assert_geq(n, 0, "client sent a malformed frame (%d)", n);
-		if (n > 0) {
-			/* keep DATA payload valid until the next call */
-			static uint8_t payload[65536];
-
-			if (f->type == MPS_FT_DATA) {
-				memcpy(payload, f->u.data.payload, f->u.data.len);
-				f->u.data.payload = payload;
-			}
-			memmove(r->buf, r->buf + n, r->have - (size_t)n);
-			r->have -= (size_t)n;
-			return;
-		}
-		cr_assert_gt(poll(&p, 1, 5000), 0, "client went silent");
-		got = recv(fd, r->buf + r->have, sizeof(r->buf) - r->have, 0);
-		cr_assert_gt(got, 0, "client closed early");
-		r->have += (size_t)got;
-	}
+	cr_assert_gt(h_frame_next(fd, r, f, 5000), 0,
+		     "client went silent, closed, or sent a malformed frame");
 }
 
 static void send_frame(int fd, const struct mps_frame *f)
@@ -110,7 +84,7 @@ static bool send_forged_add_addr;
 /* The server half: hold HELLO_ACK back 400 ms, expect "ping", answer "pong". */
 static void serve_one(int lfd)
 {
-	static struct rd r;
+	static struct h_frames r;
 	struct mps_frame f, a;
 	struct mps_x25519 kx;
 	struct pollfd p = { .fd = lfd, .events = POLLIN };

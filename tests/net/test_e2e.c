@@ -355,51 +355,17 @@ static void send_frame(int fd, const struct mps_frame *f)
 	cr_assert_eq(send(fd, buf, (size_t)n, MSG_NOSIGNAL), n);
 }
 
-static int read_frame(int fd, struct mps_frame *f, uint8_t *buf, size_t cap)
+/* The first frame proxyd sends on a new socket, skipping PINGs (proxyd
+ * saying "wait for the backend" before HELLO_ACK). */
+static void first_frame(int fd, struct mps_frame *f)
 {
-	size_t have = 0;
+	static struct h_frames rd;
 
-	for (;;) {
-		int n = mps_frame_parse(buf, have, 0, f);
-		ssize_t r;
-
-		if (n != 0)
-			return n;
-		r = recv(fd, buf + have, cap - have, 0);
-		if (r <= 0)
-			return -100;	/* closed or timed out */
-		have += (size_t)r;
-	}
-}
-
-/* Like read_frame, but consumes the frame from the socket buffer state:
- * frames that arrived together are handed out one by one. */
-static int read_frame_skip(int fd, struct mps_frame *f, uint8_t *buf, size_t cap)
-{
-	static uint8_t pend[4096];
-	static size_t npend;
-	int n;
-
-	for (;;) {
-		n = mps_frame_parse(pend, npend, 0, f);
-		if (n > 0) {
-			memcpy(buf, pend, (size_t)n);
-			memmove(pend, pend + n, npend - (size_t)n);
-			npend -= (size_t)n;
-			mps_frame_parse(buf, (size_t)n, 0, f);
-			return n;
-		}
-		if (n < 0)
-			return n;
-		{
-			ssize_t r = recv(fd, pend + npend, sizeof(pend) - npend, 0);
-
-			if (r <= 0)
-				return -100;
-			npend += (size_t)r;
-		}
-		(void)cap;
-	}
+	rd.have = 0;
+	do
+		cr_assert_gt(h_frame_next(fd, &rd, f, 5000), 0,
+			     "proxyd closed, went silent or sent a malformed frame");
+	while (f->type == MPS_FT_PING);
 }
 
 /* The peer must close: recv returns 0 or an error, never data or timeout. */
@@ -432,7 +398,6 @@ static int handshake(uint32_t *server_token)
 {
 	struct mps_frame f = { .type = MPS_FT_HELLO }, r;
 	struct mps_x25519 kx;
-	uint8_t buf[1024];
 	uint64_t idsn;
 	int fd = tcp_connect(proxy_port);
 
@@ -441,10 +406,7 @@ static int handshake(uint32_t *server_token)
 	cr_assert_eq(mps_crypto_key_new(&f.u.hello.key), 0);
 	memcpy(f.u.hello.pub, kx.pub, 32);
 	send_frame(fd, &f);
-	/* a PING may come first: proxyd saying "wait for the backend" */
-	do
-		cr_assert_gt(read_frame_skip(fd, &r, buf, sizeof(buf)), 0);
-	while (r.type == MPS_FT_PING);
+	first_frame(fd, &r);
 	cr_assert_eq(r.type, MPS_FT_HELLO_ACK);
 	mps_crypto_key_derive(r.u.hello_ack.key, server_token, &idsn);
 	return fd;
@@ -480,7 +442,7 @@ static void start_proxyd_checked(void)
 Test(e2e, hostile_frames_are_refused_and_proxyd_keeps_serving)
 {
 	struct mps_frame f, r;
-	uint8_t buf[1024], junk[4096];
+	uint8_t junk[4096];
 	uint32_t token;
 	int fd, meta_fd;
 	bool checked = use_valgrind();
@@ -533,7 +495,7 @@ Test(e2e, hostile_frames_are_refused_and_proxyd_keeps_serving)
 	f.u.join.token = token;
 	f.u.join.nonce = 77;
 	send_frame(fd, &f);
-	cr_assert_gt(read_frame(fd, &r, buf, sizeof(buf)), 0);
+	first_frame(fd, &r);
 	cr_assert_eq(r.type, MPS_FT_JOIN_ACK);
 	memset(&f, 0, sizeof(f));
 	f.type = MPS_FT_JOIN_CONFIRM;	/* all-zero HMAC */
@@ -805,7 +767,6 @@ struct observed {
 static int hello_observed(struct observed *o)
 {
 	struct mps_frame f = { .type = MPS_FT_HELLO }, r;
-	uint8_t buf[1024];
 	int fd = tcp_connect(proxy_port);
 
 	cr_assert_eq(mps_crypto_x25519_new(&o->client_kx), 0);
@@ -815,9 +776,7 @@ static int hello_observed(struct observed *o)
 	memcpy(f.u.hello.pub, o->client_kx.pub, 32);
 	memcpy(o->pub_c, o->client_kx.pub, 32);
 	send_frame(fd, &f);
-	do
-		cr_assert_gt(read_frame_skip(fd, &r, buf, sizeof(buf)), 0);
-	while (r.type == MPS_FT_PING);
+	first_frame(fd, &r);
 	cr_assert_eq(r.type, MPS_FT_HELLO_ACK);
 	o->key_s = r.u.hello_ack.key;
 	memcpy(o->pub_s, r.u.hello_ack.pub, 32);
@@ -840,7 +799,7 @@ static bool try_join(const struct observed *o, const uint8_t join_key[32], uint6
 	f.u.join.nonce = nonce;
 	f.u.join.addr_id = 1;
 	send_frame(fd, &f);
-	cr_assert_gt(read_frame(fd, &r, buf, sizeof(buf)), 0);
+	first_frame(fd, &r);
 	cr_assert_eq(r.type, MPS_FT_JOIN_ACK);
 	memset(&f, 0, sizeof(f));
 	f.type = MPS_FT_JOIN_CONFIRM;
@@ -919,26 +878,13 @@ Test(e2e, proxyd_serves_prometheus_metrics)
  * reload carries on, and the new stats_file receives its record. */
 Test(e2e, sighup_reload_keeps_connections)
 {
-	static const char prog[] =
-		"import socket, sys, time, hashlib\n"
-		"s = socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=20)\n"
-		"time.sleep(1.5)\n"
-		"data = b'r' * 200000\n"
-		"s.sendall(data)\n"
-		"s.shutdown(socket.SHUT_WR)\n"
-		"r = b''\n"
-		"while True:\n"
-		"    c = s.recv(4096)\n"
-		"    if not c: break\n"
-		"    r += c\n"
-		"want = '%s %d\\n' % (hashlib.sha256(data).hexdigest(), len(data))\n"
-		"sys.exit(0 if r.decode() == want else 1)\n";
 	char bport[16], pport[16], listen[64], backend[64], cfgpath[512];
 	char stats_a[512], stats_b[512], pre[600], up[80];
 	char *srv[] = { "python3", halfclose_py(), "server", "--port", bport, NULL };
 	char *pargv[] = { (char *)h_proxyd(), "--listen", listen, "--backend", backend,
 			  "--config", cfgpath, NULL };
-	char *cli[] = { "python3", "-c", (char *)prog, pport, NULL };
+	char *cli[] = { "python3", halfclose_py(), "client", "--port", pport,
+			"--size", "200000", "--idle", "1.5", NULL };
 	char *env[] = { pre, up, "MPSHIM_SUBFLOWS=2", NULL };
 	struct h_stats s[2];
 	int backend_port = h_free_port();

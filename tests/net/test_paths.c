@@ -432,28 +432,14 @@ Test(paths, single_path_blackout_is_ridden_out)
 }
 
 /*
- * An idle client through proxyd: connects, stays silent for idle_s, then
- * sends 50 kB, half-closes and checks the backend's digest of them
- * (tests/helpers/halfclose.py).  With blackhole, path 1 goes dark 0.7 s
+ * An idle client through proxyd (tests/helpers/halfclose.py client):
+ * connects, stays silent for idle_s, then sends 50 kB, half-closes and
+ * checks the backend's digest of them.  With blackhole, path 1 goes dark 0.7 s
  * in.  heartbeat is the MPSHIM_HEARTBEAT of both ends.
  */
 static void idle_client_run(const char *heartbeat, int idle_s, bool blackhole,
 			    struct h_stats *s)
 {
-	static const char prog[] =
-		"import socket, sys, time, hashlib\n"
-		"s = socket.create_connection((sys.argv[1], 8443), timeout=30)\n"
-		"time.sleep(float(sys.argv[2]))\n"
-		"data = b'z' * 50000\n"
-		"s.sendall(data)\n"
-		"s.shutdown(socket.SHUT_WR)\n"
-		"r = b''\n"
-		"while True:\n"
-		"    c = s.recv(4096)\n"
-		"    if not c: break\n"
-		"    r += c\n"
-		"want = '%s %d\\n' % (hashlib.sha256(data).hexdigest(), len(data))\n"
-		"sys.exit(0 if r.decode() == want else 1)\n";
 	char stats[512], plog[512], clog[512], cmd[700], listen[64], idle[16];
 	char pre[600], up[96], env_local[96], env_stats[600], hc[600], hb[64];
 	char *srv[] = { "ip", "netns", "exec", srv_ns, "python3", hc, "server",
@@ -461,8 +447,8 @@ static void idle_client_run(const char *heartbeat, int idle_s, bool blackhole,
 	char *proxyd[] = { "ip", "netns", "exec", srv_ns, "env", hb, (char *)h_proxyd(),
 			   "--listen", listen, "--backend", "127.0.0.1:8080", NULL };
 	char *cli[] = { "ip", "netns", "exec", cli_ns, "env", pre, up, env_local,
-			env_stats, hb, "python3", "-c", (char *)prog, srv_addr[0], idle,
-			NULL };
+			env_stats, hb, "python3", hc, "client", "--host", srv_addr[0],
+			"--port", "8443", "--size", "50000", "--idle", idle, NULL };
 	char *text;
 	pid_t pid;
 	int rc;
