@@ -1,0 +1,389 @@
+/*
+ * test_via_proxyd.c - unmodified Debian clients under the shim, through
+ * mpshim-proxyd, to plain servers.
+ *
+ * The client program runs in the test bed's client namespace under
+ * `mpshim run` with one subflow per path; proxyd listens on the server's
+ * path-1 address and carries each connection to a plain server on the
+ * server host's loopback.  Every case checks that the program succeeded,
+ * that the bytes arrived intact, and that its connection carried data on
+ * both paths; its _path1_killed twin kills path 1 in the middle of the
+ * transfer (blackhole: packets vanish, the link stays up; down: the
+ * client's interface goes down) and must complete just as intact.
+ */
+#include <criterion/criterion.h>
+#include <criterion/logging.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "apps.h"
+
+#define MB (1024u * 1024u)
+
+TestSuite(via_proxyd, .fini = app_fini, .timeout = 300);
+
+/* The shim of the client program: upgrade SERVER_ADDR_1:port. */
+static struct app_shim client_shim(int port)
+{
+	static char dest[64], stats[512];
+
+	snprintf(dest, sizeof(dest), "%s:%d", bed.srv_addr[0], port);
+	snprintf(stats, sizeof(stats), "%s", app_path("client.json"));
+	return (struct app_shim){ .dest = dest, .stats = stats };
+}
+
+/* ---- HTTP downloads from nginx: curl, wget, python3 urllib ---------- */
+
+enum http_client { HTTP_CURL, HTTP_WGET, HTTP_URLLIB };
+
+static const char urllib_get[] =
+	"import shutil, sys, urllib.request\n"
+	"with urllib.request.urlopen(sys.argv[1], timeout=120) as r, "
+	"open(sys.argv[2], 'wb') as f:\n"
+	"    shutil.copyfileobj(r, f)\n";
+
+static void http_download(enum http_client client, bool kill, const char *how)
+{
+	static const char *const progs[] = { "curl", "wget", "/usr/bin/python3" };
+	const char *const needs[] = { "/usr/sbin/nginx", progs[client], NULL };
+	char url[128], out[512];
+	char *curl[] = { "curl", "-sS", "--max-time", "150", "-o", out, url, NULL };
+	char *wget[] = { "wget", "-nv", "--timeout=150", "--tries=1", "-O", out, url, NULL };
+	char *urllib[] = { "/usr/bin/python3", "-c", (char *)urllib_get, url, out, NULL };
+	char *const *argv[] = { curl, wget, urllib };
+	const char *blob;
+	struct app_shim shim;
+	struct app_proc p;
+
+	app_bed_up(needs);
+	blob = app_www_blob(kill ? 16 * MB : 8 * MB, 10 + client);
+	app_nginx(NULL, "127.0.0.1", 8080);
+	app_proxyd(8443, 8080);
+	shim = client_shim(8443);
+	snprintf(url, sizeof(url), "http://%s:8443/blob", bed.srv_addr[0]);
+	snprintf(out, sizeof(out), "%s", app_path("download"));
+	p = app_start(APP_CLI, &shim, NULL, argv[client]);
+	if (kill)
+		app_kill_path1(&p, 2 * MB, how);
+	app_wait_ok(&p, 180);
+	app_assert_same(blob, out);
+	app_assert_multipath(shim.stats, kill);
+}
+
+Test(via_proxyd, curl_from_nginx) { http_download(HTTP_CURL, false, NULL); }
+Test(via_proxyd, curl_from_nginx_path1_killed) { http_download(HTTP_CURL, true, "blackhole"); }
+Test(via_proxyd, wget_from_nginx) { http_download(HTTP_WGET, false, NULL); }
+Test(via_proxyd, wget_from_nginx_path1_killed) { http_download(HTTP_WGET, true, "down"); }
+Test(via_proxyd, python_urllib_from_nginx) { http_download(HTTP_URLLIB, false, NULL); }
+Test(via_proxyd, python_urllib_from_nginx_path1_killed)
+{
+	http_download(HTTP_URLLIB, true, "blackhole");
+}
+
+/* ---- python3 http.server, downloaded by python3 urllib ------------- */
+
+static void python_http_server(bool kill)
+{
+	const char *const needs[] = { "/usr/bin/python3", NULL };
+	char url[128], out[512];
+	char *argv[] = { "/usr/bin/python3", "-c", (char *)urllib_get, url, out, NULL };
+	const char *blob;
+	struct app_shim shim;
+	struct app_proc p;
+
+	app_bed_up(needs);
+	blob = app_www_blob(kill ? 16 * MB : 8 * MB, 13);
+	app_http_server(NULL, "127.0.0.1", 8000);
+	app_proxyd(8000, 8000);
+	shim = client_shim(8000);
+	snprintf(url, sizeof(url), "http://%s:8000/blob", bed.srv_addr[0]);
+	snprintf(out, sizeof(out), "%s", app_path("download"));
+	p = app_start(APP_CLI, &shim, NULL, argv);
+	if (kill)
+		app_kill_path1(&p, 2 * MB, "blackhole");
+	app_wait_ok(&p, 180);
+	app_assert_same(blob, out);
+	app_assert_multipath(shim.stats, kill);
+}
+
+Test(via_proxyd, python_urllib_from_python_http_server) { python_http_server(false); }
+Test(via_proxyd, python_urllib_from_python_http_server_path1_killed)
+{
+	python_http_server(true);
+}
+
+/* ---- python3 socket client: sendfile, half-close, wait for the end -- */
+
+static const char socket_put[] =
+	"import socket, sys\n"
+	"s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=120)\n"
+	"with open(sys.argv[3], 'rb') as f:\n"
+	"    s.sendfile(f)\n"
+	"s.shutdown(socket.SHUT_WR)\n"
+	"while s.recv(65536):\n"
+	"    pass\n"
+	"s.close()\n";
+
+static void python_socket_upload(bool kill)
+{
+	const char *const needs[] = { "/usr/bin/python3", "socat", NULL };
+	char port[16], sink[600], blob[512];
+	char *srv[] = { "socat", "-u", "TCP-LISTEN:9000,bind=127.0.0.1,reuseaddr", sink, NULL };
+	char *cli[] = { "/usr/bin/python3", "-c", (char *)socket_put, bed.srv_addr[0], port,
+			blob, NULL };
+	struct app_shim shim;
+	struct app_proc server, p;
+
+	app_bed_up(needs);
+	snprintf(blob, sizeof(blob), "%s", app_blob("upload", kill ? 16 * MB : 8 * MB, 14));
+	snprintf(sink, sizeof(sink), "OPEN:%s,creat,trunc", app_path("received"));
+	snprintf(port, sizeof(port), "%d", 9000);
+	server = app_start(APP_SRV, NULL, NULL, srv);
+	app_wait_listen(APP_SRV, 9000);
+	app_proxyd(9000, 9000);
+	shim = client_shim(9000);
+	p = app_start(APP_CLI, &shim, NULL, cli);
+	if (kill)
+		app_kill_path1(&p, 2 * MB, "down");
+	app_wait_ok(&p, 180);
+	/* the sink closes once it has seen the end of the upload */
+	app_wait_ok(&server, 30);
+	app_assert_same(blob, app_path("received"));
+	app_assert_multipath(shim.stats, kill);
+}
+
+Test(via_proxyd, python_socket_upload) { python_socket_upload(false); }
+Test(via_proxyd, python_socket_upload_path1_killed) { python_socket_upload(true); }
+
+/* ---- redis-benchmark and redis-cli against redis-server ------------ */
+
+/* calls of a command so far, from the server's own INFO commandstats
+ * (asked directly on the server host, not through the paths) */
+static long redis_calls(const char *cmd)
+{
+	char line[512], key[64];
+	long calls = -1;
+	FILE *p;
+
+	snprintf(line, sizeof(line), "ip netns exec %s redis-cli -h 127.0.0.1 -p 6379 "
+		 "info commandstats", bed.ns[APP_SRV]);
+	p = popen(line, "r");
+	cr_assert_not_null(p);
+	snprintf(key, sizeof(key), "cmdstat_%s:calls=", cmd);
+	while (fgets(line, sizeof(line), p))
+		if (!strncmp(line, key, strlen(key)))
+			calls = strtol(line + strlen(key), NULL, 10);
+	pclose(p);
+	return calls;
+}
+
+static void redis_benchmark(bool kill)
+{
+	const char *const needs[] = { "redis-server", "redis-benchmark", "redis-cli", NULL };
+	enum { REQUESTS = 10000, CLIENTS = 4, PIPELINE = 16 };
+	char n[16], c[16], pl[16];
+	char *argv[] = { "redis-benchmark", "-h", bed.srv_addr[0], "-p", "6379", "-c", c,
+			 "-n", n, "-P", pl, "-d", "1024", "-t", "set,get", "-q", NULL };
+	struct app_shim shim;
+	struct app_proc p;
+	char *out;
+	long set, get;
+
+	app_bed_up(needs);
+	snprintf(n, sizeof(n), "%d", REQUESTS);
+	snprintf(c, sizeof(c), "%d", CLIENTS);
+	snprintf(pl, sizeof(pl), "%d", PIPELINE);
+	app_redis(NULL, "127.0.0.1", 6379);
+	app_proxyd(6379, 6379);
+	shim = client_shim(6379);
+	p = app_start(APP_CLI, &shim, NULL, argv);
+	if (kill) {
+		/* redis-benchmark opens new connections for each test; one
+		 * opened after path 1 died would try its first subflow on
+		 * path 1 and wait out connect_timeout (see mpshim(7),
+		 * fullmesh), so path 1 dies during the last test, GET */
+		for (int waited = 0; redis_calls("get") < REQUESTS / 10; waited += 50) {
+			cr_assert_lt(waited, 120000, "the GET test did not start");
+			usleep(50 * 1000);
+		}
+		app_kill_path1(&p, 256 * 1024, "blackhole");
+	}
+	app_wait_ok(&p, 180);
+	out = h_slurp(p.log);
+	cr_assert_not_null(out);
+	cr_assert(strstr(out, "SET: ") && strstr(out, "GET: ") &&
+		  strstr(out, "requests per second"), "no results:\n%s", out);
+	cr_assert_null(strstr(out, "rror"), "redis-benchmark reported errors:\n%s", out);
+	free(out);
+	/* every request was carried out, once (a pipelined client may
+	 * issue up to a pipeline more than asked) */
+	set = redis_calls("set");
+	get = redis_calls("get");
+	cr_log_info("server executed %ld SET, %ld GET", set, get);
+	cr_assert(set >= REQUESTS && set <= REQUESTS + CLIENTS * PIPELINE, "%ld SET", set);
+	cr_assert(get >= REQUESTS && get <= REQUESTS + CLIENTS * PIPELINE, "%ld GET", get);
+	app_assert_multipath(shim.stats, kill);
+}
+
+Test(via_proxyd, redis_benchmark) { redis_benchmark(false); }
+Test(via_proxyd, redis_benchmark_path1_killed) { redis_benchmark(true); }
+
+/* `redis-cli --raw GET` prints the value and a newline: check the
+ * newline, then drop it. */
+static void strip_raw_newline(const char *path, long long size)
+{
+	FILE *f = fopen(path, "rb");
+	int last;
+
+	cr_assert_not_null(f, "redis-cli wrote nothing");
+	cr_assert_eq(app_file_size(path), size + 1, "GET returned %lld bytes, want %lld + 1",
+		     app_file_size(path), size);
+	fseek(f, -1, SEEK_END);
+	last = fgetc(f);
+	fclose(f);
+	cr_assert_eq(last, '\n');
+	cr_assert_eq(truncate(path, size), 0);
+}
+
+static void redis_cli_roundtrip(bool kill)
+{
+	const char *const needs[] = { "redis-server", "redis-cli", NULL };
+	const long long size = kill ? 16 * MB : 8 * MB;
+	char set_cmd[1024], get_cmd[1024], value[512];
+	char *set[] = { "sh", "-c", set_cmd, NULL };
+	char *get[] = { "sh", "-c", get_cmd, NULL };
+	struct app_shim shim;
+	struct app_proc p;
+	char *out;
+
+	app_bed_up(needs);
+	snprintf(value, sizeof(value), "%s", app_blob("value", (size_t)size, 15));
+	app_redis(NULL, "127.0.0.1", 6379);
+	app_proxyd(6379, 6379);
+	shim = client_shim(6379);
+	/* the binary value goes in through -x (stdin) and back with --raw */
+	snprintf(set_cmd, sizeof(set_cmd), "exec redis-cli -h %s -p 6379 -x SET blob < '%s'",
+		 bed.srv_addr[0], value);
+	snprintf(get_cmd, sizeof(get_cmd), "exec redis-cli -h %s -p 6379 --raw GET blob > '%s'",
+		 bed.srv_addr[0], app_path("got"));
+	p = app_start(APP_CLI, &shim, app_path("redis-set.log"), set);
+	app_wait_ok(&p, 120);
+	out = h_slurp(p.log);
+	cr_assert(out && !strcmp(out, "OK\n"), "SET said: %s", out ? out : "(nothing)");
+	free(out);
+	p = app_start(APP_CLI, &shim, app_path("redis-get.log"), get);
+	if (kill)
+		app_kill_path1(&p, 2 * MB, "down");
+	app_wait_ok(&p, 120);
+	strip_raw_newline(app_path("got"), size);
+	app_assert_same(value, app_path("got"));
+	cr_assert_eq(app_assert_multipath(shim.stats, kill), 2, "one line per redis-cli");
+}
+
+Test(via_proxyd, redis_cli_set_get_binary) { redis_cli_roundtrip(false); }
+Test(via_proxyd, redis_cli_set_get_binary_path1_killed) { redis_cli_roundtrip(true); }
+
+/* ---- OpenSSH: scp of 50 MB to a plain sshd ------------------------- */
+
+static void scp_upload(bool kill)
+{
+	const char *const needs[] = { "/usr/sbin/sshd", "scp", "ssh", "ssh-keygen", NULL };
+	char target[600], blob[512], key[512];
+	char *argv[] = { "scp", "-q", "-F", "/dev/null", "-i", key,
+			 "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+			 "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+			 "-o", "ConnectTimeout=60", "-P", "2222", blob, target, NULL };
+	struct app_shim shim;
+	struct app_proc p;
+
+	app_bed_up(needs);
+	snprintf(blob, sizeof(blob), "%s", app_blob("upload", 50 * MB, 16));
+	app_sshd(NULL, "127.0.0.1", 2222);
+	snprintf(key, sizeof(key), "%s", app_ssh_key());
+	app_proxyd(2222, 2222);
+	shim = client_shim(2222);
+	snprintf(target, sizeof(target), "root@%s:%s", bed.srv_addr[0], app_path("received"));
+	p = app_start(APP_CLI, &shim, NULL, argv);
+	if (kill)
+		app_kill_path1(&p, 8 * MB, "blackhole");
+	app_wait_ok(&p, 240);
+	app_assert_same(blob, app_path("received"));
+	app_assert_multipath(shim.stats, kill);
+}
+
+Test(via_proxyd, scp_50mb_to_sshd) { scp_upload(false); }
+Test(via_proxyd, scp_50mb_to_sshd_path1_killed) { scp_upload(true); }
+
+/* ---- socat relay: plain curl -> socat under the shim -> proxyd ----- */
+
+static void socat_relay(bool kill)
+{
+	const char *const needs[] = { "/usr/sbin/nginx", "socat", "curl", NULL };
+	char to[128], out[512];
+	char *relay[] = { "socat", "TCP-LISTEN:7000,bind=127.0.0.1,reuseaddr,fork", to, NULL };
+	char *curl[] = { "curl", "-sS", "--max-time", "150", "-o", out,
+			 "http://127.0.0.1:7000/blob", NULL };
+	const char *blob;
+	struct app_shim shim;
+	struct app_proc p;
+
+	app_bed_up(needs);
+	blob = app_www_blob(kill ? 16 * MB : 8 * MB, 17);
+	app_nginx(NULL, "127.0.0.1", 8080);
+	app_proxyd(8443, 8080);
+	shim = client_shim(8443);
+	snprintf(to, sizeof(to), "TCP:%s:8443", bed.srv_addr[0]);
+	snprintf(out, sizeof(out), "%s", app_path("download"));
+	app_start(APP_CLI, &shim, NULL, relay);
+	app_wait_listen(APP_CLI, 7000);
+	p = app_start(APP_CLI, NULL, NULL, curl);
+	if (kill)
+		app_kill_path1(&p, 2 * MB, "down");
+	app_wait_ok(&p, 180);
+	app_assert_same(blob, out);
+	app_assert_multipath(shim.stats, kill);
+}
+
+Test(via_proxyd, socat_relay) { socat_relay(false); }
+Test(via_proxyd, socat_relay_path1_killed) { socat_relay(true); }
+
+/* ---- iperf3 client to a plain iperf3 server ------------------------ */
+
+/*
+ * iperf3 -n: the client must send exactly the bytes asked for and the
+ * server must have received data; iperf3 stops counting at the server
+ * when the client reports the end, so what the server counts is less
+ * than what was sent, through the shim as over plain TCP.
+ */
+static void iperf3_upload(bool kill)
+{
+	const char *const needs[] = { "iperf3", "jq", NULL };
+	const unsigned long long bytes = kill ? 32ull * MB : 16ull * MB;
+	char n[32], json[512];
+	char *argv[] = { "iperf3", "-c", bed.srv_addr[0], "-p", "5201", "-n", n, "-J",
+			 "--logfile", json, NULL };
+	struct app_shim shim;
+	struct app_proc p;
+
+	app_bed_up(needs);
+	snprintf(n, sizeof(n), "%llu", bytes);
+	snprintf(json, sizeof(json), "%s", app_path("iperf3.json"));
+	app_iperf3_server(NULL, "127.0.0.1", 5201);
+	app_proxyd(5201, 5201);
+	shim = client_shim(5201);
+	p = app_start(APP_CLI, &shim, NULL, argv);
+	if (kill)
+		app_kill_path1(&p, 3 * MB, "blackhole");
+	app_wait_ok(&p, 180);
+	cr_assert_eq(app_sh("jq -e '.error == null and .end.sum_sent.bytes == %llu and "
+			    ".end.sum_received.bytes > 0' '%s' >/dev/null", bytes, json), 0,
+		     "iperf3 results: %s", h_slurp(json));
+	cr_log_info("iperf3 %s", app_capture("jq -r '\"sent \\(.end.sum_sent.bytes), server "
+					    "counted \\(.end.sum_received.bytes)\"' '%s'", json));
+	/* the control connection and the data connection */
+	cr_assert_geq(app_assert_multipath(shim.stats, kill), 2);
+}
+
+Test(via_proxyd, iperf3_client) { iperf3_upload(false); }
+Test(via_proxyd, iperf3_client_path1_killed) { iperf3_upload(true); }
