@@ -7,7 +7,9 @@ PKGS="build-essential autoconf automake libtool pkg-config \
 liburing-dev libssl-dev libcriterion-dev \
 curl python3 iproute2 iputils-ping iperf3 nftables jq valgrind \
 groff mandoc gnuplot-nox mptcpd bc \
-clang libclang-rt-14-dev"
+clang libclang-rt-14-dev \
+nginx-light redis-server redis-tools openssh-server openssh-client \
+socat wget haproxy"
 
 missing=""
 for p in $PKGS; do
@@ -21,7 +23,18 @@ if [ -n "$missing" ]; then
 	fi
 	echo "deps.sh: installing:$missing"
 	export DEBIAN_FRONTEND=noninteractive
+	# the server packages (nginx, redis, sshd, haproxy) are for tests/apps,
+	# which start their own instances in namespaces: keep the packages'
+	# init scripts from starting system-wide services on port 80, 22 ...
+	norc=""
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+		chmod 755 /usr/sbin/policy-rc.d
+		norc=1
+	fi
 	apt-get update -qq
 	# shellcheck disable=SC2086
-	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null ||
+		{ [ -z "$norc" ] || rm -f /usr/sbin/policy-rc.d; exit 1; }
+	[ -z "$norc" ] || rm -f /usr/sbin/policy-rc.d
 fi
