@@ -34,6 +34,22 @@ TestSuite(server, .fini = fini, .timeout = 60);
 
 static char srv_out[600], srv_stats[600], srv_log[600];
 
+/* Wait for mps-server's listener report (a probing connect would be
+ * served as its one client). */
+static void wait_listener(void)
+{
+	for (int i = 0; i < 200; i++) {
+		char *out = h_slurp(srv_out);
+		bool up = out && strstr(out, "listener ");
+
+		free(out);
+		if (up)
+			return;
+		usleep(20000);
+	}
+	cr_assert_fail("mps-server did not come up (log: %s)", srv_log);
+}
+
 /* Start mps-server under the shim on a free port; extra: its options
  * (NULL-terminated, at most 6), env_extra: one more MPSHIM_ setting or
  * NULL.  Waits for its listener report.  Returns the port. */
@@ -59,17 +75,8 @@ static int server_up(const char *const *extra, const char *env_extra, pid_t *pid
 	argv[n++] = portstr;
 	argv[n] = NULL;
 	*pid = h_spawn(argv, env, srv_out);
-	for (int i = 0; i < 200; i++) {
-		char *out = h_slurp(srv_out);
-		bool up = out && strstr(out, "listener ");
-
-		free(out);
-		if (up)
-			return port;
-		usleep(20000);
-	}
-	cr_assert_fail("mps-server did not come up: %s", srv_log);
-	return -1;
+	wait_listener();
+	return port;
 }
 
 /* A shimmed mps-client: ping/pong over two subflows.  0 when it worked. */
@@ -406,4 +413,57 @@ Test(server, http_server_under_the_shim, .timeout = 90)
 	cr_assert_eq(h_stats_read(sstats_path, ss, 4), 1,
 		     "one multipath connection on the server side, the plain one unlogged");
 	free(dir);
+}
+
+/* `mpshim run --accept` makes a server multipath, and appends the library
+ * to an LD_PRELOAD already set instead of replacing it. */
+Test(server, mpshim_run_accept)
+{
+	static char lib[640], acc[64], portstr[16], tool[600], srv[600], pre[600];
+	char *env[] = { lib, pre, NULL };
+	char *argv[] = { tool, "run", "--accept", acc, "--", srv, portstr, NULL };
+	char cstats[600], environ_path[64], *envs, *p;
+	struct h_stats cs[1];
+	int port = h_free_port();
+	pid_t pid;
+	size_t len = 0;
+	bool found = false;
+
+	snprintf(tool, sizeof(tool), "%s/src/tools/mpshim", h_builddir());
+	snprintf(srv, sizeof(srv), "%s/tests/helpers/mps-server", h_builddir());
+	snprintf(lib, sizeof(lib), "MPSHIM_LIBRARY=%s", h_shim_lib());
+	/* a library that defines none of the interposed calls (libc itself,
+	 * listed first, would shadow the shim) */
+	snprintf(pre, sizeof(pre), "LD_PRELOAD=libm.so.6");
+	snprintf(acc, sizeof(acc), "*:%d", port);
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	snprintf(srv_out, sizeof(srv_out), "%s/server.out", h_tmpdir());
+	pid = h_spawn(argv, env, srv_out);
+	wait_listener();
+	snprintf(environ_path, sizeof(environ_path), "/proc/%d/environ", (int)pid);
+	{
+		FILE *f = fopen(environ_path, "r");
+
+		cr_assert_not_null(f);
+		envs = NULL;
+		len = 0;
+		cr_assert_gt(getdelim(&envs, &len, '\0', f), 0);
+		fclose(f);
+		f = fopen(environ_path, "r");
+		while (getdelim(&envs, &len, '\0', f) > 0) {
+			if (strncmp(envs, "LD_PRELOAD=", 11))
+				continue;
+			p = strstr(envs, "libm.so.6");
+			found = p && strstr(envs, h_shim_lib());
+		}
+		fclose(f);
+		free(envs);
+	}
+	cr_assert(found, "LD_PRELOAD should keep libm.so.6 and add the shim");
+	snprintf(cstats, sizeof(cstats), "%s/client.stats", h_tmpdir());
+	cr_assert_eq(mp_client(port, cstats), 0);
+	cr_assert_eq(h_wait(pid, 20000), 0);
+	cr_assert_eq(h_stats_read(cstats, cs, 1), 1);
+	cr_assert_eq(cs[0].n_sf, 2, "the server did not accept a multipath client");
+	cr_assert(!cs[0].fallback);
 }
