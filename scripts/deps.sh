@@ -8,8 +8,8 @@ liburing-dev libssl-dev libcriterion-dev \
 curl python3 iproute2 iputils-ping iperf3 nftables jq valgrind \
 groff mandoc gnuplot-nox mptcpd bc \
 clang libclang-rt-14-dev \
-nginx-light redis-server redis-tools openssh-server openssh-client socat wget \
-haproxy"
+nginx-light redis-server redis-tools openssh-server openssh-client \
+socat wget haproxy"
 
 missing=""
 for p in $PKGS; do
@@ -23,17 +23,18 @@ if [ -n "$missing" ]; then
 	fi
 	echo "deps.sh: installing:$missing"
 	export DEBIAN_FRONTEND=noninteractive
-	# tests/apps runs its own nginx, redis-server and sshd in network
-	# namespaces; installing the packages must not start them as system
-	# services (invoke-rc.d asks policy-rc.d; 101 = action forbidden)
-	policy=""
+	# the server packages (nginx, redis, sshd, haproxy) are for tests/apps,
+	# which start their own instances in namespaces: keep the packages'
+	# init scripts from starting system-wide services on port 80, 22 ...
+	norc=""
 	if [ ! -e /usr/sbin/policy-rc.d ]; then
-		policy=/usr/sbin/policy-rc.d
-		printf '#!/bin/sh\n# deps.sh: no service starts while installing\nexit 101\n' >"$policy"
-		chmod 0755 "$policy"
-		trap 'rm -f "$policy"' EXIT
+		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+		chmod 755 /usr/sbin/policy-rc.d
+		norc=1
 	fi
 	apt-get update -qq
 	# shellcheck disable=SC2086
-	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null ||
+		{ [ -z "$norc" ] || rm -f /usr/sbin/policy-rc.d; exit 1; }
+	[ -z "$norc" ] || rm -f /usr/sbin/policy-rc.d
 fi

@@ -634,16 +634,16 @@ static int opt_parse(const struct mps_option *opt, struct mps_config *cfg,
 		*(long *)field = lvl;
 		return 0;
 	case MPS_OPT_DESTS: {
-		/* the one list of rules in struct mps_config */
 		struct mps_dest_rule rules[MPS_CFG_MAX_RULES];
 		unsigned n = 0;
 
-		assert(opt->offset == offsetof(struct mps_config, upgrade));
+		/* every DESTS field is a rule array followed by its count */
+		assert(opt->size == sizeof(rules));
 		ret = parse_list(opt, val, rules, &n, NULL, NULL, err, errlen);
 		if (ret)
 			return ret;
-		memcpy(cfg->upgrade, rules, n * sizeof(rules[0]));
-		cfg->n_upgrade = n;
+		memcpy(field, rules, n * sizeof(rules[0]));
+		*(unsigned *)((char *)cfg + opt->offset + opt->size) = n;
 		return 0;
 	}
 	case MPS_OPT_POLICY:
@@ -1000,6 +1000,16 @@ bool mps_config_dest_match(const struct mps_config *cfg,
 		return false;
 	return rules_match(cfg->upgrade, cfg->n_upgrade < MPS_CFG_MAX_RULES ?
 			   cfg->n_upgrade : MPS_CFG_MAX_RULES, sa) >= 0;
+}
+
+int mps_config_accept_match(const struct mps_config *cfg, const struct sockaddr *sa)
+{
+	if (!cfg || !sa)
+		return 0;
+	if (cfg->n_accept_plain &&
+	    rules_match(cfg->accept_plain, cfg->n_accept_plain, sa) >= 0)
+		return -1;
+	return cfg->n_accept && rules_match(cfg->accept, cfg->n_accept, sa) >= 0;
 }
 
 /* Keys a policy may set: what a destination reasonably changes. */

@@ -66,8 +66,14 @@ enum mps_opt_type {
 };
 
 struct mps_config {
+	/* every DESTS field is an array followed by its count (config.c) */
 	struct mps_dest_rule upgrade[MPS_CFG_MAX_RULES];
 	unsigned n_upgrade;
+	struct mps_dest_rule accept[MPS_CFG_MAX_RULES];	/* shim server side */
+	unsigned n_accept;
+	struct mps_dest_rule accept_plain[MPS_CFG_MAX_RULES];
+	unsigned n_accept_plain;
+	long accept_wait_ms;		/* cap of the classification wait */
 	struct mps_local local[MPS_CFG_MAX_LOCAL];
 	unsigned n_local;		/* must follow local[] (config.c) */
 	struct mps_local backup[MPS_CFG_MAX_LOCAL];
@@ -144,6 +150,13 @@ int mps_config_load(struct mps_config *cfg, const char *explicit_file,
 /* Does the destination match the upgrade list? */
 bool mps_config_dest_match(const struct mps_config *cfg,
 			   const struct sockaddr *sa);
+
+/*
+ * Should a listening socket bound to sa accept multipath clients?  1: yes
+ * (it matches `accept`), 0: no, -1: it matches `accept_plain`, whose
+ * listeners take plain TCP only and without a classification wait.
+ */
+int mps_config_accept_match(const struct mps_config *cfg, const struct sockaddr *sa);
 
 /* The configuration for connections to sa: base with the settings of the
  * first matching `policy` entry applied.  Returns true (out filled) when

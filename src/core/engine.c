@@ -1,7 +1,8 @@
 /*
  * engine.c - the multipath engine: meta connection lifecycle, the data
- * path between the application end and the subflows, listeners, and the
- * command queue that lets application threads reach the engine thread.
+ * path between the application end and the subflows, the server side of
+ * the handshake, and the command queue that lets application threads
+ * reach the engine thread.  Listeners live in listener.c.
  *
  * Everything here runs on the engine's one thread.  Work triggered by a
  * completion is not done inside the callback: the meta is put on a dirty
@@ -1015,12 +1016,24 @@ int mps_meta_server_hello(struct mps_subflow *sf, const struct mps_frame *f)
 	meta->checksum = (f->flags & MPS_HELLO_F_CRC) || eng->cfg.checksum;
 	meta->tok_next = eng->tok_hash[meta->token_local % MPS_TOKEN_BUCKETS];
 	eng->tok_hash[meta->token_local % MPS_TOKEN_BUCKETS] = meta;
-	meta->dest = lst->backend;
+	meta->dest = lst->ho ? sf->remote : lst->backend;
 	if (rc) {
 		mps_warn("meta %u: HELLO refused: key exchange failed", meta->id);
 		eng->cnt.handshake_failed++;
 		mps_meta_abort(meta, rc, MPS_CLOSE_PROTO, false);
 		return 1;
+	}
+	if (lst->ho) {
+		/* a shimmed server: the connection exists once the app has
+		 * it queued, as a TCP connection does in the accept queue */
+		fd = mps_listener_handoff_meta(meta, sf);
+		if (fd < 0) {
+			rc = fd;
+			goto refuse;
+		}
+		meta->efd = fd;
+		meta_econn_cb(&meta->econn, POLLOUT);
+		return 0;
 	}
 	/* the client's connect() returns only once the backend answered,
 	 * so it sees the backend's refusal as its own */
@@ -1087,6 +1100,7 @@ static void meta_advertise(struct mps_meta *meta, struct mps_subflow *sf)
 
 		id++;
 		if (mps_addr_is_any(&lst->addr.sa) ||
+		    !mps_listener_same_service(lst, sf->listener) ||
 		    lst->addr.sa.sa_family != sf->local.sa.sa_family ||
 		    mps_addr_equal(&lst->addr.sa, &sf->local.sa))
 			continue;
@@ -1201,106 +1215,6 @@ int mps_meta_server_join(struct mps_subflow *sf, const struct mps_frame *f)
 	return mps_subflow_send_frame(sf, &r);
 }
 
-void mps_meta_plain_client(struct mps_subflow *sf)
-{
-	struct mps_engine *eng = sf->eng;
-	const struct mps_listener *lst = sf->listener;
-	int rc;
-
-	sf->to_plain = true;
-	if (sf->rd.pending) {
-		/* finish the hand-off when the recv completes, so no byte
-		 * the client sent can be read by a stale op */
-		mps_loop_cancel(eng->loop, &sf->rd);
-		return;
-	}
-	mps_engine_unclassified_unlink(sf);
-	mps_timer_cancel(eng->loop, &sf->timer);
-	rc = mps_pump_connect(eng, sf->sfd, &lst->backend.sa, sf->ibuf, sf->ilen,
-			      NULL, NULL, NULL);
-	if (rc == 0) {
-		sf->sfd = -1;	/* owned by the relay now */
-		eng->cnt.subflows_open--;
-	}
-	sf->state = MPS_SF_DEAD;
-}
-
-static void listener_accept(struct mps_op *op, int res)
-{
-	struct mps_listener *lst = op->ctx;
-	struct mps_engine *eng = lst->eng;
-
-	for (;;) {
-		union mps_sockaddr peer;
-		socklen_t plen = sizeof(peer);
-		struct mps_subflow *sf;
-		int fd = accept4(lst->fd, &peer.sa, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			if (errno != EAGAIN)
-				mps_warn("accept: %s", strerror(errno));
-			break;
-		}
-		sf = mps_subflow_new(eng, fd);
-		if (!sf) {
-			close(fd);
-			continue;
-		}
-		sf->remote = peer;
-		plen = sizeof(sf->local);
-		getsockname(fd, &sf->local.sa, &plen);
-		sf->state = MPS_SF_CLASSIFY;
-		sf->listener = lst;
-		mps_subflow_apply_sockopts(sf);
-		sf->lnext = eng->unclassified;
-		eng->unclassified = sf;
-		mps_timer_arm(eng->loop, &sf->timer, (uint64_t)eng->cfg.hello_timeout_ms);
-		mps_subflow_start_recv(sf);
-	}
-	(void)res;
-	if (mps_loop_submit(eng->loop, &lst->acc))
-		mps_err("listener: cannot re-arm accept");
-}
-
-int mps_engine_listen(struct mps_engine *eng, const struct sockaddr *addr,
-		      const struct sockaddr *backend)
-{
-	struct mps_listener *lst = calloc(1, sizeof(*lst));
-	int one = 1, rc;
-
-	if (!lst)
-		return -ENOMEM;
-	lst->fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			 IPPROTO_TCP);
-	if (lst->fd < 0) {
-		rc = -errno;
-		free(lst);
-		return rc;
-	}
-	setsockopt(lst->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(lst->fd, addr, mps_addr_len(addr)) || listen(lst->fd, 4096)) {
-		rc = -errno;
-		close(lst->fd);
-		free(lst);
-		return rc;
-	}
-	lst->eng = eng;
-	memcpy(&lst->addr, addr, mps_addr_len(addr));
-	memcpy(&lst->backend, backend, mps_addr_len(backend));
-	mps_op_init(&lst->acc, MPS_OP_POLL, listener_accept, lst);
-	rc = mps_loop_poll(eng->loop, &lst->acc, lst->fd, POLLIN);
-	if (rc) {
-		close(lst->fd);
-		free(lst);
-		return rc;
-	}
-	lst->next = eng->listeners;
-	eng->listeners = lst;
-	return 0;
-}
-
 /* ------------------------------------------------------------------ */
 /* engine object, thread and command queue                             */
 
@@ -1351,6 +1265,54 @@ static int engine_post(struct mps_engine *eng,
 	pthread_mutex_unlock(&eng->lock);
 	if (write(eng->evfd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		return -errno;
+	return 0;
+}
+
+struct sync_call {
+	void (*fn)(struct mps_engine *, void *);
+	void *arg;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool done;
+};
+
+static void cmd_sync(struct mps_engine *eng, void *arg)
+{
+	struct sync_call *sc = arg;
+
+	sc->fn(eng, sc->arg);
+	pthread_mutex_lock(&sc->lock);
+	sc->done = true;
+	pthread_cond_signal(&sc->cond);
+	pthread_mutex_unlock(&sc->lock);
+}
+
+int mps_engine_call(struct mps_engine *eng, void (*fn)(struct mps_engine *, void *),
+		    void *arg)
+{
+	struct sync_call *sc = calloc(1, sizeof(*sc));
+	int rc;
+
+	/* on the heap: engine_free() frees the argument of a command that
+	 * never ran */
+	if (!sc)
+		return -ENOMEM;
+	sc->fn = fn;
+	sc->arg = arg;
+	pthread_mutex_init(&sc->lock, NULL);
+	pthread_cond_init(&sc->cond, NULL);
+	rc = engine_post(eng, cmd_sync, sc);
+	if (rc) {
+		free(sc);
+		return rc;
+	}
+	pthread_mutex_lock(&sc->lock);
+	while (!sc->done)
+		pthread_cond_wait(&sc->cond, &sc->lock);
+	pthread_mutex_unlock(&sc->lock);
+	pthread_cond_destroy(&sc->cond);
+	pthread_mutex_destroy(&sc->lock);
+	free(sc);
 	return 0;
 }
 
@@ -1477,15 +1439,8 @@ fail:
 
 void mps_engine_free(struct mps_engine *eng)
 {
-	struct mps_listener *lst, *ln;
-
 	if (!eng)
 		return;
-	for (lst = eng->listeners; lst; lst = ln) {
-		ln = lst->next;
-		close(lst->fd);
-		free(lst);
-	}
 	/* the loop first: it drops pending ops without calling them, so what
 	 * follows may free the objects those ops point into */
 	if (eng->loop)
@@ -1513,6 +1468,8 @@ void mps_engine_free(struct mps_engine *eng)
 		eng->graveyard = sf->lnext;
 		mps_subflow_free(sf);
 	}
+	/* after the subflows: each holds a reference to its listener */
+	mps_listener_free_all(eng);
 	mps_pump_free_all(eng);
 	while (eng->cmd_head) {
 		struct mps_cmd *c = eng->cmd_head;

@@ -34,6 +34,21 @@ const char *mps_engine_loop_name(const struct mps_engine *eng);
 int mps_engine_listen(struct mps_engine *eng, const struct sockaddr *addr,
 		      const struct sockaddr *backend);
 /*
+ * Shim server side (handoff.h): take the bound, listening TCP socket lfd
+ * and hand what it accepts to the application through chan, the engine's
+ * end of the channel socketpair.  The engine owns both descriptors from
+ * here on and closes them once the application has closed its end in
+ * every process.  backlog bounds the connections the application has not
+ * taken yet.  local is the listening address.  any thread.
+ */
+int mps_engine_accept_start(struct mps_engine *eng, int lfd, int chan, int backlog,
+			    const struct sockaddr *local);
+/* The application closed a listener: release at once those whose channel
+ * no process holds any more, so their port is free when close() returns.
+ * any thread but the engine's; waits for the engine (bounded). */
+void mps_engine_accept_reap(struct mps_engine *eng);
+
+/*
  * Configuration reload (proxyd's SIGHUP): request_reload is
  * async-signal-safe and makes the engine thread call fn(eng, arg), which
  * typically reads the files again and calls mps_engine_reconfigure().

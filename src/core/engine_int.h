@@ -19,11 +19,18 @@
 
 struct mps_pump;
 
+struct mps_handoff;
+
+/* listener.c: a TCP listener, and where what it accepts goes. */
 struct mps_listener {
 	struct mps_engine *eng;
 	int fd;
+	int refs;			/* the engine's list (with the accept op),
+					 * the channel op, each subflow it accepted */
+	bool closed;			/* the application closed it */
 	union mps_sockaddr addr;
-	union mps_sockaddr backend;
+	union mps_sockaddr backend;	/* proxyd: the plain TCP service */
+	struct mps_handoff *ho;		/* shim: the app's accept() instead */
 	struct mps_op acc;
 	struct mps_listener *next;
 };
@@ -80,6 +87,11 @@ struct mps_engine {
 };
 
 /* engine.c */
+/* Run fn(eng, arg) on the engine thread and wait until it returned.
+ * 0 or -errno (the command could not be queued).  any thread but the
+ * engine's. */
+int mps_engine_call(struct mps_engine *eng, void (*fn)(struct mps_engine *, void *),
+		    void *arg);
 void mps_engine_mark_dirty(struct mps_meta *meta);
 void mps_meta_abort(struct mps_meta *meta, int err, uint8_t code, bool tell_peer);
 void mps_meta_established(struct mps_meta *meta);
@@ -116,8 +128,26 @@ void mps_subflow_die(struct mps_subflow *sf, int err, const char *why);
 void mps_subflow_close(struct mps_subflow *sf);
 bool mps_subflow_idle(const struct mps_subflow *sf);
 void mps_subflow_apply_sockopts(struct mps_subflow *sf);
+/* A dead subflow whose last op completed: release its socket. */
+void mps_subflow_maybe_release(struct mps_subflow *sf);
 
+/* listener.c */
+void mps_listener_put(struct mps_listener *lst);
+/* Unlink and release every listener (engine teardown). */
+void mps_listener_free_all(struct mps_engine *eng);
+/* A connection on sf's listener is not multipath (first bytes, or silence
+ * until the classify deadline): relay it to the backend, or give the TCP
+ * socket itself to the app. */
 void mps_meta_plain_client(struct mps_subflow *sf);
+/* sf's classify timer fired. */
+void mps_listener_classify_timeout(struct mps_subflow *sf);
+/* Shim server side: a HELLO was accepted on sf.  Hands the app its end of
+ * a new relay; returns the engine's end (the meta's efd) or -errno. */
+int mps_listener_handoff_meta(struct mps_meta *meta, struct mps_subflow *sf);
+/* Do two listeners serve the same service (ADD_ADDR may point from one
+ * to the other)? */
+bool mps_listener_same_service(const struct mps_listener *a,
+			       const struct mps_listener *b);
 /* A subflow that cannot work any more (dead path, interface gone): tell
  * the peer with REMOVE_ADDR on another subflow, then fail it. */
 void mps_meta_subflow_lost(struct mps_meta *meta, struct mps_subflow *sf, int err,

@@ -41,6 +41,40 @@ const struct mps_option mps_options[] = {
 			"Empty: none.",
 	},
 	{
+		.name = "accept",
+		.env = "MPSHIM_ACCEPT",
+		.type = MPS_OPT_DESTS,
+		.def = "",
+		CFG_FIELD(accept),
+		.help = "Shim: listening sockets that accept multipath clients, "
+			"matched against the address the app listens on (same "
+			"syntax as upgrade; *:PORT matches a wildcard bind). "
+			"Plain TCP clients of these listeners still get a native "
+			"socket. Empty: none.",
+	},
+	{
+		.name = "accept_plain",
+		.env = "MPSHIM_ACCEPT_PLAIN",
+		.type = MPS_OPT_DESTS,
+		.def = "",
+		CFG_FIELD(accept_plain),
+		.help = "Shim: listening sockets left alone even when accept "
+			"matches them, for protocols where the server speaks "
+			"first and must not wait (SMTP, FTP banners).",
+	},
+	{
+		.name = "accept_wait",
+		.env = "MPSHIM_ACCEPT_WAIT",
+		.type = MPS_OPT_MS,
+		.min = 1, .max = 10000,
+		.def = "200ms",
+		CFG_FIELD(accept_wait_ms),
+		.help = "Shim server side: longest wait for a new client's "
+			"first bytes before it is handed to the app as plain TCP. "
+			"The wait is twice the connection's handshake RTT, at "
+			"least 10 ms, at most this.",
+	},
+	{
 		.name = "subflows",
 		.env = "MPSHIM_SUBFLOWS",
 		.type = MPS_OPT_INT,

@@ -31,7 +31,6 @@ static void sf_on_recv(struct mps_op *op, int res);
 static void sf_on_send(struct mps_op *op, int res);
 static void sf_on_connect(struct mps_op *op, int res);
 static void sf_on_timer(struct mps_timer *t);
-static void sf_maybe_release(struct mps_subflow *sf);
 
 struct mps_subflow *mps_subflow_new(struct mps_engine *eng, int sfd)
 {
@@ -72,6 +71,8 @@ void mps_subflow_free(struct mps_subflow *sf)
 	free(sf->obuf);
 	free(sf->obuf_busy);
 	free(sf->map);
+	if (sf->listener)
+		mps_listener_put(sf->listener);
 	free(sf);
 }
 
@@ -391,7 +392,7 @@ static void sf_on_connect(struct mps_op *op, int res)
 	int err;
 
 	if (sf->state != MPS_SF_CONNECTING) {
-		sf_maybe_release(sf);
+		mps_subflow_maybe_release(sf);
 		return;
 	}
 	err = -mps_sock_connect_result(sf->sfd, res);
@@ -402,7 +403,7 @@ static void sf_on_connect(struct mps_op *op, int res)
 			sf->err = -err;
 			sf->why = "connect failed";
 			mps_meta_fail_connect(sf->meta, -err);
-			sf_maybe_release(sf);
+			mps_subflow_maybe_release(sf);
 		} else {
 			mps_subflow_die(sf, -err, "connect failed");
 		}
@@ -423,7 +424,7 @@ static void sf_on_timer(struct mps_timer *t)
 			sf->err = -ETIMEDOUT;
 			sf->why = "connect timeout";
 			mps_meta_fail_connect(sf->meta, -ETIMEDOUT);
-			sf_maybe_release(sf);
+			mps_subflow_maybe_release(sf);
 		} else {
 			mps_subflow_die(sf, -ETIMEDOUT, "connect timeout");
 		}
@@ -432,8 +433,7 @@ static void sf_on_timer(struct mps_timer *t)
 		mps_meta_fallback(sf->meta, "no HELLO_ACK before hello_timeout");
 		break;
 	case MPS_SF_CLASSIFY:
-		/* silent client: a plain TCP client waiting for a banner */
-		mps_meta_plain_client(sf);
+		mps_listener_classify_timeout(sf);
 		break;
 	case MPS_SF_JOIN_SENT:
 	case MPS_SF_JOIN_ACKED:
@@ -723,11 +723,11 @@ static void sf_on_recv(struct mps_op *op, int res)
 		if (res > 0)
 			sf->ilen += (size_t)res;
 		mps_meta_plain_client(sf);
-		sf_maybe_release(sf);
+		mps_subflow_maybe_release(sf);
 		return;
 	}
 	if (sf->state == MPS_SF_DEAD) {
-		sf_maybe_release(sf);
+		mps_subflow_maybe_release(sf);
 		return;
 	}
 	if (res <= 0) {
@@ -740,7 +740,7 @@ static void sf_on_recv(struct mps_op *op, int res)
 		    mps_frame_classify(sf->ibuf, sf->ilen) <= 0) {
 			/* a short plain request, then a half-close: relay it */
 			mps_meta_plain_client(sf);
-			sf_maybe_release(sf);
+			mps_subflow_maybe_release(sf);
 			return;
 		}
 		mps_subflow_die(sf, res ? res : -EPIPE,
@@ -752,7 +752,7 @@ static void sf_on_recv(struct mps_op *op, int res)
 	sf_process(sf);
 	/* sf_process may have handed the subflow off (plain client) */
 	if (sf->state == MPS_SF_DEAD) {
-		sf_maybe_release(sf);
+		mps_subflow_maybe_release(sf);
 		return;
 	}
 	mps_subflow_start_recv(sf);
@@ -765,7 +765,7 @@ static void sf_on_send(struct mps_op *op, int res)
 	free(sf->obuf_busy);
 	sf->obuf_busy = NULL;
 	if (sf->state == MPS_SF_DEAD) {
-		sf_maybe_release(sf);
+		mps_subflow_maybe_release(sf);
 		return;
 	}
 	if (res < 0) {
@@ -800,7 +800,7 @@ bool mps_subflow_idle(const struct mps_subflow *sf)
  * it: a meta frees its subflows with itself, and a subflow without a meta
  * goes to the engine's graveyard, emptied after the flush.
  */
-static void sf_maybe_release(struct mps_subflow *sf)
+void mps_subflow_maybe_release(struct mps_subflow *sf)
 {
 	if (sf->state != MPS_SF_DEAD || !mps_subflow_idle(sf) || sf->released)
 		return;
@@ -868,7 +868,7 @@ void mps_subflow_die(struct mps_subflow *sf, int err, const char *why)
 		if (sf->conn.pending)
 			mps_loop_cancel(sf->eng->loop, &sf->conn);
 	}
-	sf_maybe_release(sf);
+	mps_subflow_maybe_release(sf);
 }
 
 void mps_subflow_close(struct mps_subflow *sf)

@@ -17,6 +17,7 @@
 #include "loop.h"
 
 struct mps_engine;
+struct mps_listener;
 struct mps_meta;
 
 enum mps_sf_state {
@@ -81,7 +82,9 @@ struct mps_subflow {
 	int err;			/* -errno that ended it */
 	const char *why;		/* short reason, for logs */
 	struct mps_subflow *lnext;	/* engine's list of unclassified */
-	const void *listener;		/* server: the listener that accepted it */
+	struct mps_listener *listener;	/* server: the listener that accepted it */
+	uint64_t classify_end_ns;	/* server: deadline for the first bytes */
+	bool classified;		/* server: the first bytes are ours */
 	bool to_plain;			/* server: hand to a plain relay once idle */
 	bool released;			/* socket gone; struct freed by its owner */
 	bool was_active;		/* ever carried data: keep it for stats */

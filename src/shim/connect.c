@@ -19,10 +19,9 @@
 #include <string.h>
 #include <unistd.h>
 #include "fdtab.h"
+#include "handoff.h"
 #include "log.h"
 #include "shim.h"
-
-#define MPS_RELAY_BUF	(256 * 1024)
 
 static void to_app_family(const struct sockaddr *sa, int domain,
 			  union mps_sockaddr *out)
@@ -83,8 +82,7 @@ static size_t fill_until_full(int fd)
 	return fill_with(fd, 16384) + fill_with(fd, 1);
 }
 
-/* Put the relay end at the app's descriptor number, keeping its flags. */
-static int install_relay(int fd, int app_end)
+int mps_shim_install_fd(int fd, int app_end)
 {
 	int fdflags = mps_real_fcntl(fd, F_GETFD);
 	int flflags = mps_real_fcntl(fd, F_GETFL);
@@ -127,7 +125,7 @@ static int upgrade(int fd, struct mps_fdent *e, const struct sockaddr *addr,
 	pthread_mutex_unlock(&e->lock);
 
 	if (nonblock) {
-		rc = install_relay(fd, sv[0]);
+		rc = mps_shim_install_fd(fd, sv[0]);
 		mps_real_close(sv[0]);
 		if (rc) {
 			mps_real_close(sv[1]);
@@ -167,7 +165,7 @@ static int upgrade(int fd, struct mps_fdent *e, const struct sockaddr *addr,
 	}
 	pthread_mutex_unlock(&e->lock);
 	if (!rc) {
-		rc = install_relay(fd, sv[0]);
+		rc = mps_shim_install_fd(fd, sv[0]);
 		if (!rc)
 			e->kind = MPS_FD_RELAY;
 	}

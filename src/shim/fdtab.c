@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "fdtab.h"
+#include "libc.h"
 
 static struct mps_fdent **tab;
 static int tab_len;
@@ -20,6 +21,7 @@ struct mps_fdent *mps_fdent_new(int domain)
 	pthread_cond_init(&e->cond, NULL);
 	e->refs = 1;
 	e->domain = domain;
+	e->lfd = -1;
 	return e;
 }
 
@@ -32,6 +34,8 @@ void mps_fdent_put(struct mps_fdent *e)
 {
 	if (!e || __atomic_sub_fetch(&e->refs, 1, __ATOMIC_ACQ_REL))
 		return;
+	if (e->lfd >= 0)
+		mps_real_close(e->lfd);
 	pthread_mutex_destroy(&e->lock);
 	pthread_cond_destroy(&e->cond);
 	free(e);

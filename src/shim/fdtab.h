@@ -2,8 +2,9 @@
  * fdtab.h - what the shim knows about the application's descriptors.
  *
  * Owns: one entry per descriptor the shim cares about: a TCP socket that
- * may still be upgraded, or a relay descriptor standing in for a multipath
- * connection.  Entries are reference counted because dup() makes two
+ * may still be upgraded, a relay descriptor standing in for a multipath
+ * connection, or the channel standing in for a listening socket whose
+ * TCP listener the engine serves (handoff.h).  Entries are reference counted because dup() makes two
  * descriptor numbers share one connection, exactly as they share one open
  * file.  One mutex guards the table; an entry's fields are guarded by the
  * entry's own mutex.
@@ -18,6 +19,7 @@
 enum mps_fd_kind {
 	MPS_FD_TCP,		/* a TCP socket not yet connected through us */
 	MPS_FD_RELAY,		/* a relay for a multipath (or fallback) connection */
+	MPS_FD_LISTEN,		/* a channel from the engine's TCP listener */
 };
 
 enum mps_fd_state {
@@ -39,7 +41,10 @@ struct mps_fdent {
 	int error;			/* pending SO_ERROR, positive errno */
 	bool multipath;			/* false: fell back to plain TCP */
 	union mps_sockaddr peer;	/* as the app passed it to connect() */
-	union mps_sockaddr local;	/* of the initial subflow, in app's family */
+	union mps_sockaddr local;	/* of the initial subflow, in app's family;
+					 * a listener's bound address */
+	int lfd;			/* listener: the shim's own descriptor of the
+					 * TCP listener (socket options), else -1 */
 	struct { int opt, val; } tcpopt[MPS_FD_TCPOPTS];	/* IPPROTO_TCP ints */
 	unsigned n_tcpopt;
 };

@@ -38,9 +38,9 @@ static void shim_load(void)
 		mps_err("configuration error, running as plain TCP: %s", err);
 		return;
 	}
-	active = cfg.n_upgrade > 0;
+	active = cfg.n_upgrade > 0 || cfg.n_accept > 0;
 	if (!active)
-		mps_debug("no upgrade destinations: interposing nothing");
+		mps_debug("no upgrade or accept rules: interposing nothing");
 }
 
 /*
@@ -103,6 +103,16 @@ struct mps_engine *mps_shim_engine(void)
 			mps_debug("engine started (%s loop)", mps_engine_loop_name(engine));
 		}
 	}
+	eng = engine;
+	pthread_mutex_unlock(&engine_lock);
+	return eng;
+}
+
+struct mps_engine *mps_shim_engine_running(void)
+{
+	struct mps_engine *eng;
+
+	pthread_mutex_lock(&engine_lock);
 	eng = engine;
 	pthread_mutex_unlock(&engine_lock);
 	return eng;

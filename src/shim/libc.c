@@ -8,6 +8,9 @@
 
 int (*mps_real_socket)(int, int, int);
 int (*mps_real_connect)(int, const struct sockaddr *, socklen_t);
+int (*mps_real_listen)(int, int);
+int (*mps_real_accept)(int, struct sockaddr *, socklen_t *);
+int (*mps_real_accept4)(int, struct sockaddr *, socklen_t *, int);
 int (*mps_real_close)(int);
 int (*mps_real_dup)(int);
 int (*mps_real_dup2)(int, int);
@@ -32,6 +35,9 @@ static void resolve_all(void)
 {
 	RESOLVE(socket);
 	RESOLVE(connect);
+	RESOLVE(listen);
+	RESOLVE(accept);
+	RESOLVE(accept4);
 	RESOLVE(close);
 	RESOLVE(dup);
 	RESOLVE(dup2);

@@ -13,6 +13,9 @@
 
 extern int (*mps_real_socket)(int, int, int);
 extern int (*mps_real_connect)(int, const struct sockaddr *, socklen_t);
+extern int (*mps_real_listen)(int, int);
+extern int (*mps_real_accept)(int, struct sockaddr *, socklen_t *);
+extern int (*mps_real_accept4)(int, struct sockaddr *, socklen_t *, int);
 extern int (*mps_real_close)(int);
 extern int (*mps_real_dup)(int);
 extern int (*mps_real_dup2)(int, int);

@@ -18,6 +18,13 @@ const struct mps_config *mps_shim_config(void);
 /* The engine, started on first use; NULL if it cannot start (then the
  * caller carries on as plain TCP: fail open). */
 struct mps_engine *mps_shim_engine(void);
+/* The engine if this process started one already, else NULL. */
+struct mps_engine *mps_shim_engine_running(void);
+/* Put app_end at the app's descriptor number fd (dup3), keeping fd's
+ * close-on-exec and O_NONBLOCK.  The caller still closes app_end.  0 or
+ * -errno. */
+int mps_shim_install_fd(int fd, int app_end);
+
 /* Every wrapper starts with this: resolves libc, and tells whether to
  * pass the call straight through (engine thread, or shim inactive). */
 static inline bool mps_shim_bypass(void)

@@ -2,6 +2,7 @@
  * sockname.c - getsockname/getpeername: a relay is an AF_UNIX socket, but
  * the app must see the TCP addresses of its connection, in the family of
  * the socket it created (v4-mapped for an AF_INET6 socket to a v4 peer).
+ * A listener's channel reports the address the TCP listener is bound to.
  */
 #include <errno.h>
 #include <string.h>
@@ -29,7 +30,12 @@ static int relay_name(int fd, struct sockaddr *sa, socklen_t *len, bool peer,
 	*handled = 0;
 	if (!e)
 		return 0;
-	if (e->kind == MPS_FD_RELAY) {
+	if (e->kind == MPS_FD_LISTEN) {
+		*handled = 1;
+		pthread_mutex_lock(&e->lock);
+		rc = peer ? -ENOTCONN : copy_out(&e->local, sa, len);
+		pthread_mutex_unlock(&e->lock);
+	} else if (e->kind == MPS_FD_RELAY) {
 		*handled = 1;
 		pthread_mutex_lock(&e->lock);
 		if (peer && e->state != MPS_FDS_CONNECTED)

@@ -1,5 +1,8 @@
 /*
- * sockopt.c - getsockopt/setsockopt on a relay.
+ * sockopt.c - getsockopt/setsockopt on a relay or a listener's channel.
+ *
+ * A listener's options are the TCP listener's: the shim keeps a
+ * descriptor of it for exactly this.
  *
  * Socket-level options that describe the socket itself (SO_ERROR, SO_TYPE,
  * SO_DOMAIN, SO_PROTOCOL, SO_ACCEPTCONN) answer as the TCP socket would.
@@ -97,6 +100,13 @@ MPS_EXPORT int getsockopt(int fd, int level, int opt, void *val, socklen_t *len)
 	e = mps_fdtab_get(fd);
 	if (e && e->kind == MPS_FD_RELAY)
 		rc = relay_getsockopt(e, level, opt, val, len, &handled);
+	if (e && e->kind == MPS_FD_LISTEN) {
+		/* the TCP listener itself answers: SO_ACCEPTCONN, SO_DOMAIN,
+		 * SO_REUSEADDR, TCP_DEFER_ACCEPT ... */
+		handled = 1;
+		if (mps_real_getsockopt(e->lfd, level, opt, val, len))
+			rc = -errno;
+	}
 	mps_fdent_put(e);
 	if (!handled)
 		return mps_real_getsockopt(fd, level, opt, val, len);
@@ -118,6 +128,17 @@ MPS_EXPORT int setsockopt(int fd, int level, int opt, const void *val, socklen_t
 	e = mps_fdtab_get(fd);
 	if (!e)
 		return mps_real_setsockopt(fd, level, opt, val, len);
+	if (e->kind == MPS_FD_LISTEN) {
+		/* options go to the TCP listener, whose accepted sockets
+		 * inherit them; the accept timeouts to the channel too,
+		 * which is what accept() waits on */
+		rc = mps_real_setsockopt(e->lfd, level, opt, val, len);
+		if (!rc && level == SOL_SOCKET &&
+		    (opt == SO_RCVTIMEO || opt == SO_SNDTIMEO))
+			rc = mps_real_setsockopt(fd, level, opt, val, len);
+		mps_fdent_put(e);
+		return rc;
+	}
 	if (level == IPPROTO_TCP && val && len >= sizeof(int)) {
 		memcpy(&v, val, sizeof(int));
 		pthread_mutex_lock(&e->lock);

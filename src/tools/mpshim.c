@@ -1,7 +1,7 @@
 /*
  * mpshim.c - the `mpshim` command: run a program with the shim loaded.
  *
- *   mpshim run [--upgrade DESTS] [--subflows N] [--local LIST]
+ *   mpshim run [--upgrade DESTS] [--accept DESTS] [--subflows N] [--local LIST]
  *              [--log LEVEL] [--stats-file FILE] [--] CMD [ARGS...]
  *   mpshim help-config
  *
@@ -29,6 +29,7 @@ static void usage(FILE *out)
 		"\n"
 		"run options (each sets the MPSHIM_* variable of the same name):\n"
 		"  -u, --upgrade DESTS     destinations to carry as multipath ('*' = all)\n"
+		"  -a, --accept DESTS      listeners that accept multipath clients (*:PORT)\n"
 		"  -n, --subflows N        subflows per connection (ndiffports)\n"
 		"  -l, --local LIST        local addresses or interfaces (fullmesh)\n"
 		"  -L, --log LEVEL         debug, info, warn or error\n"
@@ -67,6 +68,7 @@ static int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "upgrade", required_argument, NULL, 'u' },
+		{ "accept", required_argument, NULL, 'a' },
 		{ "subflows", required_argument, NULL, 'n' },
 		{ "local", required_argument, NULL, 'l' },
 		{ "log", required_argument, NULL, 'L' },
@@ -75,7 +77,7 @@ static int cmd_run(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	static const struct { int opt; const char *key; } map[] = {
-		{ 'u', "upgrade" }, { 'n', "subflows" }, { 'l', "local" },
+		{ 'u', "upgrade" }, { 'a', "accept" }, { 'n', "subflows" }, { 'l', "local" },
 		{ 'L', "log_level" }, { 's', "stats_file" },
 	};
 	struct mps_config check;
@@ -85,7 +87,7 @@ static int cmd_run(int argc, char **argv)
 
 	mps_config_defaults(&check);
 	/* '+': stop at the first non-option, it is the command */
-	while ((c = getopt_long(argc, argv, "+u:n:l:L:s:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+u:a:n:l:L:s:h", opts, NULL)) != -1) {
 		const struct mps_option *o = NULL;
 
 		if (c == 'h') {

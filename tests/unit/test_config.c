@@ -169,7 +169,16 @@ Test(config, table_is_sane)
 			cr_assert_gt(o->size, 1, "%s", o->name);
 			break;
 		case MPS_OPT_DESTS:
-			cr_assert_eq(o->offset, offsetof(struct mps_config, upgrade));
+			/* an array of rules followed by its count */
+			cr_assert(o->offset == offsetof(struct mps_config, upgrade) ||
+				  o->offset == offsetof(struct mps_config, accept) ||
+				  o->offset == offsetof(struct mps_config, accept_plain),
+				  "%s", o->name);
+			cr_assert(o->offset + o->size == offsetof(struct mps_config, n_upgrade) ||
+				  o->offset + o->size == offsetof(struct mps_config, n_accept) ||
+				  o->offset + o->size ==
+				  offsetof(struct mps_config, n_accept_plain),
+				  "%s: count must follow the array", o->name);
 			break;
 		case MPS_OPT_LOCALS:
 			/* an array of mps_local followed by its count */
