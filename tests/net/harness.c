@@ -64,7 +64,10 @@ const char *h_httpd(void)
 const char *h_tmpdir(void)
 {
 	if (!tmpdir[0]) {
-		snprintf(tmpdir, sizeof(tmpdir), "/tmp/mpshim-test-XXXXXX");
+		const char *base = getenv("MPS_TEST_TMPDIR");
+
+		snprintf(tmpdir, sizeof(tmpdir), "%s/mpshim-test-XXXXXX",
+			 base && *base ? base : "/tmp");
 		if (!mkdtemp(tmpdir))
 			tmpdir[0] = '\0';
 	}
@@ -131,9 +134,12 @@ void h_cleanup(void)
 
 	for (int i = 0; i < n_procs; i++) {
 		if (procs[i] > 0) {
-			kill(-procs[i], SIGTERM);
-			if (h_wait(procs[i], 2000) < 0)
-				kill(-procs[i], SIGKILL);
+			pid_t pid = procs[i];
+
+			kill(-pid, SIGTERM);
+			/* past the time h_wait kills the group itself, and
+			 * zeroes procs[i]: kill(-0) would hit our own group */
+			h_wait(pid, 2000);
 		}
 	}
 	n_procs = 0;

@@ -23,7 +23,9 @@ const char *h_srcdir(void);
 const char *h_shim_lib(void);
 const char *h_proxyd(void);
 const char *h_httpd(void);
-const char *h_tmpdir(void);	/* per-test scratch dir, removed at cleanup */
+/* per-test scratch dir, removed at cleanup: $MPS_TEST_TMPDIR (default
+ * /tmp)/mpshim-test-XXXXXX */
+const char *h_tmpdir(void);
 
 /* Spawn argv with extra "K=V" env entries (NULL-terminated, may be NULL);
  * stdout/stderr go to the given file path (NULL: /dev/null).  Registered
