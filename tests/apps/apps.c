@@ -92,6 +92,8 @@ static void bed_name(const char *suite, const char *test, char *out, size_t len)
 	snprintf(out, len, "ma%06lx%08x", token & 0xffffff, (unsigned)h);
 }
 
+static char run_tmp[64];
+
 ReportHook(PRE_ALL)(struct criterion_test_set *set)
 {
 	char pid[24];
@@ -99,6 +101,23 @@ ReportHook(PRE_ALL)(struct criterion_test_set *set)
 	(void)set;
 	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
 	setenv("MPS_APPS_RUN", pid, 1);
+	/* the tests' scratch dirs in one of the run's own, out of reach of
+	 * whatever cleans up /tmp/mpshim-test-* behind other test runs */
+	if (!getenv("MPS_TEST_TMPDIR")) {
+		snprintf(run_tmp, sizeof(run_tmp), "/tmp/mpshim-apps-%s", pid);
+		if (mkdir(run_tmp, 0700) == 0)
+			setenv("MPS_TEST_TMPDIR", run_tmp, 1);
+		else
+			run_tmp[0] = '\0';
+	}
+}
+
+ReportHook(POST_ALL)(struct criterion_global_stats *stats)
+{
+	(void)stats;
+	/* empty unless MPS_KEEP_TMP kept a test's files */
+	if (run_tmp[0])
+		rmdir(run_tmp);
 }
 
 /* Runner side, after every test: whatever happened in the worker, its
@@ -147,8 +166,8 @@ void app_bed_up(const char *const needs[])
 		cr_skip_test("needs root and network namespaces");
 	for (int i = 0; needs && needs[i]; i++)
 		if (!have_program(needs[i]))
-			cr_skip_test("%s is not installed (scripts/deps.sh installs it)",
-				     needs[i]);
+			cr_skip_test("%s is not installed (scripts/deps.sh installs it) "
+				     "or not built (make check builds it)", needs[i]);
 	memset(&bed, 0, sizeof(bed));
 	bed_name(criterion_current_suite->name, criterion_current_test->name, bed.name,
 		 sizeof(bed.name));
@@ -278,8 +297,14 @@ struct app_proc app_start(enum app_host host, const struct app_shim *shim,
 		v[n++] = "MPSHIM_SCHEDULER=roundrobin";
 		v[n++] = tool;
 		v[n++] = "run";
-		v[n++] = "-u";
-		v[n++] = (char *)shim->dest;
+		if (shim->dest) {
+			v[n++] = "-u";
+			v[n++] = (char *)shim->dest;
+		}
+		if (shim->accept) {
+			v[n++] = "-a";
+			v[n++] = (char *)shim->accept;
+		}
 		if (host == APP_CLI) {
 			/* one subflow from each client interface (fullmesh) */
 			snprintf(locals, sizeof(locals), "%s,%s", bed.cli_if[0], bed.cli_if[1]);
@@ -287,7 +312,8 @@ struct app_proc app_start(enum app_host host, const struct app_shim *shim,
 			v[n++] = locals;
 		}
 		v[n++] = "-L";
-		v[n++] = "info";
+		/* MPS_APPS_LOG=debug when chasing a failure */
+		v[n++] = getenv("MPS_APPS_LOG") ? getenv("MPS_APPS_LOG") : "info";
 		v[n++] = "-s";
 		v[n++] = (char *)shim->stats;
 		v[n++] = "--";
@@ -563,4 +589,111 @@ struct app_proc app_iperf3_server(const struct app_shim *shim, const char *addr,
 	p = app_start(APP_SRV, shim, NULL, argv);
 	app_wait_listen(APP_SRV, port);
 	return p;
+}
+
+/* ---- clients, shims and checks shared by the suites --------------------- */
+
+struct app_shim app_client_shim(int port)
+{
+	static char dest[64], stats[512];
+
+	snprintf(dest, sizeof(dest), "%s:%d", bed.srv_addr[0], port);
+	snprintf(stats, sizeof(stats), "%s", app_path("client.json"));
+	return (struct app_shim){ .dest = dest, .stats = stats };
+}
+
+struct app_shim app_server_shim(int port)
+{
+	static char accept[32], stats[512];
+
+	snprintf(accept, sizeof(accept), "*:%d", port);
+	snprintf(stats, sizeof(stats), "%s", app_path("server.json"));
+	return (struct app_shim){ .accept = accept, .stats = stats };
+}
+
+const char *app_prog(const char *name)
+{
+	static char path[512];
+
+	snprintf(path, sizeof(path), "%s/tests/apps/%s", h_builddir(), name);
+	return path;
+}
+
+const char *app_http_client_prog(enum app_http_client client)
+{
+	static const char *const progs[] = { "curl", "wget", "/usr/bin/python3" };
+
+	return progs[client];
+}
+
+static const char urllib_get[] =
+	"import shutil, sys, urllib.request\n"
+	"with urllib.request.urlopen(sys.argv[1], timeout=120) as r, "
+	"open(sys.argv[2], 'wb') as f:\n"
+	"    shutil.copyfileobj(r, f)\n";
+
+struct app_proc app_http_get(enum app_http_client client, const struct app_shim *shim,
+			     const char *url, const char *out)
+{
+	char *curl[] = { "curl", "-sS", "--max-time", "150", "-o", (char *)out, (char *)url,
+			 NULL };
+	char *wget[] = { "wget", "-nv", "--timeout=150", "--tries=1", "-O", (char *)out,
+			 (char *)url, NULL };
+	char *urllib[] = { "/usr/bin/python3", "-c", (char *)urllib_get, (char *)url,
+			   (char *)out, NULL };
+	char *const *argv[] = { curl, wget, urllib };
+
+	return app_start(APP_CLI, shim, NULL, argv[client]);
+}
+
+long app_redis_calls(const char *addr, const char *cmd)
+{
+	char line[512], key[64];
+	long calls = -1;
+	FILE *p;
+
+	snprintf(line, sizeof(line), "ip netns exec %s redis-cli -h %s -p 6379 "
+		 "info commandstats", bed.ns[APP_SRV], addr);
+	p = popen(line, "r");
+	cr_assert_not_null(p);
+	snprintf(key, sizeof(key), "cmdstat_%s:calls=", cmd);
+	while (fgets(line, sizeof(line), p))
+		if (!strncmp(line, key, strlen(key)))
+			calls = strtol(line + strlen(key), NULL, 10);
+	pclose(p);
+	return calls;
+}
+
+void app_strip_raw_newline(const char *path, long long size)
+{
+	FILE *f;
+	int last;
+
+	cr_assert_eq(app_file_size(path), size + 1, "GET returned %lld bytes, want %lld + 1",
+		     app_file_size(path), size);
+	f = fopen(path, "rb");
+	cr_assert_not_null(f);
+	fseek(f, -1, SEEK_END);
+	last = fgetc(f);
+	fclose(f);
+	cr_assert_eq(last, '\n', "the value did not end with the newline of --raw");
+	cr_assert_eq(truncate(path, size), 0);
+}
+
+void app_assert_served(const char *stats, int want)
+{
+	static struct h_stats s[64];
+	int n = 0;
+
+	for (int waited = 0; waited < 5000 && (n = h_stats_read(stats, s, 64)) < want;
+	     waited += 50)
+		sleep_ms(50);
+	/* and no line more than that */
+	sleep_ms(300);
+	n = h_stats_read(stats, s, 64);
+	cr_assert_eq(n < 0 ? 0 : n, want, "the server's shim has %d connection(s) in %s, "
+		     "want %d", n < 0 ? 0 : n, stats, want);
+	for (int i = 0; i < n; i++)
+		cr_assert(!s[i].fallback, "server connection %d fell back: %s", i,
+			  s[i].fallback_reason);
 }

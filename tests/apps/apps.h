@@ -36,14 +36,23 @@ struct app_bed {
 };
 extern struct app_bed bed;
 
-/* How a program runs: plain, or under the shim.  dest is the upgrade rule
- * (ADDR:PORT); stats the stats file its connections append to.  The
- * client side opens one subflow per path (fullmesh over both client
- * interfaces). */
+/* How a program runs: plain, or under the shim.  dest: the upgrade rule
+ * of its outgoing connections (ADDR:PORT), accept: the listeners that
+ * take multipath clients (*:PORT), either may be NULL; stats: the file
+ * its connections append their statistics to.  In the client namespace
+ * it opens one subflow per path (fullmesh over both client interfaces). */
 struct app_shim {
 	const char *dest;
+	const char *accept;
 	const char *stats;
 };
+
+/* The shim of a client in the client namespace, upgrading
+ * SERVER_ADDR_1:port, stats to "client.json"; of a server, taking over
+ * its listeners on port (*:port), stats to "server.json".  Static: the
+ * last one of each kind stays valid. */
+struct app_shim app_client_shim(int port);
+struct app_shim app_server_shim(int port);
 
 /* Bring the two-path test bed up (skips without root, namespaces or the
  * programs named in the NULL-terminated list `needs`). */
@@ -123,6 +132,30 @@ struct app_proc app_sshd(const struct app_shim *shim, const char *addr, int port
 const char *app_ssh_key(void);
 /* iperf3 -s for one test (-1) */
 struct app_proc app_iperf3_server(const struct app_shim *shim, const char *addr, int port);
+
+/* A program of the suite's own (tests/apps/NAME in the build tree). */
+const char *app_prog(const char *name);
+
+/* HTTP downloads of url into the file out, by an unmodified client. */
+enum app_http_client { APP_CURL, APP_WGET, APP_URLLIB };
+const char *app_http_client_prog(enum app_http_client client);
+struct app_proc app_http_get(enum app_http_client client, const struct app_shim *shim,
+			     const char *url, const char *out);
+
+/* Calls of a redis command so far, from the server's INFO commandstats
+ * (asked with a plain redis-cli in the server namespace). */
+long app_redis_calls(const char *addr, const char *cmd);
+
+/* `redis-cli --raw GET` prints the value and a newline: assert the file
+ * holds size bytes and that newline, then drop the newline. */
+void app_strip_raw_newline(const char *path, long long size);
+
+/*
+ * The stats lines of a shimmed server: assert there are `want` of them
+ * (its multipath connections: plain clients get their own TCP socket and
+ * no line) and that none fell back to plain TCP.
+ */
+void app_assert_served(const char *stats, int want);
 
 /* Run a shell command; its exit status, -1 when it did not exit. */
 int app_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

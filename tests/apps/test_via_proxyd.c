@@ -23,35 +23,12 @@
 
 TestSuite(via_proxyd, .fini = app_fini, .timeout = 300);
 
-/* The shim of the client program: upgrade SERVER_ADDR_1:port. */
-static struct app_shim client_shim(int port)
-{
-	static char dest[64], stats[512];
-
-	snprintf(dest, sizeof(dest), "%s:%d", bed.srv_addr[0], port);
-	snprintf(stats, sizeof(stats), "%s", app_path("client.json"));
-	return (struct app_shim){ .dest = dest, .stats = stats };
-}
-
 /* ---- HTTP downloads from nginx: curl, wget, python3 urllib ---------- */
 
-enum http_client { HTTP_CURL, HTTP_WGET, HTTP_URLLIB };
-
-static const char urllib_get[] =
-	"import shutil, sys, urllib.request\n"
-	"with urllib.request.urlopen(sys.argv[1], timeout=120) as r, "
-	"open(sys.argv[2], 'wb') as f:\n"
-	"    shutil.copyfileobj(r, f)\n";
-
-static void http_download(enum http_client client, bool kill, const char *how)
+static void http_download(enum app_http_client client, bool kill, const char *how)
 {
-	static const char *const progs[] = { "curl", "wget", "/usr/bin/python3" };
-	const char *const needs[] = { "/usr/sbin/nginx", progs[client], NULL };
+	const char *const needs[] = { "/usr/sbin/nginx", app_http_client_prog(client), NULL };
 	char url[128], out[512];
-	char *curl[] = { "curl", "-sS", "--max-time", "150", "-o", out, url, NULL };
-	char *wget[] = { "wget", "-nv", "--timeout=150", "--tries=1", "-O", out, url, NULL };
-	char *urllib[] = { "/usr/bin/python3", "-c", (char *)urllib_get, url, out, NULL };
-	char *const *argv[] = { curl, wget, urllib };
 	const char *blob;
 	struct app_shim shim;
 	struct app_proc p;
@@ -60,10 +37,10 @@ static void http_download(enum http_client client, bool kill, const char *how)
 	blob = app_www_blob(kill ? 16 * MB : 8 * MB, 10 + client);
 	app_nginx(NULL, "127.0.0.1", 8080);
 	app_proxyd(8443, 8080);
-	shim = client_shim(8443);
+	shim = app_client_shim(8443);
 	snprintf(url, sizeof(url), "http://%s:8443/blob", bed.srv_addr[0]);
 	snprintf(out, sizeof(out), "%s", app_path("download"));
-	p = app_start(APP_CLI, &shim, NULL, argv[client]);
+	p = app_http_get(client, &shim, url, out);
 	if (kill)
 		app_kill_path1(&p, 2 * MB, how);
 	app_wait_ok(&p, 180);
@@ -71,14 +48,14 @@ static void http_download(enum http_client client, bool kill, const char *how)
 	app_assert_multipath(shim.stats, kill);
 }
 
-Test(via_proxyd, curl_from_nginx) { http_download(HTTP_CURL, false, NULL); }
-Test(via_proxyd, curl_from_nginx_path1_killed) { http_download(HTTP_CURL, true, "blackhole"); }
-Test(via_proxyd, wget_from_nginx) { http_download(HTTP_WGET, false, NULL); }
-Test(via_proxyd, wget_from_nginx_path1_killed) { http_download(HTTP_WGET, true, "down"); }
-Test(via_proxyd, python_urllib_from_nginx) { http_download(HTTP_URLLIB, false, NULL); }
+Test(via_proxyd, curl_from_nginx) { http_download(APP_CURL, false, NULL); }
+Test(via_proxyd, curl_from_nginx_path1_killed) { http_download(APP_CURL, true, "blackhole"); }
+Test(via_proxyd, wget_from_nginx) { http_download(APP_WGET, false, NULL); }
+Test(via_proxyd, wget_from_nginx_path1_killed) { http_download(APP_WGET, true, "down"); }
+Test(via_proxyd, python_urllib_from_nginx) { http_download(APP_URLLIB, false, NULL); }
 Test(via_proxyd, python_urllib_from_nginx_path1_killed)
 {
-	http_download(HTTP_URLLIB, true, "blackhole");
+	http_download(APP_URLLIB, true, "blackhole");
 }
 
 /* ---- python3 http.server, downloaded by python3 urllib ------------- */
@@ -87,7 +64,6 @@ static void python_http_server(bool kill)
 {
 	const char *const needs[] = { "/usr/bin/python3", NULL };
 	char url[128], out[512];
-	char *argv[] = { "/usr/bin/python3", "-c", (char *)urllib_get, url, out, NULL };
 	const char *blob;
 	struct app_shim shim;
 	struct app_proc p;
@@ -96,10 +72,10 @@ static void python_http_server(bool kill)
 	blob = app_www_blob(kill ? 16 * MB : 8 * MB, 13);
 	app_http_server(NULL, "127.0.0.1", 8000);
 	app_proxyd(8000, 8000);
-	shim = client_shim(8000);
+	shim = app_client_shim(8000);
 	snprintf(url, sizeof(url), "http://%s:8000/blob", bed.srv_addr[0]);
 	snprintf(out, sizeof(out), "%s", app_path("download"));
-	p = app_start(APP_CLI, &shim, NULL, argv);
+	p = app_http_get(APP_URLLIB, &shim, url, out);
 	if (kill)
 		app_kill_path1(&p, 2 * MB, "blackhole");
 	app_wait_ok(&p, 180);
@@ -142,7 +118,7 @@ static void python_socket_upload(bool kill)
 	server = app_start(APP_SRV, NULL, NULL, srv);
 	app_wait_listen(APP_SRV, 9000);
 	app_proxyd(9000, 9000);
-	shim = client_shim(9000);
+	shim = app_client_shim(9000);
 	p = app_start(APP_CLI, &shim, NULL, cli);
 	if (kill)
 		app_kill_path1(&p, 2 * MB, "down");
@@ -157,26 +133,6 @@ Test(via_proxyd, python_socket_upload) { python_socket_upload(false); }
 Test(via_proxyd, python_socket_upload_path1_killed) { python_socket_upload(true); }
 
 /* ---- redis-benchmark and redis-cli against redis-server ------------ */
-
-/* calls of a command so far, from the server's own INFO commandstats
- * (asked directly on the server host, not through the paths) */
-static long redis_calls(const char *cmd)
-{
-	char line[512], key[64];
-	long calls = -1;
-	FILE *p;
-
-	snprintf(line, sizeof(line), "ip netns exec %s redis-cli -h 127.0.0.1 -p 6379 "
-		 "info commandstats", bed.ns[APP_SRV]);
-	p = popen(line, "r");
-	cr_assert_not_null(p);
-	snprintf(key, sizeof(key), "cmdstat_%s:calls=", cmd);
-	while (fgets(line, sizeof(line), p))
-		if (!strncmp(line, key, strlen(key)))
-			calls = strtol(line + strlen(key), NULL, 10);
-	pclose(p);
-	return calls;
-}
 
 static void redis_benchmark(bool kill)
 {
@@ -196,14 +152,15 @@ static void redis_benchmark(bool kill)
 	snprintf(pl, sizeof(pl), "%d", PIPELINE);
 	app_redis(NULL, "127.0.0.1", 6379);
 	app_proxyd(6379, 6379);
-	shim = client_shim(6379);
+	shim = app_client_shim(6379);
 	p = app_start(APP_CLI, &shim, NULL, argv);
 	if (kill) {
 		/* redis-benchmark opens new connections for each test; one
 		 * opened after path 1 died would try its first subflow on
 		 * path 1 and wait out connect_timeout (see mpshim(7),
 		 * fullmesh), so path 1 dies during the last test, GET */
-		for (int waited = 0; redis_calls("get") < REQUESTS / 10; waited += 50) {
+		for (int waited = 0; app_redis_calls("127.0.0.1", "get") < REQUESTS / 10;
+		     waited += 50) {
 			cr_assert_lt(waited, 120000, "the GET test did not start");
 			usleep(50 * 1000);
 		}
@@ -218,8 +175,8 @@ static void redis_benchmark(bool kill)
 	free(out);
 	/* every request was carried out, once (a pipelined client may
 	 * issue up to a pipeline more than asked) */
-	set = redis_calls("set");
-	get = redis_calls("get");
+	set = app_redis_calls("127.0.0.1", "set");
+	get = app_redis_calls("127.0.0.1", "get");
 	cr_log_info("server executed %ld SET, %ld GET", set, get);
 	cr_assert(set >= REQUESTS && set <= REQUESTS + CLIENTS * PIPELINE, "%ld SET", set);
 	cr_assert(get >= REQUESTS && get <= REQUESTS + CLIENTS * PIPELINE, "%ld GET", get);
@@ -228,23 +185,6 @@ static void redis_benchmark(bool kill)
 
 Test(via_proxyd, redis_benchmark) { redis_benchmark(false); }
 Test(via_proxyd, redis_benchmark_path1_killed) { redis_benchmark(true); }
-
-/* `redis-cli --raw GET` prints the value and a newline: check the
- * newline, then drop it. */
-static void strip_raw_newline(const char *path, long long size)
-{
-	FILE *f = fopen(path, "rb");
-	int last;
-
-	cr_assert_not_null(f, "redis-cli wrote nothing");
-	cr_assert_eq(app_file_size(path), size + 1, "GET returned %lld bytes, want %lld + 1",
-		     app_file_size(path), size);
-	fseek(f, -1, SEEK_END);
-	last = fgetc(f);
-	fclose(f);
-	cr_assert_eq(last, '\n');
-	cr_assert_eq(truncate(path, size), 0);
-}
 
 static void redis_cli_roundtrip(bool kill)
 {
@@ -261,7 +201,7 @@ static void redis_cli_roundtrip(bool kill)
 	snprintf(value, sizeof(value), "%s", app_blob("value", (size_t)size, 15));
 	app_redis(NULL, "127.0.0.1", 6379);
 	app_proxyd(6379, 6379);
-	shim = client_shim(6379);
+	shim = app_client_shim(6379);
 	/* the binary value goes in through -x (stdin) and back with --raw */
 	snprintf(set_cmd, sizeof(set_cmd), "exec redis-cli -h %s -p 6379 -x SET blob < '%s'",
 		 bed.srv_addr[0], value);
@@ -276,7 +216,7 @@ static void redis_cli_roundtrip(bool kill)
 	if (kill)
 		app_kill_path1(&p, 2 * MB, "down");
 	app_wait_ok(&p, 120);
-	strip_raw_newline(app_path("got"), size);
+	app_strip_raw_newline(app_path("got"), size);
 	app_assert_same(value, app_path("got"));
 	cr_assert_eq(app_assert_multipath(shim.stats, kill), 2, "one line per redis-cli");
 }
@@ -302,7 +242,7 @@ static void scp_upload(bool kill)
 	app_sshd(NULL, "127.0.0.1", 2222);
 	snprintf(key, sizeof(key), "%s", app_ssh_key());
 	app_proxyd(2222, 2222);
-	shim = client_shim(2222);
+	shim = app_client_shim(2222);
 	snprintf(target, sizeof(target), "root@%s:%s", bed.srv_addr[0], app_path("received"));
 	p = app_start(APP_CLI, &shim, NULL, argv);
 	if (kill)
@@ -332,7 +272,7 @@ static void socat_relay(bool kill)
 	blob = app_www_blob(kill ? 16 * MB : 8 * MB, 17);
 	app_nginx(NULL, "127.0.0.1", 8080);
 	app_proxyd(8443, 8080);
-	shim = client_shim(8443);
+	shim = app_client_shim(8443);
 	snprintf(to, sizeof(to), "TCP:%s:8443", bed.srv_addr[0]);
 	snprintf(out, sizeof(out), "%s", app_path("download"));
 	app_start(APP_CLI, &shim, NULL, relay);
@@ -371,7 +311,7 @@ static void iperf3_upload(bool kill)
 	snprintf(json, sizeof(json), "%s", app_path("iperf3.json"));
 	app_iperf3_server(NULL, "127.0.0.1", 5201);
 	app_proxyd(5201, 5201);
-	shim = client_shim(5201);
+	shim = app_client_shim(5201);
 	p = app_start(APP_CLI, &shim, NULL, argv);
 	if (kill)
 		app_kill_path1(&p, 3 * MB, "blackhole");
