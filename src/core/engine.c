@@ -1099,7 +1099,7 @@ static void meta_advertise(struct mps_meta *meta, struct mps_subflow *sf)
 		uint8_t mac[32];
 
 		id++;
-		if (mps_addr_is_any(&lst->addr.sa) ||
+		if (lst->closed || mps_addr_is_any(&lst->addr.sa) ||
 		    !mps_listener_same_service(lst, sf->listener) ||
 		    lst->addr.sa.sa_family != sf->local.sa.sa_family ||
 		    mps_addr_equal(&lst->addr.sa, &sf->local.sa))

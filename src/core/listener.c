@@ -107,12 +107,25 @@ void mps_listener_put(struct mps_listener *lst)
 
 void mps_listener_free_all(struct mps_engine *eng)
 {
+	/* the loop is gone, so are the subflows: the references the
+	 * pending ops held will never be dropped */
 	while (eng->listeners) {
 		struct mps_listener *lst = eng->listeners;
 
 		eng->listeners = lst->next;
+		lst->refs = 1;
 		mps_listener_put(lst);
 	}
+}
+
+static void listener_unlink(struct mps_listener *lst)
+{
+	struct mps_listener **pp;
+
+	for (pp = &lst->eng->listeners; *pp && *pp != lst; pp = &(*pp)->next)
+		;
+	if (*pp)
+		*pp = lst->next;
 }
 
 /*
@@ -125,16 +138,13 @@ static void listener_close(struct mps_listener *lst)
 {
 	struct mps_engine *eng = lst->eng;
 	struct mps_handoff *ho = lst->ho;
-	struct mps_listener **pp;
 	char a[MPS_ADDRSTRLEN];
 
 	if (lst->closed)
 		return;
+	/* it stays listed (engine teardown finds it) until its accept op
+	 * has completed */
 	lst->closed = true;
-	for (pp = &eng->listeners; *pp && *pp != lst; pp = &(*pp)->next)
-		;
-	if (*pp)
-		*pp = lst->next;
 	mps_debug("listener %s closed by the application",
 		  mps_addr_str(&lst->addr.sa, a, sizeof(a)));
 	shutdown(lst->fd, SHUT_RDWR);
@@ -475,9 +485,11 @@ static void listener_accept(struct mps_op *op, int res)
 	struct mps_engine *eng = lst->eng;
 
 	if (lst->closed) {
-		/* listener_close(): the socket goes with this op */
+		/* listener_close(): the socket and the list's reference go
+		 * with this op */
 		close(lst->fd);
 		lst->fd = -1;
+		listener_unlink(lst);
 		mps_listener_put(lst);
 		return;
 	}
@@ -629,7 +641,7 @@ static void cmd_accept_reap(struct mps_engine *eng, void *arg)
 		struct pollfd p;
 
 		next = lst->next;
-		if (!lst->ho)
+		if (!lst->ho || lst->closed)
 			continue;
 		p.fd = lst->ho->chan;
 		p.events = POLLRDHUP;

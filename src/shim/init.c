@@ -65,6 +65,10 @@ __attribute__((constructor)) static void mps_shim_ctor(void)
 	OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
 	pthread_once(&cfg_once, shim_load);
 	pthread_atfork(NULL, NULL, mps_shim_atfork_child);
+	/* after the configuration: a listener given back may be taken
+	 * over again, which needs the engine */
+	if (active)
+		mps_shim_inherit_load();
 }
 
 bool mps_shim_active(void)
