@@ -465,6 +465,11 @@ void mps_meta_plain_client(struct mps_subflow *sf)
 		mps_loop_cancel(eng->loop, &sf->rd);
 		return;
 	}
+	if (!lst->backend.sa.sa_family) {
+		/* proxyd in forward mode only: no service for plain clients */
+		mps_forward_plain_refused(sf);
+		return;
+	}
 	mps_engine_unclassified_unlink(sf);
 	mps_timer_cancel(eng->loop, &sf->timer);
 	rc = mps_pump_connect(eng, sf->sfd, &lst->backend.sa, sf->ibuf, sf->ilen,
@@ -562,7 +567,8 @@ int mps_engine_listen(struct mps_engine *eng, const struct sockaddr *addr,
 		close(fd);
 		return -ENOMEM;
 	}
-	memcpy(&lst->backend, backend, mps_addr_len(backend));
+	if (backend)	/* else AF_UNSPEC: forward mode only */
+		memcpy(&lst->backend, backend, mps_addr_len(backend));
 	rc = mps_loop_poll(eng->loop, &lst->acc, lst->fd, POLLIN);
 	if (rc) {
 		mps_listener_put(lst);

@@ -36,7 +36,8 @@ static const char *sf_state_name(enum mps_sf_state s)
 {
 	static const char *const names[] = {
 		"connecting", "hello_sent", "join_sent", "classify",
-		"join_acked", "active", "closing", "closed",
+		"join_acked", "active", "closing", "closed", "auth_sent",
+		"auth_wait",
 	};
 	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
 }
@@ -61,7 +62,9 @@ void mps_stats_meta_closed(struct mps_engine *eng, const struct mps_meta *meta)
 		"\"duration_ms\": %llu, \"bytes_sent\": %llu, \"bytes_recv\": %llu, "
 		"\"reinjected_bytes\": %llu, \"error\": %d, \"subflows\": [",
 		meta->role == MPS_ROLE_C ? "client" : "server",
-		mps_addr_str(&meta->dest.sa, a, sizeof(a)),
+		/* through a forward proxy, the peer is the destination */
+		mps_addr_str(meta->fwd.on ? &meta->fwd.target.sa : &meta->dest.sa,
+			     a, sizeof(a)),
 		(unsigned long long)ms,
 		(unsigned long long)(meta->snd.end - meta->idsn_local),
 		(unsigned long long)(meta->rcv.q.base - meta->idsn_peer),
