@@ -1,6 +1,7 @@
 /*
  * stats_addr.c - where a process's stats socket is (see stats.h).  Kept
- * apart from the records so that the tool can use it without the engine.
+ * apart from the records so that the tool and the fuzz harness can use it
+ * without the engine.
  */
 #include <stddef.h>
 #include <stdio.h>
