@@ -100,6 +100,7 @@ struct mps_config {
 	long log_level;
 	char log_file[256];
 	char stats_file[256];
+	bool stats_socket;		/* live snapshot on @mpshim/stats/PID */
 	long sndbuf;			/* meta send buffer bound, bytes */
 	long rcvbuf;			/* meta receive buffer bound = advertised window */
 	long frame_size;		/* max DATA payload per frame */

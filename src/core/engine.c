@@ -1437,6 +1437,7 @@ int mps_engine_new(struct mps_engine **out, const struct mps_config *cfg)
 	eng->evfd = -1;
 	eng->nlfd = -1;
 	eng->stats_fd = -1;
+	eng->t_start_ns = mps_clock_ns();
 	pthread_mutex_init(&eng->lock, NULL);
 	mps_sched_init();
 	mps_pm_init();
@@ -1462,6 +1463,9 @@ int mps_engine_new(struct mps_engine **out, const struct mps_config *cfg)
 	/* without netlink (a restricted sandbox) liveness checks still work */
 	if (mps_netlink_open(eng))
 		mps_debug("rtnetlink unavailable: interface changes found by liveness only");
+	/* without it (a sandbox, a name taken) only `mpshim stats` misses us */
+	if (cfg->stats_socket)
+		mps_statsock_open(eng);
 	if (cfg->stats_file[0]) {
 		eng->stats_fd = open(cfg->stats_file,
 				     O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
@@ -1521,6 +1525,7 @@ void mps_engine_free(struct mps_engine *eng)
 	mps_netlink_close(eng);
 	mps_metrics_free(eng);
 	mps_forward_free(eng);
+	mps_statsock_free(eng);
 	if (eng->stats_fd >= 0)
 		close(eng->stats_fd);
 	free(eng->dirty);
@@ -1582,6 +1587,10 @@ int mps_engine_reconfigure(struct mps_engine *eng, const struct mps_config *cfg)
 			close(eng->stats_fd);
 		eng->stats_fd = fd;
 	}
+	if (cfg->stats_socket && !eng->cfg.stats_socket)
+		mps_statsock_open(eng);
+	else if (!cfg->stats_socket && eng->cfg.stats_socket)
+		mps_statsock_stop(eng);
 	/* open metas point at eng->cfg: they see new timeouts and buffers
 	 * limits from now on, and keep their scheduler and path manager */
 	eng->cfg = *cfg;
@@ -1647,6 +1656,11 @@ void mps_engine_join_thread(struct mps_engine *eng)
 	if (eng->thread_started)
 		pthread_join(eng->thread, NULL);
 	eng->thread_started = false;
+}
+
+void mps_engine_atfork_child(struct mps_engine *eng)
+{
+	mps_statsock_atfork_child(eng);
 }
 
 void mps_engine_counters(const struct mps_engine *eng,

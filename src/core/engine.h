@@ -135,6 +135,14 @@ struct mps_engine_counters {
 void mps_engine_counters(const struct mps_engine *eng,
 			 struct mps_engine_counters *out);
 
+/*
+ * In a child forked from a process whose engine runs (shim): drop the
+ * child's copies of what answers for the parent's engine (its stats
+ * socket), which the child will never run.  Call from the fork child
+ * handler; the child then starts an engine of its own if it needs one.
+ */
+void mps_engine_atfork_child(struct mps_engine *eng);
+
 /* Serve the counters in Prometheus text format to HTTP clients on addr
  * (metrics.c).  0 or -errno. */
 int mps_engine_metrics_listen(struct mps_engine *eng, const struct sockaddr *addr);

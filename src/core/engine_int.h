@@ -1,6 +1,7 @@
 /*
- * engine_int.h - what engine.c, subflow.c, pump.c and stats.c share inside
- * the engine.  Not for the shim or proxyd: they use engine.h.
+ * engine_int.h - what engine.c, subflow.c, pump.c, stats.c, metrics.c and
+ * statsock.c share inside the engine.  Not for the shim or proxyd: they
+ * use engine.h.
  */
 #ifndef MPS_ENGINE_INT_H
 #define MPS_ENGINE_INT_H
@@ -19,6 +20,8 @@
 
 struct mps_forward;
 struct mps_pump;
+struct mps_statsock;
+struct mps_text;
 
 struct mps_handoff;
 
@@ -80,6 +83,8 @@ struct mps_engine {
 
 	struct mps_metrics *metrics;	/* metrics.c, NULL when not served */
 	struct mps_forward *fwd;	/* forward.c: keys, NULL until needed */
+	struct mps_statsock *statsock;	/* statsock.c, NULL when not served */
+	uint64_t t_start_ns;
 	int nlfd;			/* rtnetlink: links and addresses */
 	struct mps_op nlop;
 	uint8_t *nlbuf;
@@ -179,6 +184,10 @@ void mps_pump_shutdown_all(struct mps_engine *eng);
 void mps_pump_free_all(struct mps_engine *eng);
 /* Relays whose application-to-peer direction has not ended yet. */
 unsigned mps_pump_pending_out(const struct mps_engine *eng);
+/* Append every live relay's connection object to a snapshot's
+ * connections array, n entries being there already.  false when one did
+ * not fit (it is taken back; the snapshot says it is truncated). */
+bool mps_pump_snapshot(const struct mps_engine *eng, struct mps_text *t, unsigned n);
 
 /* metrics.c */
 void mps_metrics_free(struct mps_engine *eng);
@@ -214,10 +223,29 @@ void mps_forward_subflow_died(struct mps_meta *meta, enum mps_sf_state was, int 
 void mps_forward_timeout(struct mps_subflow *sf);
 void mps_forward_free(struct mps_engine *eng);
 
-/* stats.c */
+/* statsock.c: the live snapshot on @mpshim/stats/PID (stats_socket key).
+ * open: 0 or -errno (the engine runs on without it); stop: no new
+ * readers, those being answered finish; free: after the loop is gone. */
+int mps_statsock_open(struct mps_engine *eng);
+void mps_statsock_stop(struct mps_engine *eng);
+void mps_statsock_free(struct mps_engine *eng);
+void mps_statsock_atfork_child(struct mps_engine *eng);
+
+/* stats.c: the end-of-connection record (stats file and log line) */
 void mps_stats_meta_closed(struct mps_engine *eng, const struct mps_meta *meta);
 void mps_stats_plain_closed(struct mps_engine *eng, const struct sockaddr *local,
 			    const struct sockaddr *remote, uint64_t sent,
 			    uint64_t recv, const char *why);
+/* The connection object records and snapshots share, appended to t:
+ * a multipath connection, or a plain relay (role "client" or "server",
+ * state, peer as for a meta, its one TCP connection, why it is plain). */
+void mps_stats_meta_json(struct mps_text *t, const struct mps_meta *meta);
+void mps_stats_plain_json(struct mps_text *t, const char *role, const char *state,
+			  const struct sockaddr *peer, const struct sockaddr *local,
+			  const struct sockaddr *remote, uint64_t sent, uint64_t recv,
+			  const char *why);
+/* The live snapshot document, one line, within t->max.  Refreshes the
+ * TCP_INFO of every subflow that has a socket. */
+void mps_stats_snapshot(struct mps_engine *eng, struct mps_text *t);
 
 #endif

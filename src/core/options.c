@@ -180,6 +180,17 @@ const struct mps_option mps_options[] = {
 			"file (created with mode 0644). Empty: no statistics.",
 	},
 	{
+		.name = "stats_socket",
+		.env = "MPSHIM_STATS_SOCKET",
+		.type = MPS_OPT_BOOL,
+		.def = "yes",
+		CFG_FIELD(stats_socket),
+		.help = "Serve a live snapshot of the connections (RTT, bytes, "
+			"reinjections, state) to `mpshim stats` on the abstract "
+			"socket @mpshim/stats/PID, for the same user and root "
+			"only.",
+	},
+	{
 		.name = "sndbuf",
 		.env = "MPSHIM_SNDBUF",
 		.type = MPS_OPT_SIZE,

@@ -47,10 +47,13 @@ static void shim_load(void)
  * A forked child has the parent's memory but not its engine thread.  The
  * relays it inherited are still served by the parent's engine (they are
  * shared descriptors); new connections of the child need an engine of its
- * own, started on first use like the parent's.
+ * own, started on first use like the parent's.  Its copies of the parent's
+ * stats socket are closed, or they would keep the parent's name alive.
  */
 static void mps_shim_atfork_child(void)
 {
+	if (engine)
+		mps_engine_atfork_child(engine);
 	pthread_mutex_init(&engine_lock, NULL);
 	engine = NULL;
 	engine_failed = false;
