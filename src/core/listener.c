@@ -339,6 +339,15 @@ static void handoff_plain(struct mps_subflow *sf)
 	mps_subflow_die(sf, 0, "plain client handed to the application");
 }
 
+/* Has the client sent anything (or closed) yet? */
+static bool classify_bytes_waiting(struct mps_subflow *sf)
+{
+	uint8_t b;
+	ssize_t n = recv(sf->sfd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	return n >= 0 || (errno != EAGAIN && errno != EINTR);
+}
+
 static void classify_peek(struct mps_subflow *sf)
 {
 	struct mps_engine *eng = sf->eng;
@@ -435,7 +444,9 @@ void mps_listener_classify_timeout(struct mps_subflow *sf)
 		mps_subflow_die(sf, -ETIMEDOUT, "incomplete HELLO or JOIN");
 		return;
 	}
-	if (mps_clock_ns() >= sf->classify_end_ns)
+	/* a timer that ran late (a busy machine) may find the first bytes
+	 * there already: look once more before calling the client silent */
+	if (mps_clock_ns() >= sf->classify_end_ns && !classify_bytes_waiting(sf))
 		handoff_plain(sf);
 	else
 		classify_peek(sf);
