@@ -448,6 +448,180 @@ full:
 	return -ERANGE;
 }
 
+/* PORTS of a network rule: *, N or N-M (1..65535, N <= M). */
+static int parse_port_range(const char *s, struct mps_net_rule *r, char *err,
+			    size_t errlen)
+{
+	const char *p = s;
+	long lo, hi;
+	int ret;
+
+	if (!strcmp(s, "*")) {
+		r->port_min = 1;
+		r->port_max = 65535;
+		return 0;
+	}
+	ret = parse_digits(&p, &lo);
+	hi = lo;
+	if (!ret && *p == '-') {
+		p++;
+		if (*p == '-')
+			ret = -EINVAL;
+		else
+			ret = parse_digits(&p, &hi);
+	}
+	if (ret == -EINVAL || *p || *s == '-') {
+		cfg_msg(err, errlen, "'%s' is not a port or port range (N or N-M)", s);
+		return -EINVAL;
+	}
+	if (ret || lo < 1 || hi > 65535 || lo > hi) {
+		cfg_msg(err, errlen, "port range %s is out of range 1..65535 or reversed", s);
+		return -ERANGE;
+	}
+	r->port_min = (uint16_t)lo;
+	r->port_max = (uint16_t)hi;
+	return 0;
+}
+
+/*
+ * One entry of forward_allow / forward_deny: *, ADDR[/PREFIX] or
+ * [V6ADDR][/PREFIX], each optionally followed by :PORTS; *:PORTS.  An
+ * entry without ports covers every port.
+ */
+static int parse_net(char *item, struct mps_net_rule *r, char *err, size_t errlen)
+{
+	struct mps_dest_rule d;
+	char *host = item, *ports = NULL;
+	bool v6 = false;
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	r->port_min = 1;
+	r->port_max = 65535;
+	if (!strcmp(item, "*")) {
+		r->any_addr = true;
+		return 0;
+	}
+	if (item[0] == '[') {
+		char *close = strchr(item, ']');
+		size_t hlen;
+
+		if (!close) {
+			cfg_msg(err, errlen, "'%s': missing ']'", item);
+			return -EINVAL;
+		}
+		*close = '\0';
+		host = item + 1;
+		hlen = strlen(host);
+		ports = close + 1;
+		/* [V6ADDR]/PREFIX: move the prefix inside, as upgrade does */
+		if (*ports == '/') {
+			size_t plen = strcspn(ports, ":");
+
+			memmove(host + hlen, ports, plen);
+			host[hlen + plen] = '\0';
+			ports += plen;
+		}
+		if (*ports && *ports != ':') {
+			cfg_msg(err, errlen, "'%s': expected :PORTS after ']'", host);
+			return -EINVAL;
+		}
+		ports = *ports ? ports + 1 : NULL;
+		v6 = true;
+	} else {
+		char *colon = strchr(item, ':');
+
+		if (colon && strchr(colon + 1, ':')) {
+			cfg_msg(err, errlen,
+				"'%s': IPv6 networks need brackets, as in [fc00::]/7",
+				item);
+			return -EINVAL;
+		}
+		if (colon) {
+			*colon = '\0';
+			ports = colon + 1;
+		}
+	}
+	if (ports) {
+		ret = parse_port_range(ports, r, err, errlen);
+		if (ret)
+			return ret;
+	}
+	if (!v6 && !strcmp(host, "*")) {
+		r->any_addr = true;
+		return 0;
+	}
+	memset(&d, 0, sizeof(d));
+	ret = parse_rule_addr(host, v6, &d, err, errlen);
+	if (ret)
+		return ret;
+	r->family = d.family;
+	r->prefix_len = d.prefix_len;
+	memcpy(r->addr, d.addr, sizeof(r->addr));
+	return 0;
+}
+
+/* ADDR:PORT or [V6ADDR]:PORT, checked and kept as written; "" or "none"
+ * for no address. */
+static int parse_addr_value(const char *val, char *field, size_t size,
+			    char *err, size_t errlen)
+{
+	char buf[MPS_CFG_ADDR_LEN], *host, *port;
+	struct mps_dest_rule r;
+	uint8_t a[16];
+	bool v6;
+	int ret;
+
+	if (!*val || !strcasecmp(val, "none")) {
+		field[0] = '\0';
+		return 0;
+	}
+	if (strlen(val) >= sizeof(buf) || strlen(val) >= size) {
+		cfg_msg(err, errlen, "'%s' is too long for an address", val);
+		return -ERANGE;
+	}
+	memcpy(buf, val, strlen(val) + 1);
+	v6 = buf[0] == '[';
+	if (v6) {
+		char *close = strchr(buf, ']');
+
+		if (!close || close[1] != ':') {
+			cfg_msg(err, errlen, "'%s': want [V6ADDR]:PORT", val);
+			return -EINVAL;
+		}
+		*close = '\0';
+		host = buf + 1;
+		port = close + 2;
+	} else {
+		port = strrchr(buf, ':');
+		if (!port) {
+			cfg_msg(err, errlen, "'%s' needs a port: ADDR:PORT", val);
+			return -EINVAL;
+		}
+		*port++ = '\0';
+		host = buf;
+	}
+	memset(&r, 0, sizeof(r));
+	ret = parse_port(port, &r, err, errlen);
+	if (!ret && r.any_port) {
+		cfg_msg(err, errlen, "'%s': the port cannot be *", val);
+		ret = -EINVAL;
+	}
+	if (ret)
+		return ret;
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, host, a) != 1) {
+		if (!v6 && inet_pton(AF_INET6, host, a) == 1) {
+			cfg_msg(err, errlen,
+				"'%s': IPv6 addresses need brackets, as in [%s]:PORT",
+				host, host);
+			return -EINVAL;
+		}
+		return bad_address(host, err, errlen);
+	}
+	memcpy(field, val, strlen(val) + 1);
+	return 0;
+}
+
 static bool valid_ifname(const char *s)
 {
 	size_t len = strlen(s), i;
@@ -520,6 +694,7 @@ static int parse_local(char *item, struct mps_local *l, char *err,
 static int parse_list(const struct mps_option *opt, const char *val,
 		      struct mps_dest_rule *rules, unsigned *n_rules,
 		      struct mps_local *locals, unsigned *n_locals,
+		      struct mps_net_rule *nets, unsigned *n_nets,
 		      char *err, size_t errlen)
 {
 	const char *s = val, *e;
@@ -548,6 +723,16 @@ static int parse_list(const struct mps_option *opt, const char *val,
 		}
 		if (opt->type == MPS_OPT_DESTS) {
 			ret = parse_dest(item, rules, n_rules, err, errlen);
+		} else if (opt->type == MPS_OPT_NETS) {
+			if (*n_nets >= MPS_CFG_MAX_RULES) {
+				cfg_msg(err, errlen, "more than %d networks",
+					MPS_CFG_MAX_RULES);
+				ret = -ERANGE;
+			} else {
+				ret = parse_net(item, &nets[*n_nets], err, errlen);
+				if (!ret)
+					(*n_nets)++;
+			}
 		} else if (*n_locals >= MPS_CFG_MAX_LOCAL) {
 			cfg_msg(err, errlen, "more than %d local entries",
 				MPS_CFG_MAX_LOCAL);
@@ -639,7 +824,8 @@ static int opt_parse(const struct mps_option *opt, struct mps_config *cfg,
 
 		/* every DESTS field is a rule array followed by its count */
 		assert(opt->size == sizeof(rules));
-		ret = parse_list(opt, val, rules, &n, NULL, NULL, err, errlen);
+		ret = parse_list(opt, val, rules, &n, NULL, NULL, NULL, NULL,
+				 err, errlen);
 		if (ret)
 			return ret;
 		memcpy(field, rules, n * sizeof(rules[0]));
@@ -653,13 +839,29 @@ static int opt_parse(const struct mps_option *opt, struct mps_config *cfg,
 		unsigned n = 0;
 
 		/* every LOCALS field is an array followed by its count */
-		ret = parse_list(opt, val, NULL, NULL, locals, &n, err, errlen);
+		ret = parse_list(opt, val, NULL, NULL, locals, &n, NULL, NULL,
+				 err, errlen);
 		if (ret)
 			return ret;
 		memcpy((char *)cfg + opt->offset, locals, n * sizeof(locals[0]));
 		*(unsigned *)((char *)cfg + opt->offset + opt->size) = n;
 		return 0;
 	}
+	case MPS_OPT_NETS: {
+		struct mps_net_rule nets[MPS_CFG_MAX_RULES];
+		unsigned n = 0;
+
+		/* every NETS field is an array followed by its count */
+		ret = parse_list(opt, val, NULL, NULL, NULL, NULL, nets, &n,
+				 err, errlen);
+		if (ret)
+			return ret;
+		memcpy((char *)cfg + opt->offset, nets, n * sizeof(nets[0]));
+		*(unsigned *)((char *)cfg + opt->offset + opt->size) = n;
+		return 0;
+	}
+	case MPS_OPT_ADDR:
+		return parse_addr_value(val, field, opt->size, err, errlen);
 	}
 	cfg_msg(err, errlen, "unknown option type %d", (int)opt->type);
 	return -EINVAL;
@@ -1012,9 +1214,63 @@ int mps_config_accept_match(const struct mps_config *cfg, const struct sockaddr 
 	return cfg->n_accept && rules_match(cfg->accept, cfg->n_accept, sa) >= 0;
 }
 
+static bool nets_match(const struct mps_net_rule *rules, unsigned n,
+		       const uint8_t *a4, const uint8_t *a6, uint16_t port)
+{
+	for (unsigned i = 0; i < n && i < MPS_CFG_MAX_RULES; i++) {
+		const struct mps_net_rule *r = &rules[i];
+
+		if (port < r->port_min || port > r->port_max)
+			continue;
+		if (r->any_addr)
+			return true;
+		if (r->family == AF_INET && a4 && prefix_match(r->addr, a4, r->prefix_len))
+			return true;
+		if (r->family == AF_INET6 && a6 && prefix_match(r->addr, a6, r->prefix_len))
+			return true;
+	}
+	return false;
+}
+
+bool mps_config_forward_permitted(const struct mps_config *cfg,
+				  const struct sockaddr *sa)
+{
+	const uint8_t *a4 = NULL, *a6 = NULL;
+	uint16_t port;
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+
+		a4 = (const uint8_t *)&sin->sin_addr;
+		port = ntohs(sin->sin_port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+
+		a6 = sin6->sin6_addr.s6_addr;
+		/* ::ffff:127.0.0.1 reaches 127.0.0.1: judge it as that, or
+		 * the IPv4 deny rules could be walked around */
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+			a4 = a6 + 12;
+		port = ntohs(sin6->sin6_port);
+	} else {
+		return false;
+	}
+	if (!port)
+		return false;
+	if (nets_match(cfg->forward_allow, cfg->n_forward_allow, a4, a6, port))
+		return true;
+	return !nets_match(cfg->forward_deny, cfg->n_forward_deny, a4, a6, port);
+}
+
+bool mps_config_proxy_direct(const struct mps_config *cfg)
+{
+	return !strcmp(cfg->proxy_fallback, "direct");
+}
+
 /* Keys a policy may set: what a destination reasonably changes. */
 static const char *const policy_keys[] = {
-	"scheduler", "path_manager", "subflows", "local", "backup", "checksum", NULL
+	"scheduler", "path_manager", "subflows", "local", "backup", "checksum",
+	"proxy", "proxy_fallback", NULL
 };
 
 static bool policy_key_ok(const char *key)
@@ -1043,7 +1299,8 @@ static int policy_apply(struct mps_config *cfg, const char *sets, char *err,
 		*eq = '\0';
 		if (!policy_key_ok(tok)) {
 			cfg_msg(err, errlen, "'%s' cannot be set per destination "
-				"(scheduler, path_manager, subflows, local, backup, checksum)",
+				"(scheduler, path_manager, subflows, local, backup, checksum, "
+				"proxy, proxy_fallback)",
 				tok);
 			return -EINVAL;
 		}
@@ -1148,6 +1405,8 @@ static const char *type_name(enum mps_opt_type type)
 	case MPS_OPT_DESTS:	return "destinations";
 	case MPS_OPT_LOCALS:	return "locals";
 	case MPS_OPT_POLICY:	return "policies";
+	case MPS_OPT_ADDR:	return "address";
+	case MPS_OPT_NETS:	return "networks";
 	}
 	return "?";
 }
@@ -1190,7 +1449,11 @@ static void fmt_bounds(const struct mps_option *opt, char *buf, size_t len)
 	case MPS_OPT_POLICY:
 		snprintf(buf, len, "up to %d entries", MPS_CFG_MAX_POLICIES);
 		break;
+	case MPS_OPT_NETS:
+		snprintf(buf, len, "up to %d networks", MPS_CFG_MAX_RULES);
+		break;
 	case MPS_OPT_STRING:
+	case MPS_OPT_ADDR:
 		break;
 	}
 }

@@ -25,6 +25,7 @@
 #define MPS_CFG_NAME_LEN	64
 #define MPS_CFG_MAX_POLICIES	16
 #define MPS_CFG_POLICY_LEN	240
+#define MPS_CFG_ADDR_LEN	64	/* "[V6ADDR]:PORT" */
 
 /* One entry of the `upgrade` list: which TCP destinations become multipath.
  * any_addr / any_port stand for `*`; prefix_len selects a CIDR range. */
@@ -41,6 +42,16 @@ struct mps_dest_rule {
 struct mps_policy {
 	struct mps_dest_rule dest;
 	char sets[MPS_CFG_POLICY_LEN];	/* validated "key=value key=value" */
+};
+
+/* One entry of forward_allow / forward_deny: a network and a port range.
+ * any_addr stands for `*`. */
+struct mps_net_rule {
+	bool any_addr;
+	int family;			/* AF_INET or AF_INET6 when !any_addr */
+	uint8_t addr[16];		/* network order, masked to prefix_len */
+	unsigned prefix_len;
+	uint16_t port_min, port_max;	/* host order, inclusive */
 };
 
 /* One `local` entry: an address to bind subflows to, or an interface. */
@@ -63,6 +74,8 @@ enum mps_opt_type {
 	MPS_OPT_DESTS,		/* comma list of destination rules */
 	MPS_OPT_LOCALS,		/* comma list of addresses or interfaces */
 	MPS_OPT_POLICY,		/* "DEST key=value ... | DEST ..." */
+	MPS_OPT_ADDR,		/* ADDR:PORT or [V6ADDR]:PORT, or empty; kept as text */
+	MPS_OPT_NETS,		/* comma list of NETWORK[:PORTS] */
 };
 
 struct mps_config {
@@ -87,6 +100,7 @@ struct mps_config {
 	long log_level;
 	char log_file[256];
 	char stats_file[256];
+	bool stats_socket;		/* live snapshot on @mpshim/stats/PID */
 	long sndbuf;			/* meta send buffer bound, bytes */
 	long rcvbuf;			/* meta receive buffer bound = advertised window */
 	long frame_size;		/* max DATA payload per frame */
@@ -102,6 +116,17 @@ struct mps_config {
 	long reinject_rtts;		/* deadline reinjection, in min SRTTs */
 	bool checksum;			/* CRC32C on DATA payloads */
 	bool fallback;			/* plain TCP when the peer is not mpshim */
+	/* shim: forward proxy for the destinations it applies to */
+	char proxy[MPS_CFG_ADDR_LEN];	/* ADDR:PORT of mpshim-proxyd, "" none */
+	char proxy_fallback[16];	/* proxy unusable: direct | fail */
+	char proxy_key_file[256];	/* the client's pre-shared key */
+	/* mpshim-proxyd only: forward mode (file or command line, no env) */
+	bool forward;
+	char forward_key_file[256];	/* every client's pre-shared key */
+	struct mps_net_rule forward_allow[MPS_CFG_MAX_RULES];
+	unsigned n_forward_allow;	/* must follow forward_allow[] */
+	struct mps_net_rule forward_deny[MPS_CFG_MAX_RULES];
+	unsigned n_forward_deny;	/* must follow forward_deny[] */
 	/* mpshim-proxyd only (file or command line, no env variable) */
 	char listen[128];		/* ADDR:PORT, [V6]:PORT */
 	char backend[128];		/* ADDR:PORT of the plain TCP service */
@@ -163,6 +188,16 @@ int mps_config_accept_match(const struct mps_config *cfg, const struct sockaddr 
  * a policy matched, false otherwise (out untouched). */
 bool mps_config_for_dest(const struct mps_config *base, const struct sockaddr *sa,
 			 struct mps_config *out);
+
+/* Forward mode: may proxyd connect to sa for a client?  A v4-mapped
+ * address is judged as the IPv4 address it is; port 0 never is allowed.
+ * True when sa matches forward_allow, or does not match forward_deny. */
+bool mps_config_forward_permitted(const struct mps_config *cfg,
+				  const struct sockaddr *sa);
+
+/* proxy_fallback = direct: an unusable proxy means a plain connection to
+ * the destination itself (else the connect fails). */
+bool mps_config_proxy_direct(const struct mps_config *cfg);
 
 /* Print the table as `mpshim --help-config` shows it. */
 void mps_config_print_help(FILE *out);

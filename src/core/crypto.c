@@ -2,8 +2,8 @@
  * crypto.c - handshake cryptography on OpenSSL libcrypto.
  *
  * Owns: connection keys and what is derived from them (token, IDSN), the
- * X25519 exchange of HELLO/HELLO_ACK, and the HMACs that authenticate a
- * JOIN.  Formulas are in crypto.h; doc/PROTOCOL.md explains their role.
+ * X25519 exchange of HELLO/HELLO_ACK, the HMACs that authenticate a JOIN,
+ * and the pre-shared-key proofs of forward mode.  Formulas are in crypto.h; doc/PROTOCOL.md explains their role.
  *
  * Only calls present in both OpenSSL 1.1.1 and 3.x are used (configure
  * accepts libcrypto >= 1.1.1): EVP_Digest, one-shot HMAC(), raw X25519
@@ -25,6 +25,11 @@
  * other purpose under the same shared secret. */
 #define JOIN_KEY_LABEL		"mpshim join v1"
 #define JOIN_KEY_LABEL_LEN	(sizeof(JOIN_KEY_LABEL) - 1)
+/* The same for forward-mode proofs, keyed with a pre-shared key that
+ * might (by a careless operator) also serve elsewhere. */
+#define AUTH_LABEL		"mpshim auth v1"
+#define AUTH_LABEL_LEN		(sizeof(AUTH_LABEL) - 1)
+#define AUTH_PSK_MAX		64
 
 static void crypto_put_u64(uint8_t *p, uint64_t v)
 {
@@ -268,6 +273,46 @@ int mps_crypto_addr_hmac(const uint8_t join_key[32], uint8_t addr_id,
 	msg[4] = (uint8_t)port;
 	memcpy(msg + 5, addr, alen);
 	return crypto_hmac_sha256(join_key, 32, msg, 5 + alen, out);
+}
+
+int mps_crypto_auth_proof(const uint8_t *psk, size_t psk_len,
+			  enum mps_join_role role, const struct mps_auth_msg *m,
+			  uint8_t out[32])
+{
+	uint8_t msg[AUTH_LABEL_LEN + 1 + MPS_KEY_ID_LEN + 2 * (8 + MPS_X25519_LEN) +
+		    3 + 16];
+	size_t alen = m->target.family == 4 ? 4 : m->target.family == 6 ? 16 : 0;
+	uint8_t *p = msg;
+	int ret;
+
+	if (!alen || !psk_len || psk_len > AUTH_PSK_MAX ||
+	    (role != MPS_ROLE_CLIENT && role != MPS_ROLE_SERVER))
+		return -EINVAL;
+	memcpy(p, AUTH_LABEL, AUTH_LABEL_LEN);
+	p += AUTH_LABEL_LEN;
+	/* the role byte keeps the server's proof from being reflected back
+	 * to it as a client's */
+	*p++ = (uint8_t)role;
+	memcpy(p, m->key_id, MPS_KEY_ID_LEN);
+	p += MPS_KEY_ID_LEN;
+	crypto_put_u64(p, m->key_c);
+	p += 8;
+	memcpy(p, m->pub_c, MPS_X25519_LEN);
+	p += MPS_X25519_LEN;
+	/* the server's fresh key and public key: a proof recorded from one
+	 * handshake is worth nothing in the next */
+	crypto_put_u64(p, m->key_s);
+	p += 8;
+	memcpy(p, m->pub_s, MPS_X25519_LEN);
+	p += MPS_X25519_LEN;
+	*p++ = m->target.family;
+	*p++ = (uint8_t)(m->target.port >> 8);
+	*p++ = (uint8_t)m->target.port;
+	memcpy(p, m->target.addr, alen);
+	p += alen;
+	ret = crypto_hmac_sha256(psk, psk_len, msg, (size_t)(p - msg), out);
+	OPENSSL_cleanse(msg, sizeof(msg));
+	return ret;
 }
 
 bool mps_crypto_equal(const void *a, const void *b, size_t len)

@@ -13,6 +13,11 @@
  *                           msg = role || nonce_own || nonce_peer)
  *               role = 'S' for the server's JOIN_ACK (truncated to 8 bytes),
  *                      'C' for the client's JOIN_CONFIRM (full 32 bytes)
+ *  auth_proof = HMAC-SHA256(key = pre-shared key,
+ *                           msg = "mpshim auth v1" || role || key_id ||
+ *                                 key_c || pub_c || key_s || pub_s || target)
+ *               (forward mode; role 'C' client, 'S' server; target is the
+ *               HELLO address block as sent: family, port (BE), address)
  */
 #ifndef MPS_CRYPTO_H
 #define MPS_CRYPTO_H
@@ -20,6 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "frame.h"
 
 #define MPS_X25519_LEN 32
 
@@ -28,7 +34,17 @@ struct mps_x25519 {
 	uint8_t pub[MPS_X25519_LEN];
 };
 
+/* Which side computes a MAC: JOIN's HMACs and the forward-mode proofs. */
 enum mps_join_role { MPS_ROLE_CLIENT = 'C', MPS_ROLE_SERVER = 'S' };
+
+/* What a forward-mode proof covers: every fresh value of the handshake
+ * and the destination, so a proof fits one connection to one place. */
+struct mps_auth_msg {
+	uint8_t key_id[MPS_KEY_ID_LEN];	/* as in HELLO */
+	uint64_t key_c, key_s;
+	uint8_t pub_c[MPS_X25519_LEN], pub_s[MPS_X25519_LEN];
+	struct mps_frame_addr target;	/* as in HELLO */
+};
 
 int mps_crypto_random(void *buf, size_t len);
 /* A fresh connection key whose token is not 0 (0 means "no token"). */
@@ -55,6 +71,14 @@ int mps_crypto_join_hmac(const uint8_t join_key[32], enum mps_join_role role,
 int mps_crypto_addr_hmac(const uint8_t join_key[32], uint8_t addr_id,
 			 uint8_t family, uint16_t port, const uint8_t *addr,
 			 uint8_t out[32]);
+/*
+ * Forward mode: the AUTH proof of role over m, keyed with the pre-shared
+ * key (psk, psk_len bytes, 1..64).  -EINVAL for a target family other
+ * than 4 or 6, a role other than 'C'/'S', or a key length out of range.
+ */
+int mps_crypto_auth_proof(const uint8_t *psk, size_t psk_len,
+			  enum mps_join_role role, const struct mps_auth_msg *m,
+			  uint8_t out[32]);
 /* Constant-time comparison. */
 bool mps_crypto_equal(const void *a, const void *b, size_t len);
 /* SHA-256 of a buffer (stats, tests, demo). */

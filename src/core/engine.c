@@ -306,8 +306,10 @@ void mps_meta_fail_connect(struct mps_meta *meta, int err)
 
 	if (meta->state == MPS_META_CLOSED)
 		return;
-	mps_info("meta %u: connect to %s failed: %s", meta->id,
-		 mps_addr_str(&meta->dest.sa, a, sizeof(a)), strerror(-err));
+	mps_info("meta %u: connect to %s%s failed: %s", meta->id,
+		 mps_addr_str(meta->fwd.on ? &meta->fwd.target.sa : &meta->dest.sa,
+			      a, sizeof(a)),
+		 meta->fwd.on ? " through a proxy" : "", strerror(-err));
 	meta->err = err;
 	meta->state = MPS_META_CLOSED;
 	mps_timer_cancel(meta->eng->loop, &meta->hs_timer);
@@ -763,20 +765,27 @@ void mps_meta_fallback(struct mps_meta *meta, const char *why)
 	struct mps_engine *eng = meta->eng;
 	struct fallback_ctx *fb;
 	char a[MPS_ADDRSTRLEN];
+	/* through a forward proxy: proxy_fallback decides, the plain
+	 * connection goes to the destination, and the proxy may work for
+	 * the next one, so nothing is cached */
+	const union mps_sockaddr *to = meta->fwd.on ? &meta->fwd.target : &meta->dest;
+	bool direct = meta->fwd.on ? mps_config_proxy_direct(meta->cfg) : eng->cfg.fallback;
 	int rc;
 
 	if (meta->state != MPS_META_CONNECTING)
 		return;
 	mps_timer_cancel(eng->loop, &meta->hs_timer);
-	if (!eng->cfg.fallback) {
-		mps_info("meta %u: %s, and fallback is off", meta->id, why);
+	if (!direct) {
+		mps_info("meta %u: %s, and %s", meta->id, why,
+			 meta->fwd.on ? "proxy_fallback is fail" : "fallback is off");
 		mps_meta_fail_connect(meta, -ECONNREFUSED);
 		return;
 	}
 	mps_info("meta %u: %s: %s carried as plain TCP", meta->id, why,
-		 mps_addr_str(&meta->dest.sa, a, sizeof(a)));
+		 mps_addr_str(&to->sa, a, sizeof(a)));
 	eng->cnt.fallbacks++;
-	mps_engine_plain_cache_add(eng, &meta->dest.sa);
+	if (!meta->fwd.on)
+		mps_engine_plain_cache_add(eng, &meta->dest.sa);
 	fb = malloc(sizeof(*fb));
 	if (!fb) {
 		mps_meta_fail_connect(meta, -ENOMEM);
@@ -786,7 +795,7 @@ void mps_meta_fallback(struct mps_meta *meta, const char *why)
 	fb->arg = meta->on_connect_arg;
 	fb->efd = meta->efd;
 	fb->filler = meta->filler;
-	rc = mps_pump_connect(eng, meta->efd, &meta->dest.sa, NULL, 0, why,
+	rc = mps_pump_connect(eng, meta->efd, &to->sa, NULL, 0, why,
 			      fallback_done, fb);
 	if (rc) {
 		free(fb);
@@ -873,6 +882,11 @@ static void cmd_connect(struct mps_engine *eng, void *arg)
 	apply_policy(meta);
 	free(cc);
 	cc = NULL;
+	rc = mps_forward_client_setup(meta);
+	if (rc < 0) {
+		mps_forward_unreachable(meta, -ECONNREFUSED, "proxy unusable");
+		return;
+	}
 	rc = meta_keys_new(meta);
 	sf = rc ? NULL : mps_subflow_new(eng, -1);
 	if (!sf) {
@@ -891,7 +905,10 @@ static void cmd_connect(struct mps_engine *eng, void *arg)
 	}
 	if (rc) {
 		sf->state = MPS_SF_DEAD;
-		mps_meta_fail_connect(meta, rc);
+		if (meta->fwd.on)
+			mps_forward_unreachable(meta, rc, "proxy unreachable");
+		else
+			mps_meta_fail_connect(meta, rc);
 	}
 	return;
 fail:
@@ -994,7 +1011,7 @@ int mps_meta_server_hello(struct mps_subflow *sf, const struct mps_frame *f)
 	const struct mps_listener *lst = sf->listener;
 	uint8_t shared[MPS_X25519_LEN];
 	struct mps_meta *meta;
-	int fd, rc;
+	int rc;
 
 	meta = meta_new(eng, MPS_ROLE_S);
 	if (!meta)
@@ -1023,18 +1040,31 @@ int mps_meta_server_hello(struct mps_subflow *sf, const struct mps_frame *f)
 		mps_meta_abort(meta, rc, MPS_CLOSE_PROTO, false);
 		return 1;
 	}
-	if (lst->ho) {
+	if (lst->ho && !(f->flags & MPS_HELLO_F_TARGET)) {
 		/* a shimmed server: the connection exists once the app has
 		 * it queued, as a TCP connection does in the accept queue */
-		fd = mps_listener_handoff_meta(meta, sf);
+		int fd = mps_listener_handoff_meta(meta, sf);
+
 		if (fd < 0) {
-			rc = fd;
-			goto refuse;
+			meta->err = fd;
+			meta_econn_cb(&meta->econn, fd);
+			return 0;
 		}
 		meta->efd = fd;
 		meta_econn_cb(&meta->econn, POLLOUT);
 		return 0;
 	}
+	/* a named destination, or nowhere else to go: forward mode decides */
+	if ((f->flags & MPS_HELLO_F_TARGET) || !lst->backend.sa.sa_family)
+		return mps_forward_server_hello(meta, sf, f);
+	return mps_meta_server_connect(meta, sf);
+}
+
+int mps_meta_server_connect(struct mps_meta *meta, struct mps_subflow *sf)
+{
+	struct mps_engine *eng = meta->eng;
+	int fd, rc;
+
 	/* the client's connect() returns only once the backend answered,
 	 * so it sees the backend's refusal as its own */
 	fd = mps_sock_connect_start(&meta->dest.sa, NULL);
@@ -1099,7 +1129,7 @@ static void meta_advertise(struct mps_meta *meta, struct mps_subflow *sf)
 		uint8_t mac[32];
 
 		id++;
-		if (mps_addr_is_any(&lst->addr.sa) ||
+		if (lst->closed || mps_addr_is_any(&lst->addr.sa) ||
 		    !mps_listener_same_service(lst, sf->listener) ||
 		    lst->addr.sa.sa_family != sf->local.sa.sa_family ||
 		    mps_addr_equal(&lst->addr.sa, &sf->local.sa))
@@ -1145,17 +1175,25 @@ static void meta_econn_cb(struct mps_op *op, int res)
 		mps_engine_mark_dirty(meta);
 		return;
 	}
-	mps_meta_seq_start(meta);
-	f.flags = meta->checksum ? MPS_HELLO_F_CRC : 0;
-	f.u.hello_ack.version = MPS_PROTO_VERSION;
-	f.u.hello_ack.key = meta->key_local;
-	memcpy(f.u.hello_ack.pub, meta->kx.pub, MPS_X25519_LEN);
-	f.u.hello_ack.window = mps_meta_rcv_window(meta);
-	if (mps_subflow_send_frame(sf, &f)) {
-		mps_meta_abort(meta, -ENOMEM, MPS_CLOSE_RESOURCE, false);
-		return;
+	if (meta->fwd.on) {
+		/* HELLO_ACK went out as the challenge; the proof ends it */
+		if (mps_forward_server_ready(meta, sf)) {
+			mps_meta_abort(meta, -ENOMEM, MPS_CLOSE_RESOURCE, false);
+			return;
+		}
+	} else {
+		mps_meta_seq_start(meta);
+		f.flags = meta->checksum ? MPS_HELLO_F_CRC : 0;
+		f.u.hello_ack.version = MPS_PROTO_VERSION;
+		f.u.hello_ack.key = meta->key_local;
+		memcpy(f.u.hello_ack.pub, meta->kx.pub, MPS_X25519_LEN);
+		f.u.hello_ack.window = mps_meta_rcv_window(meta);
+		if (mps_subflow_send_frame(sf, &f)) {
+			mps_meta_abort(meta, -ENOMEM, MPS_CLOSE_RESOURCE, false);
+			return;
+		}
+		mps_meta_rcv_ack_sent(meta);
 	}
-	mps_meta_rcv_ack_sent(meta);
 	meta->state = MPS_META_ESTABLISHED;
 	meta->was_established = true;
 	mps_live_start(meta);
@@ -1399,6 +1437,7 @@ int mps_engine_new(struct mps_engine **out, const struct mps_config *cfg)
 	eng->evfd = -1;
 	eng->nlfd = -1;
 	eng->stats_fd = -1;
+	eng->t_start_ns = mps_clock_ns();
 	pthread_mutex_init(&eng->lock, NULL);
 	mps_sched_init();
 	mps_pm_init();
@@ -1424,6 +1463,9 @@ int mps_engine_new(struct mps_engine **out, const struct mps_config *cfg)
 	/* without netlink (a restricted sandbox) liveness checks still work */
 	if (mps_netlink_open(eng))
 		mps_debug("rtnetlink unavailable: interface changes found by liveness only");
+	/* without it (a sandbox, a name taken) only `mpshim stats` misses us */
+	if (cfg->stats_socket)
+		mps_statsock_open(eng);
 	if (cfg->stats_file[0]) {
 		eng->stats_fd = open(cfg->stats_file,
 				     O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
@@ -1482,6 +1524,8 @@ void mps_engine_free(struct mps_engine *eng)
 		close(eng->evfd);
 	mps_netlink_close(eng);
 	mps_metrics_free(eng);
+	mps_forward_free(eng);
+	mps_statsock_free(eng);
 	if (eng->stats_fd >= 0)
 		close(eng->stats_fd);
 	free(eng->dirty);
@@ -1543,6 +1587,10 @@ int mps_engine_reconfigure(struct mps_engine *eng, const struct mps_config *cfg)
 			close(eng->stats_fd);
 		eng->stats_fd = fd;
 	}
+	if (cfg->stats_socket && !eng->cfg.stats_socket)
+		mps_statsock_open(eng);
+	else if (!cfg->stats_socket && eng->cfg.stats_socket)
+		mps_statsock_stop(eng);
 	/* open metas point at eng->cfg: they see new timeouts and buffers
 	 * limits from now on, and keep their scheduler and path manager */
 	eng->cfg = *cfg;
@@ -1608,6 +1656,11 @@ void mps_engine_join_thread(struct mps_engine *eng)
 	if (eng->thread_started)
 		pthread_join(eng->thread, NULL);
 	eng->thread_started = false;
+}
+
+void mps_engine_atfork_child(struct mps_engine *eng)
+{
+	mps_statsock_atfork_child(eng);
 }
 
 void mps_engine_counters(const struct mps_engine *eng,

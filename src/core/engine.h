@@ -18,6 +18,7 @@
 
 struct mps_engine;
 struct mps_meta;
+struct mps_psk_set;
 struct mps_subflow;
 
 /* True on the engine's own thread: the shim's wrappers pass its socket
@@ -30,9 +31,15 @@ const struct mps_config *mps_engine_config(const struct mps_engine *eng);
 const char *mps_engine_loop_name(const struct mps_engine *eng);
 
 /* Reverse proxy: accept multipath (and plain) clients on `addr`, carry
- * each to a new plain TCP connection to `backend`. */
+ * each to a new plain TCP connection to `backend`.  backend may be NULL
+ * in forward mode (config key `forward`): then only clients that name
+ * their destination are served. */
 int mps_engine_listen(struct mps_engine *eng, const struct sockaddr *addr,
 		      const struct sockaddr *backend);
+/* Forward mode (forward.c): the clients' pre-shared keys.  The engine
+ * takes keys over (keys is left empty) and wipes the set it replaces.
+ * Engine thread, or before the engine runs. */
+void mps_engine_forward_keys(struct mps_engine *eng, struct mps_psk_set *keys);
 /*
  * Shim server side (handoff.h): take the bound, listening TCP socket lfd
  * and hand what it accepts to the application through chan, the engine's
@@ -102,14 +109,39 @@ int mps_engine_subflow_open(struct mps_meta *meta, const union mps_sockaddr *loc
 			    const union mps_sockaddr *remote, bool backup,
 			    struct mps_subflow **out);
 
+/* Why a forward-mode server refused a client (counters, logs, metrics). */
+enum mps_fwd_refusal {
+	MPS_FWD_DISABLED,	/* a destination named, forward mode off */
+	MPS_FWD_NO_TARGET,	/* no destination named, and no backend */
+	MPS_FWD_PLAIN,		/* a plain TCP client, and no backend */
+	MPS_FWD_NO_KEY,		/* a destination named without a key id */
+	MPS_FWD_UNKNOWN_KEY,	/* a key id not in the key file */
+	MPS_FWD_BAD_PROOF,	/* AUTH does not verify: wrong key, or a replay */
+	MPS_FWD_NO_AUTH,	/* no AUTH in time, or another frame instead */
+	MPS_FWD_DENIED,		/* forward_allow / forward_deny refuse the destination */
+	MPS_FWD_REASONS,
+};
+/* "disabled", "no_target", ...: the reason as metrics and logs name it. */
+const char *mps_forward_refusal_name(unsigned reason);
+
 struct mps_engine_counters {
 	unsigned long metas_open, metas_total, subflows_open;
 	unsigned long plain_relays, fallbacks, join_refused, proto_errors;
 	unsigned long handshake_failed;
 	unsigned long long bytes_sent, bytes_recv, reinjected_bytes;	/* closed metas */
+	unsigned long fwd_accepted;			/* forward clients let through */
+	unsigned long fwd_refused[MPS_FWD_REASONS];
 };
 void mps_engine_counters(const struct mps_engine *eng,
 			 struct mps_engine_counters *out);
+
+/*
+ * In a child forked from a process whose engine runs (shim): drop the
+ * child's copies of what answers for the parent's engine (its stats
+ * socket), which the child will never run.  Call from the fork child
+ * handler; the child then starts an engine of its own if it needs one.
+ */
+void mps_engine_atfork_child(struct mps_engine *eng);
 
 /* Serve the counters in Prometheus text format to HTTP clients on addr
  * (metrics.c).  0 or -errno. */

@@ -1,6 +1,7 @@
 /*
- * engine_int.h - what engine.c, subflow.c, pump.c and stats.c share inside
- * the engine.  Not for the shim or proxyd: they use engine.h.
+ * engine_int.h - what engine.c, subflow.c, pump.c, stats.c, metrics.c and
+ * statsock.c share inside the engine.  Not for the shim or proxyd: they
+ * use engine.h.
  */
 #ifndef MPS_ENGINE_INT_H
 #define MPS_ENGINE_INT_H
@@ -17,7 +18,10 @@
 #define MPS_ACK_DELAY_MS	5
 #define MPS_CLOSE_LINGER_MS	5000
 
+struct mps_forward;
 struct mps_pump;
+struct mps_statsock;
+struct mps_text;
 
 struct mps_handoff;
 
@@ -78,6 +82,9 @@ struct mps_engine {
 	int drain_pending;		/* -1 unknown, else connections left */
 
 	struct mps_metrics *metrics;	/* metrics.c, NULL when not served */
+	struct mps_forward *fwd;	/* forward.c: keys, NULL until needed */
+	struct mps_statsock *statsock;	/* statsock.c, NULL when not served */
+	uint64_t t_start_ns;
 	int nlfd;			/* rtnetlink: links and addresses */
 	struct mps_op nlop;
 	uint8_t *nlbuf;
@@ -100,6 +107,9 @@ void mps_meta_fail_connect(struct mps_meta *meta, int err);
 void mps_meta_on_ack(struct mps_meta *meta, uint64_t ack, uint32_t window);
 int mps_meta_on_data(struct mps_meta *meta, const struct mps_frame *f);
 int mps_meta_server_hello(struct mps_subflow *sf, const struct mps_frame *f);
+/* Server: connect to meta->dest, PING the client meanwhile; HELLO_ACK (or
+ * forward mode's AUTH) or FASTCLOSE follows from meta_econn_cb.  0. */
+int mps_meta_server_connect(struct mps_meta *meta, struct mps_subflow *sf);
 int mps_meta_server_join(struct mps_subflow *sf, const struct mps_frame *f);
 int mps_meta_attach(struct mps_meta *meta, struct mps_subflow *sf);
 void mps_meta_subflow_gone(struct mps_meta *meta, struct mps_subflow *sf);
@@ -174,14 +184,68 @@ void mps_pump_shutdown_all(struct mps_engine *eng);
 void mps_pump_free_all(struct mps_engine *eng);
 /* Relays whose application-to-peer direction has not ended yet. */
 unsigned mps_pump_pending_out(const struct mps_engine *eng);
+/* Append every live relay's connection object to a snapshot's
+ * connections array, n entries being there already.  false when one did
+ * not fit (it is taken back; the snapshot says it is truncated). */
+bool mps_pump_snapshot(const struct mps_engine *eng, struct mps_text *t, unsigned n);
 
 /* metrics.c */
 void mps_metrics_free(struct mps_engine *eng);
 
-/* stats.c */
+/*
+ * forward.c: forward mode.  Server side: a HELLO that names a target (or
+ * reaches a listener without a backend) is challenged, its AUTH checked,
+ * its destination judged, and only then connected.  Client side: a
+ * connection whose `proxy` applies goes to the proxy and names its target.
+ * Return values as sf_handle's: 1 the meta ended, 0 go on, < 0 kill.
+ */
+int mps_forward_server_hello(struct mps_meta *meta, struct mps_subflow *sf,
+			     const struct mps_frame *f);
+int mps_forward_server_auth(struct mps_subflow *sf, const struct mps_frame *f);
+/* The destination answered: send the server's AUTH.  0 or -errno. */
+int mps_forward_server_ready(struct mps_meta *meta, struct mps_subflow *sf);
+/* A plain client reached a listener without a backend: count, close. */
+void mps_forward_plain_refused(struct mps_subflow *sf);
+/* Client, before any subflow: 1 when the connection goes through a
+ * proxy (meta->dest is now the proxy, fwd.target the destination), 0
+ * when not, -errno when it should but the proxy is unusable. */
+int mps_forward_client_setup(struct mps_meta *meta);
+/* Client: TARGET and PSK for the HELLO about to be sent. */
+void mps_forward_client_hello(struct mps_meta *meta, struct mps_frame *f);
+/* Client: HELLO_ACK with AUTH arrived (keys already taken): answer. */
+int mps_forward_client_challenge(struct mps_subflow *sf, const struct mps_frame *f);
+/* Client, AUTH_SENT: the proxy's AUTH. */
+int mps_forward_client_auth(struct mps_subflow *sf, const struct mps_frame *f);
+/* Client: the proxy cannot be used; proxy_fallback decides. */
+void mps_forward_unreachable(struct mps_meta *meta, int err, const char *why);
+/* A subflow in AUTH_SENT / AUTH_WAIT has died, or its timer fired. */
+void mps_forward_subflow_died(struct mps_meta *meta, enum mps_sf_state was, int err);
+void mps_forward_timeout(struct mps_subflow *sf);
+void mps_forward_free(struct mps_engine *eng);
+
+/* statsock.c: the live snapshot on @mpshim/stats/PID (stats_socket key).
+ * open: 0 or -errno (the engine runs on without it); stop: no new
+ * readers, those being answered finish; free: after the loop is gone. */
+int mps_statsock_open(struct mps_engine *eng);
+void mps_statsock_stop(struct mps_engine *eng);
+void mps_statsock_free(struct mps_engine *eng);
+void mps_statsock_atfork_child(struct mps_engine *eng);
+
+/* stats.c: the end-of-connection record (stats file and log line) */
 void mps_stats_meta_closed(struct mps_engine *eng, const struct mps_meta *meta);
 void mps_stats_plain_closed(struct mps_engine *eng, const struct sockaddr *local,
 			    const struct sockaddr *remote, uint64_t sent,
 			    uint64_t recv, const char *why);
+/* The connection object records and snapshots share, appended to t:
+ * a multipath connection, or a plain relay (role "client" or "server",
+ * state, peer as for a meta, its one TCP connection, why it is plain). */
+void mps_stats_meta_json(struct mps_text *t, const struct mps_meta *meta);
+void mps_stats_plain_json(struct mps_text *t, const char *role, const char *state,
+			  const struct sockaddr *peer, const struct sockaddr *local,
+			  const struct sockaddr *remote, uint64_t sent, uint64_t recv,
+			  const char *why);
+/* The live snapshot document, one line, within t->max.  Refreshes the
+ * TCP_INFO of every subflow that has a socket. */
+void mps_stats_snapshot(struct mps_engine *eng, struct mps_text *t);
 
 #endif

@@ -29,6 +29,7 @@
 #define PRIO_LEN		0
 #define PING_LEN		8
 #define FASTCLOSE_LEN		(8 + 1)
+#define AUTH_LEN		MPS_HMAC_LEN
 /* An address block without its address bytes: family, port. */
 #define ADDR_FIXED_LEN		(1 + 2)
 /* ADD_ADDR without the address bytes: addr_id, family, port, hmac. */
@@ -38,7 +39,7 @@
  * is not a type and allows nothing. */
 static const uint8_t frame_flags_allowed[MPS_FT_MAX + 1] = {
 	[MPS_FT_HELLO] = MPS_HELLO_F_TARGET | MPS_HELLO_F_PSK | MPS_HELLO_F_CRC,
-	[MPS_FT_HELLO_ACK] = MPS_HELLO_F_CRC,
+	[MPS_FT_HELLO_ACK] = MPS_HELLO_F_CRC | MPS_HELLO_F_AUTH,
 	[MPS_FT_JOIN] = MPS_JOIN_F_BACKUP,
 	[MPS_FT_DATA] = MPS_DATA_F_FIN | MPS_DATA_F_CRC,
 	[MPS_FT_PRIO] = MPS_PRIO_F_BACKUP,
@@ -58,6 +59,7 @@ static const char *const frame_type_names[MPS_FT_MAX + 1] = {
 	[MPS_FT_PING] = "PING",
 	[MPS_FT_PONG] = "PONG",
 	[MPS_FT_FASTCLOSE] = "FASTCLOSE",
+	[MPS_FT_AUTH] = "AUTH",
 };
 
 static inline uint16_t get_u16(const uint8_t *p)
@@ -147,7 +149,7 @@ static int frame_check_len(const uint8_t *buf, size_t len, uint8_t type,
 			want += ADDR_FIXED_LEN + alen;
 		}
 		if (flags & MPS_HELLO_F_PSK)
-			want += MPS_PSK_TAG_LEN;
+			want += MPS_KEY_ID_LEN;
 		break;
 	case MPS_FT_HELLO_ACK:
 		want = HELLO_ACK_LEN;
@@ -199,6 +201,9 @@ static int frame_check_len(const uint8_t *buf, size_t len, uint8_t type,
 	case MPS_FT_FASTCLOSE:
 		want = FASTCLOSE_LEN;
 		break;
+	case MPS_FT_AUTH:
+		want = AUTH_LEN;
+		break;
 	default:
 		return MPS_FE_TYPE;
 	}
@@ -243,7 +248,7 @@ static int frame_decode(const uint8_t *buf, uint8_t type, uint8_t flags,
 		if (flags & MPS_HELLO_F_TARGET)
 			p = frame_get_addr(p, &f->u.hello.target);
 		if (flags & MPS_HELLO_F_PSK)
-			memcpy(f->u.hello.psk_tag, p, MPS_PSK_TAG_LEN);
+			memcpy(f->u.hello.key_id, p, MPS_KEY_ID_LEN);
 		break;
 	case MPS_FT_HELLO_ACK:
 		f->u.hello_ack.version = *p++;
@@ -306,6 +311,9 @@ static int frame_decode(const uint8_t *buf, uint8_t type, uint8_t flags,
 		if (f->u.fastclose.code > MPS_CLOSE_MAX)
 			return MPS_FE_VALUE;
 		break;
+	case MPS_FT_AUTH:
+		memcpy(f->u.auth.proof, p, AUTH_LEN);
+		break;
 	default:
 		return MPS_FE_TYPE;
 	}
@@ -363,7 +371,7 @@ static int frame_body_size(const struct mps_frame *f)
 			size += ADDR_FIXED_LEN + alen;
 		}
 		if (f->flags & MPS_HELLO_F_PSK)
-			size += MPS_PSK_TAG_LEN;
+			size += MPS_KEY_ID_LEN;
 		return (int)size;
 	case MPS_FT_HELLO_ACK:
 		return HELLO_ACK_LEN;
@@ -398,6 +406,8 @@ static int frame_body_size(const struct mps_frame *f)
 		if (f->u.fastclose.code > MPS_CLOSE_MAX)
 			return MPS_FE_VALUE;
 		return FASTCLOSE_LEN;
+	case MPS_FT_AUTH:
+		return AUTH_LEN;
 	}
 	return MPS_FE_TYPE;
 }
@@ -433,7 +443,7 @@ int mps_frame_encode(const struct mps_frame *f, uint8_t *buf, size_t cap)
 		if (f->flags & MPS_HELLO_F_TARGET)
 			p = frame_put_addr(p, &f->u.hello.target);
 		if (f->flags & MPS_HELLO_F_PSK)
-			p = put_bytes(p, f->u.hello.psk_tag, MPS_PSK_TAG_LEN);
+			p = put_bytes(p, f->u.hello.key_id, MPS_KEY_ID_LEN);
 		break;
 	case MPS_FT_HELLO_ACK:
 		p = put_u8(p, f->u.hello_ack.version);
@@ -484,6 +494,9 @@ int mps_frame_encode(const struct mps_frame *f, uint8_t *buf, size_t cap)
 	case MPS_FT_FASTCLOSE:
 		p = put_u64(p, f->u.fastclose.key);
 		p = put_u8(p, f->u.fastclose.code);
+		break;
+	case MPS_FT_AUTH:
+		p = put_bytes(p, f->u.auth.proof, AUTH_LEN);
 		break;
 	}
 	assert(p == buf + MPS_FRAME_HDR_LEN + body);

@@ -28,7 +28,7 @@
 #define MPS_KEY_PUB_LEN		32
 #define MPS_HMAC_LEN		32
 #define MPS_HMAC_TRUNC_LEN	8
-#define MPS_PSK_TAG_LEN		32
+#define MPS_KEY_ID_LEN		16	/* HELLO PSK block: the name of the client's key */
 
 enum mps_frame_type {
 	MPS_FT_HELLO = 1,
@@ -44,14 +44,16 @@ enum mps_frame_type {
 	MPS_FT_PING = 11,
 	MPS_FT_PONG = 12,
 	MPS_FT_FASTCLOSE = 13,
-	MPS_FT_MAX = 13,
+	MPS_FT_AUTH = 14,
+	MPS_FT_MAX = 14,
 };
 
 /* Header flag bits, per frame type.  Any bit not listed for a type is an
  * error (MPS_FE_FLAGS), so future flags cannot be silently misread. */
 #define MPS_HELLO_F_TARGET	0x01	/* target address follows (forward proxy) */
-#define MPS_HELLO_F_PSK		0x02	/* PSK tag follows */
+#define MPS_HELLO_F_PSK		0x02	/* key id follows: the client will AUTH */
 #define MPS_HELLO_F_CRC		0x04	/* sender asks for CRC32C on DATA */
+#define MPS_HELLO_F_AUTH	0x08	/* HELLO_ACK only: prove the PSK first */
 #define MPS_JOIN_F_BACKUP	0x01
 #define MPS_PRIO_F_BACKUP	0x01
 #define MPS_DATA_F_FIN		0x01	/* DATA_FIN: stream ends after this payload */
@@ -101,7 +103,7 @@ struct mps_frame {
 			uint64_t key;
 			uint8_t pub[MPS_KEY_PUB_LEN];
 			struct mps_frame_addr target;	/* MPS_HELLO_F_TARGET */
-			uint8_t psk_tag[MPS_PSK_TAG_LEN];	/* MPS_HELLO_F_PSK */
+			uint8_t key_id[MPS_KEY_ID_LEN];	/* MPS_HELLO_F_PSK */
 		} hello;
 		struct {
 			uint8_t version;
@@ -146,6 +148,9 @@ struct mps_frame {
 			uint64_t key;
 			uint8_t code;	/* enum mps_close_code */
 		} fastclose;
+		struct {
+			uint8_t proof[MPS_HMAC_LEN];	/* crypto.h: auth proof */
+		} auth;
 	} u;
 };
 

@@ -107,12 +107,25 @@ void mps_listener_put(struct mps_listener *lst)
 
 void mps_listener_free_all(struct mps_engine *eng)
 {
+	/* the loop is gone, so are the subflows: the references the
+	 * pending ops held will never be dropped */
 	while (eng->listeners) {
 		struct mps_listener *lst = eng->listeners;
 
 		eng->listeners = lst->next;
+		lst->refs = 1;
 		mps_listener_put(lst);
 	}
+}
+
+static void listener_unlink(struct mps_listener *lst)
+{
+	struct mps_listener **pp;
+
+	for (pp = &lst->eng->listeners; *pp && *pp != lst; pp = &(*pp)->next)
+		;
+	if (*pp)
+		*pp = lst->next;
 }
 
 /*
@@ -125,16 +138,13 @@ static void listener_close(struct mps_listener *lst)
 {
 	struct mps_engine *eng = lst->eng;
 	struct mps_handoff *ho = lst->ho;
-	struct mps_listener **pp;
 	char a[MPS_ADDRSTRLEN];
 
 	if (lst->closed)
 		return;
+	/* it stays listed (engine teardown finds it) until its accept op
+	 * has completed */
 	lst->closed = true;
-	for (pp = &eng->listeners; *pp && *pp != lst; pp = &(*pp)->next)
-		;
-	if (*pp)
-		*pp = lst->next;
 	mps_debug("listener %s closed by the application",
 		  mps_addr_str(&lst->addr.sa, a, sizeof(a)));
 	shutdown(lst->fd, SHUT_RDWR);
@@ -434,8 +444,8 @@ void mps_listener_classify_timeout(struct mps_subflow *sf)
 		mps_subflow_die(sf, -ETIMEDOUT, "incomplete HELLO or JOIN");
 		return;
 	}
-	/* a late timer may find the first bytes already there: look once
-	 * more before calling the client silent */
+	/* a timer that ran late (a busy machine) may find the first bytes
+	 * there already: look once more before calling the client silent */
 	if (mps_clock_ns() >= sf->classify_end_ns && !classify_bytes_waiting(sf))
 		handoff_plain(sf);
 	else
@@ -466,6 +476,11 @@ void mps_meta_plain_client(struct mps_subflow *sf)
 		mps_loop_cancel(eng->loop, &sf->rd);
 		return;
 	}
+	if (!lst->backend.sa.sa_family) {
+		/* proxyd in forward mode only: no service for plain clients */
+		mps_forward_plain_refused(sf);
+		return;
+	}
 	mps_engine_unclassified_unlink(sf);
 	mps_timer_cancel(eng->loop, &sf->timer);
 	rc = mps_pump_connect(eng, sf->sfd, &lst->backend.sa, sf->ibuf, sf->ilen,
@@ -486,9 +501,11 @@ static void listener_accept(struct mps_op *op, int res)
 	struct mps_engine *eng = lst->eng;
 
 	if (lst->closed) {
-		/* listener_close(): the socket goes with this op */
+		/* listener_close(): the socket and the list's reference go
+		 * with this op */
 		close(lst->fd);
 		lst->fd = -1;
+		listener_unlink(lst);
 		mps_listener_put(lst);
 		return;
 	}
@@ -561,7 +578,8 @@ int mps_engine_listen(struct mps_engine *eng, const struct sockaddr *addr,
 		close(fd);
 		return -ENOMEM;
 	}
-	memcpy(&lst->backend, backend, mps_addr_len(backend));
+	if (backend)	/* else AF_UNSPEC: forward mode only */
+		memcpy(&lst->backend, backend, mps_addr_len(backend));
 	rc = mps_loop_poll(eng->loop, &lst->acc, lst->fd, POLLIN);
 	if (rc) {
 		mps_listener_put(lst);
@@ -640,7 +658,7 @@ static void cmd_accept_reap(struct mps_engine *eng, void *arg)
 		struct pollfd p;
 
 		next = lst->next;
-		if (!lst->ho)
+		if (!lst->ho || lst->closed)
 			continue;
 		p.fd = lst->ho->chan;
 		p.events = POLLRDHUP;

@@ -51,6 +51,20 @@ struct mps_pm_ops;
 
 enum mps_meta_role { MPS_ROLE_C = 0, MPS_ROLE_S = 1 };
 
+/*
+ * Forward mode (forward.c).  Client: the application asked for `target`;
+ * meta->dest is the proxy its subflows go to.  Server: `target` is the
+ * destination the client named in HELLO, meta->dest once it is allowed.
+ * msg is what both AUTH proofs cover; proof_s is the server's proof, to
+ * send (server) or to expect (client), computed with the client's.
+ */
+struct mps_meta_fwd {
+	bool on;
+	union mps_sockaddr target;
+	struct mps_auth_msg msg;
+	uint8_t proof_s[32];
+};
+
 enum mps_meta_state {
 	MPS_META_CONNECTING,	/* initial subflow or HELLO in progress */
 	MPS_META_ESTABLISHED,	/* keys known, data may flow */
@@ -100,6 +114,7 @@ struct mps_meta {
 	uint64_t seen_nonces[32];	/* JOIN replay guard, ring */
 	unsigned n_seen_nonces;
 	bool checksum;
+	struct mps_meta_fwd fwd;	/* forward mode, when fwd.on */
 
 	struct mps_meta_snd snd;
 	struct mps_meta_rcv rcv;

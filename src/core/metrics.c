@@ -38,8 +38,9 @@ struct mps_metrics {
 static int format(const struct mps_engine *eng, char *buf, size_t len)
 {
 	const struct mps_engine_counters *c = &eng->cnt;
+	int n, m;
 
-	return snprintf(buf, len,
+	n = snprintf(buf, len,
 		"# HELP mpshim_connections_open Multipath connections open now.\n"
 		"# TYPE mpshim_connections_open gauge\n"
 		"mpshim_connections_open %lu\n"
@@ -70,6 +71,24 @@ static int format(const struct mps_engine *eng, char *buf, size_t len)
 		c->metas_open, c->metas_total, c->subflows_open, c->plain_relays,
 		c->bytes_sent, c->bytes_recv, c->reinjected_bytes, c->fallbacks,
 		c->join_refused, c->handshake_failed, c->proto_errors);
+	if (n < 0 || (size_t)n >= len)
+		return n;
+	m = snprintf(buf + n, len - (size_t)n,
+		"# HELP mpshim_forward_connections_total Forward-mode clients authenticated and let through to their destination.\n"
+		"# TYPE mpshim_forward_connections_total counter\n"
+		"mpshim_forward_connections_total %lu\n"
+		"# HELP mpshim_forward_refusals_total Forward-mode clients refused, by reason.\n"
+		"# TYPE mpshim_forward_refusals_total counter\n",
+		c->fwd_accepted);
+	for (unsigned r = 0; m >= 0 && r < MPS_FWD_REASONS; r++) {
+		n += m;
+		if ((size_t)n >= len)
+			return n;
+		m = snprintf(buf + n, len - (size_t)n,
+			     "mpshim_forward_refusals_total{reason=\"%s\"} %lu\n",
+			     mps_forward_refusal_name(r), c->fwd_refused[r]);
+	}
+	return m < 0 ? m : n + m;
 }
 
 static void scrape_end(struct mps_scrape *s)
@@ -83,7 +102,7 @@ static void scrape_end(struct mps_scrape *s)
 static void scrape_ready(struct mps_op *op, int res)
 {
 	struct mps_scrape *s = op->ctx;
-	char req[1024], body[4096], head[160];
+	char req[1024], body[8192], head[160];
 	int n, h;
 
 	if (!s->used)

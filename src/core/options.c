@@ -27,6 +27,7 @@ static const char *const path_manager_choices[] = {
 	"auto", "ndiffports", "fullmesh", NULL
 };
 static const char *const loop_choices[] = { "auto", "uring", "epoll", NULL };
+static const char *const proxy_fallback_choices[] = { "direct", "fail", NULL };
 
 const struct mps_option mps_options[] = {
 	{
@@ -114,7 +115,7 @@ const struct mps_option mps_options[] = {
 		.help = "Settings per destination: 'DEST key=value ... | DEST ...'; "
 			"the first entry whose DEST (as in upgrade) matches sets "
 			"scheduler, path_manager, subflows, local, backup or "
-			"checksum for that connection.",
+			"checksum, proxy or proxy_fallback for that connection.",
 	},
 	{
 		.name = "scheduler",
@@ -177,6 +178,17 @@ const struct mps_option mps_options[] = {
 		CFG_FIELD(stats_file),
 		.help = "Append one JSON line per closed connection to this "
 			"file (created with mode 0644). Empty: no statistics.",
+	},
+	{
+		.name = "stats_socket",
+		.env = "MPSHIM_STATS_SOCKET",
+		.type = MPS_OPT_BOOL,
+		.def = "yes",
+		CFG_FIELD(stats_socket),
+		.help = "Serve a live snapshot of the connections (RTT, bytes, "
+			"reinjections, state) to `mpshim stats` on the abstract "
+			"socket @mpshim/stats/PID, for the same user and root "
+			"only.",
 	},
 	{
 		.name = "sndbuf",
@@ -349,6 +361,41 @@ const struct mps_option mps_options[] = {
 			"no: fail the connect() with ECONNREFUSED.",
 	},
 	{
+		.name = "proxy",
+		.env = "MPSHIM_PROXY",
+		.type = MPS_OPT_ADDR,
+		.def = "",
+		CFG_FIELD(proxy),
+		.help = "Carry upgraded connections through mpshim-proxyd in forward "
+			"mode at ADDR:PORT or [V6ADDR]:PORT: the subflows go to the "
+			"proxy, which connects to the destination the program asked "
+			"for. Usually set per destination in policy. Empty or none: "
+			"connect to the destination itself.",
+	},
+	{
+		.name = "proxy_fallback",
+		.env = "MPSHIM_PROXY_FALLBACK",
+		.type = MPS_OPT_CHOICE,
+		.def = "direct",
+		.choices = proxy_fallback_choices,
+		CFG_FIELD(proxy_fallback),
+		.help = "When the proxy cannot be reached or does not speak forward "
+			"mode (or proxy_key_file is unusable): direct opens a plain "
+			"TCP connection to the destination itself; fail makes the "
+			"connect() fail with ECONNREFUSED. A proxy that refuses the "
+			"client or the destination always makes it fail.",
+	},
+	{
+		.name = "proxy_key_file",
+		.env = "MPSHIM_PROXY_KEY_FILE",
+		.type = MPS_OPT_STRING,
+		.def = "",
+		CFG_FIELD(proxy_key_file),
+		.help = "The pre-shared key that authenticates this client to the "
+			"proxy: the first 'ID HEXKEY' line of this file, which must "
+			"be accessible by its owner only. Required with proxy.",
+	},
+	{
 		.name = "listen",
 		.env = NULL,
 		.type = MPS_OPT_STRING,
@@ -364,8 +411,54 @@ const struct mps_option mps_options[] = {
 		.def = "",
 		CFG_FIELD(backend),
 		.help = "mpshim-proxyd: plain TCP service to relay to, "
-			"ADDR:PORT or [V6ADDR]:PORT. Required: there is no "
-			"forward mode in this version.",
+			"ADDR:PORT or [V6ADDR]:PORT. Required unless forward is on; "
+			"in forward mode it serves clients that name no "
+			"destination.",
+	},
+	{
+		.name = "forward",
+		.env = NULL,
+		.type = MPS_OPT_BOOL,
+		.def = "no",
+		CFG_FIELD(forward),
+		.help = "mpshim-proxyd: forward mode, where each client names its "
+			"destination in HELLO and proves a pre-shared key of "
+			"forward_key_file. The proxy refuses to start without "
+			"that file.",
+	},
+	{
+		.name = "forward_key_file",
+		.env = NULL,
+		.type = MPS_OPT_STRING,
+		.def = "",
+		CFG_FIELD(forward_key_file),
+		.help = "mpshim-proxyd: the clients' pre-shared keys, one "
+			"'ID HEXKEY' line each, in a file accessible by its owner "
+			"only.",
+	},
+	{
+		.name = "forward_allow",
+		.env = NULL,
+		.type = MPS_OPT_NETS,
+		.def = "",
+		CFG_FIELD(forward_allow),
+		.help = "mpshim-proxyd: destinations forward mode may connect to "
+			"even when forward_deny matches them: comma list of *, "
+			"ADDR[/PREFIX][:PORTS], [V6ADDR][/PREFIX][:PORTS], *:PORTS; "
+			"PORTS is N, N-M or *.",
+	},
+	{
+		.name = "forward_deny",
+		.env = NULL,
+		.type = MPS_OPT_NETS,
+		.def = "127.0.0.0/8, 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, "
+		       "169.254.0.0/16, 0.0.0.0/8, [::1], [::], [fc00::]/7, [fe80::]/10",
+		CFG_FIELD(forward_deny),
+		.help = "mpshim-proxyd: destinations forward mode refuses unless "
+			"forward_allow matches them, same syntax. The default "
+			"keeps clients off the proxy's own host and private, "
+			"link-local and unspecified addresses; * refuses all but "
+			"forward_allow.",
 	},
 };
 

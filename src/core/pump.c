@@ -16,6 +16,7 @@
 #include "engine_int.h"
 #include "log.h"
 #include "sock.h"
+#include "text.h"
 
 #define MPS_PUMP_BUF	(64 * 1024)
 
@@ -328,4 +329,52 @@ unsigned mps_pump_pending_out(const struct mps_engine *eng)
 		if (!p->dead && !p->d[0].eof)
 			n++;
 	return n;
+}
+
+/*
+ * A shim fallback is told from the program's side: sent is what the
+ * program wrote, and its one connection goes to the destination.  A
+ * plain client of proxyd is told like proxyd's multipath connections:
+ * peer the backend, sent what went to the client, and as its one
+ * connection the client's own.
+ */
+static void pump_snapshot_one(const struct mps_pump *p, struct mps_text *t)
+{
+	union mps_sockaddr l, r;
+	socklen_t len;
+
+	if (p->has_why) {
+		mps_stats_plain_json(t, "client", p->connected ? "plain" : "connecting",
+				     &p->dest.sa, &p->local.sa, &p->dest.sa,
+				     p->d[0].bytes, p->d[1].bytes, p->why);
+		return;
+	}
+	memset(&l, 0, sizeof(l));
+	memset(&r, 0, sizeof(r));
+	len = sizeof(l);
+	getsockname(p->a, &l.sa, &len);
+	len = sizeof(r);
+	getpeername(p->a, &r.sa, &len);
+	mps_stats_plain_json(t, "server", p->connected ? "plain" : "connecting",
+			     &p->dest.sa, &l.sa, &r.sa, p->d[1].bytes, p->d[0].bytes,
+			     "plain client");
+}
+
+bool mps_pump_snapshot(const struct mps_engine *eng, struct mps_text *t, unsigned n)
+{
+	for (const struct mps_pump *p = eng->pumps; p && !t->full; p = p->next) {
+		size_t mark = t->len;
+
+		if (p->dead)
+			continue;
+		if (n)
+			mps_text_printf(t, ", ");
+		pump_snapshot_one(p, t);
+		if (t->full) {
+			mps_text_cut(t, mark);
+			return false;
+		}
+		n++;
+	}
+	return !t->full;
 }

@@ -311,6 +311,8 @@ static int send_hello(struct mps_subflow *sf)
 	f.u.hello.version = MPS_PROTO_VERSION;
 	f.u.hello.key = meta->key_local;
 	memcpy(f.u.hello.pub, meta->kx.pub, sizeof(f.u.hello.pub));
+	if (meta->fwd.on)
+		mps_forward_client_hello(meta, &f);
 	return mps_subflow_send_frame(sf, &f);
 }
 
@@ -402,7 +404,10 @@ static void sf_on_connect(struct mps_op *op, int res)
 			sf->state = MPS_SF_DEAD;
 			sf->err = -err;
 			sf->why = "connect failed";
-			mps_meta_fail_connect(sf->meta, -err);
+			if (sf->meta->fwd.on)
+				mps_forward_unreachable(sf->meta, -err, "proxy unreachable");
+			else
+				mps_meta_fail_connect(sf->meta, -err);
 			mps_subflow_maybe_release(sf);
 		} else {
 			mps_subflow_die(sf, -err, "connect failed");
@@ -423,7 +428,11 @@ static void sf_on_timer(struct mps_timer *t)
 			sf->state = MPS_SF_DEAD;
 			sf->err = -ETIMEDOUT;
 			sf->why = "connect timeout";
-			mps_meta_fail_connect(sf->meta, -ETIMEDOUT);
+			if (sf->meta->fwd.on)
+				mps_forward_unreachable(sf->meta, -ETIMEDOUT,
+							"proxy unreachable");
+			else
+				mps_meta_fail_connect(sf->meta, -ETIMEDOUT);
 			mps_subflow_maybe_release(sf);
 		} else {
 			mps_subflow_die(sf, -ETIMEDOUT, "connect timeout");
@@ -441,6 +450,10 @@ static void sf_on_timer(struct mps_timer *t)
 		break;
 	case MPS_SF_CLOSING:
 		mps_subflow_die(sf, 0, "close linger expired");
+		break;
+	case MPS_SF_AUTH_SENT:
+	case MPS_SF_AUTH_WAIT:
+		mps_forward_timeout(sf);
 		break;
 	default:
 		break;
@@ -480,6 +493,18 @@ static int sf_handle_hello_ack(struct mps_subflow *sf, const struct mps_frame *f
 		mps_meta_fallback(meta, "peer answered HELLO with another frame");
 		return 1;
 	}
+	if (meta->fwd.on && !(f->flags & MPS_HELLO_F_AUTH)) {
+		/* an mpshim server that took no notice of the target */
+		mps_forward_unreachable(meta, -ECONNREFUSED,
+					"proxy does not speak forward mode");
+		return 1;
+	}
+	if (!meta->fwd.on && (f->flags & MPS_HELLO_F_AUTH)) {
+		mps_warn("meta %u: the server asks for a key this client has not got",
+			 meta->id);
+		mps_meta_fail_connect(meta, -ECONNREFUSED);
+		return 1;
+	}
 	meta->key_peer = f->u.hello_ack.key;
 	mps_crypto_key_derive(meta->key_peer, &meta->token_peer, &meta->idsn_peer);
 	rc = mps_crypto_x25519_shared(&meta->kx, f->u.hello_ack.pub, shared);
@@ -493,10 +518,12 @@ static int sf_handle_hello_ack(struct mps_subflow *sf, const struct mps_frame *f
 	/* the server decides: on when either side asked for it */
 	meta->checksum = f->flags & MPS_HELLO_F_CRC;
 	mps_timer_cancel(sf->eng->loop, &sf->timer);
-	sf->state = MPS_SF_ACTIVE;
-	sf->was_active = true;
 	mps_meta_seq_start(meta);
 	meta->snd.wnd_end = meta->idsn_local + f->u.hello_ack.window;
+	if (meta->fwd.on)	/* a challenge: established only by AUTH */
+		return mps_forward_client_challenge(sf, f);
+	sf->state = MPS_SF_ACTIVE;
+	sf->was_active = true;
 	mps_meta_established(meta);
 	return 0;
 }
@@ -649,6 +676,13 @@ static int sf_handle(struct mps_subflow *sf, const struct mps_frame *f)
 		return -EPROTO;
 	case MPS_SF_HELLO_SENT:
 		return sf_handle_hello_ack(sf, f);
+	case MPS_SF_AUTH_SENT:
+		/* FASTCLOSE and PING mean what they mean after HELLO */
+		if (f->type == MPS_FT_FASTCLOSE || f->type == MPS_FT_PING)
+			return sf_handle_hello_ack(sf, f);
+		return mps_forward_client_auth(sf, f);
+	case MPS_SF_AUTH_WAIT:
+		return mps_forward_server_auth(sf, f);
 	case MPS_SF_JOIN_SENT:
 		return sf_handle_join_ack(sf, f);
 	case MPS_SF_JOIN_ACKED:
@@ -823,6 +857,7 @@ void mps_subflow_maybe_release(struct mps_subflow *sf)
 void mps_subflow_die(struct mps_subflow *sf, int err, const char *why)
 {
 	struct mps_meta *meta = sf->meta;
+	enum mps_sf_state was = sf->state;
 	bool was_active = sf->state == MPS_SF_ACTIVE;
 
 	if (sf->state == MPS_SF_DEAD)
@@ -858,6 +893,10 @@ void mps_subflow_die(struct mps_subflow *sf, int err, const char *why)
 		}
 		mps_engine_mark_dirty(meta);
 	}
+	/* a forward handshake has no other subflow and no timer of the meta
+	 * that would end it */
+	if (meta && (was == MPS_SF_AUTH_SENT || was == MPS_SF_AUTH_WAIT))
+		mps_forward_subflow_died(meta, was, err);
 	if (sf->sfd >= 0) {
 		/* wakes a pending recv/send on both backends */
 		shutdown(sf->sfd, SHUT_RDWR);

@@ -29,6 +29,8 @@ enum mps_sf_state {
 	MPS_SF_ACTIVE,		/* carries data */
 	MPS_SF_CLOSING,		/* meta finished: flushing, then FIN */
 	MPS_SF_DEAD,		/* failed or closed; socket released */
+	MPS_SF_AUTH_SENT,	/* client, forward mode: AUTH sent, waiting for the proxy's */
+	MPS_SF_AUTH_WAIT,	/* server, forward mode: HELLO_ACK sent, waiting for AUTH */
 };
 
 /* A DSN range this subflow carried and the peer has not DATA_ACKed. */

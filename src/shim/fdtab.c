@@ -141,6 +141,15 @@ bool mps_fdent_tcpopt_get(const struct mps_fdent *e, int opt, int *val)
 	return false;
 }
 
+void mps_fdtab_each(void (*fn)(int fd, struct mps_fdent *e, void *arg), void *arg)
+{
+	pthread_mutex_lock(&tab_lock);
+	for (int fd = 0; fd < tab_len; fd++)
+		if (tab[fd])
+			fn(fd, tab[fd], arg);
+	pthread_mutex_unlock(&tab_lock);
+}
+
 void mps_fdtab_each_relay(void (*fn)(int fd, void *arg), void *arg)
 {
 	pthread_mutex_lock(&tab_lock);

@@ -14,6 +14,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <sys/types.h>
 #include "addr.h"
 
 enum mps_fd_kind {
@@ -45,6 +46,7 @@ struct mps_fdent {
 					 * a listener's bound address */
 	int lfd;			/* listener: the shim's own descriptor of the
 					 * TCP listener (socket options), else -1 */
+	pid_t owner;			/* listener: the process whose engine serves it */
 	struct { int opt, val; } tcpopt[MPS_FD_TCPOPTS];	/* IPPROTO_TCP ints */
 	unsigned n_tcpopt;
 };
@@ -64,6 +66,9 @@ void mps_fdtab_dup(int oldfd, int newfd);
 /* Call fn for every descriptor holding a relay (table lock held: fn must
  * not call back into the table). */
 void mps_fdtab_each_relay(void (*fn)(int fd, void *arg), void *arg);
+
+/* Call fn for every descriptor in the table (same rule). */
+void mps_fdtab_each(void (*fn)(int fd, struct mps_fdent *e, void *arg), void *arg);
 
 /* IPPROTO_TCP integer options remembered for a relay (entry lock held). */
 void mps_fdent_tcpopt_set(struct mps_fdent *e, int opt, int val);

@@ -47,10 +47,13 @@ static void shim_load(void)
  * A forked child has the parent's memory but not its engine thread.  The
  * relays it inherited are still served by the parent's engine (they are
  * shared descriptors); new connections of the child need an engine of its
- * own, started on first use like the parent's.
+ * own, started on first use like the parent's.  Its copies of the parent's
+ * stats socket are closed, or they would keep the parent's name alive.
  */
 static void mps_shim_atfork_child(void)
 {
+	if (engine)
+		mps_engine_atfork_child(engine);
 	pthread_mutex_init(&engine_lock, NULL);
 	engine = NULL;
 	engine_failed = false;
@@ -65,6 +68,10 @@ __attribute__((constructor)) static void mps_shim_ctor(void)
 	OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
 	pthread_once(&cfg_once, shim_load);
 	pthread_atfork(NULL, NULL, mps_shim_atfork_child);
+	/* after the configuration: a listener given back may be taken
+	 * over again, which needs the engine */
+	if (active)
+		mps_shim_inherit_load();
 }
 
 bool mps_shim_active(void)

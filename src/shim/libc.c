@@ -20,6 +20,9 @@ int (*mps_real_getsockname)(int, struct sockaddr *, socklen_t *);
 int (*mps_real_getpeername)(int, struct sockaddr *, socklen_t *);
 int (*mps_real_getsockopt)(int, int, int, void *, socklen_t *);
 int (*mps_real_setsockopt)(int, int, int, const void *, socklen_t);
+int (*mps_real_execve)(const char *, char *const[], char *const[]);
+int (*mps_real_execvpe)(const char *, char *const[], char *const[]);
+int (*mps_real_fexecve)(int, char *const[], char *const[]);
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static int init_rc;
@@ -47,6 +50,9 @@ static void resolve_all(void)
 	RESOLVE(getpeername);
 	RESOLVE(getsockopt);
 	RESOLVE(setsockopt);
+	RESOLVE(execve);
+	RESOLVE(execvpe);
+	RESOLVE(fexecve);
 }
 
 int mps_libc_init(void)

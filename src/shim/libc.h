@@ -25,6 +25,9 @@ extern int (*mps_real_getsockname)(int, struct sockaddr *, socklen_t *);
 extern int (*mps_real_getpeername)(int, struct sockaddr *, socklen_t *);
 extern int (*mps_real_getsockopt)(int, int, int, void *, socklen_t *);
 extern int (*mps_real_setsockopt)(int, int, int, const void *, socklen_t);
+extern int (*mps_real_execve)(const char *, char *const[], char *const[]);
+extern int (*mps_real_execvpe)(const char *, char *const[], char *const[]);
+extern int (*mps_real_fexecve)(int, char *const[], char *const[]);
 
 /* Resolve every pointer (idempotent, thread-safe).  0 or -ENOSYS when a
  * symbol cannot be found, in which case the shim stays out of the way. */

@@ -25,9 +25,8 @@
 #include "log.h"
 #include "shim.h"
 
-/* Move the bound, listening TCP socket at fd to the engine. */
-static int take_over(int fd, struct mps_fdent *e, const union mps_sockaddr *local,
-		     int backlog)
+int mps_shim_listen_take_over(int fd, struct mps_fdent *e,
+			      const union mps_sockaddr *local, int backlog)
 {
 	struct mps_engine *eng = mps_shim_engine();
 	int sv[2], lfd_eng, lfd_shim, rc;
@@ -54,6 +53,7 @@ static int take_over(int fd, struct mps_fdent *e, const union mps_sockaddr *loca
 	e->kind = MPS_FD_LISTEN;
 	e->local = *local;
 	e->lfd = lfd_shim;
+	e->owner = getpid();
 	pthread_mutex_unlock(&e->lock);
 	rc = mps_engine_accept_start(eng, lfd_eng, sv[1], backlog, &local->sa);
 	if (rc) {
@@ -114,7 +114,7 @@ MPS_EXPORT int listen(int fd, int backlog)
 		mps_fdent_put(e);
 		return rc;
 	}
-	rc = take_over(fd, e, &local, backlog);
+	rc = mps_shim_listen_take_over(fd, e, &local, backlog);
 	if (rc)
 		mps_warn("listen on %s stays plain TCP: %s",
 			 mps_addr_str(&local.sa, a, sizeof(a)), strerror(-rc));

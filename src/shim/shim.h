@@ -25,6 +25,17 @@ struct mps_engine *mps_shim_engine_running(void);
  * -errno. */
 int mps_shim_install_fd(int fd, int app_end);
 
+/* Move the bound, listening TCP socket at fd (entry e) to the engine:
+ * the app's number becomes the channel (listen.c).  0 or -errno, the
+ * socket left as it was. */
+struct mps_fdent;
+int mps_shim_listen_take_over(int fd, struct mps_fdent *e,
+			      const union mps_sockaddr *local, int backlog);
+
+/* Rebuild table entries for descriptors a previous program described in
+ * MPSHIM_INHERIT before it exec'ed this one (exec.c). */
+void mps_shim_inherit_load(void);
+
 /* Every wrapper starts with this: resolves libc, and tells whether to
  * pass the call straight through (engine thread, or shim inactive). */
 static inline bool mps_shim_bypass(void)

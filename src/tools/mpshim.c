@@ -1,12 +1,15 @@
 /*
- * mpshim.c - the `mpshim` command: run a program with the shim loaded.
+ * mpshim.c - the `mpshim` command: run a program with the shim loaded,
+ * and look at the connections of running ones.
  *
  *   mpshim run [--upgrade DESTS] [--accept DESTS] [--subflows N] [--local LIST]
  *              [--log LEVEL] [--stats-file FILE] [--] CMD [ARGS...]
+ *   mpshim stats [--json] [--timeout MS] [PID...]
  *   mpshim help-config
  *
  * `run` sets the matching MPSHIM_* variables and appends libmpshim.so to
  * LD_PRELOAD (never replacing what is already there), then execs CMD.
+ * `stats` lives in stats_cmd.c.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -15,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "config.h"
+#include "stats_cmd.h"
 
 #ifndef PKGLIBDIR
 #define PKGLIBDIR "/usr/local/lib/mpshim"
@@ -24,6 +28,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: mpshim run [options] [--] CMD [ARGS...]\n"
+		"       mpshim stats [--json] [--timeout MS] [PID...]\n"
 		"       mpshim help-config\n"
 		"       mpshim --version\n"
 		"\n"
@@ -34,6 +39,9 @@ static void usage(FILE *out)
 		"  -l, --local LIST        local addresses or interfaces (fullmesh)\n"
 		"  -L, --log LEVEL         debug, info, warn or error\n"
 		"  -s, --stats-file FILE   one JSON line per closed connection\n"
+		"\n"
+		"stats shows the open connections of programs under mpshim and of\n"
+		"mpshim-proxyd ('mpshim stats --help').\n"
 		"\n"
 		"The library is %s/libmpshim.so, or $MPSHIM_LIBRARY if set.\n",
 		PKGLIBDIR);
@@ -128,6 +136,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "run"))
 		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "stats"))
+		return mps_stats_cmd_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "help-config")) {
 		mps_config_print_help(stdout);
 		return 0;

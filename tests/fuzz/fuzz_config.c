@@ -121,6 +121,29 @@ static void check_config(const struct mps_config *cfg)
 		case MPS_OPT_DESTS:
 		case MPS_OPT_LOCALS:
 			break;
+		case MPS_OPT_ADDR:
+			if (!terminated(field, opt->size))
+				fail("%s not terminated", opt->name);
+			break;
+		case MPS_OPT_NETS: {
+			const struct mps_net_rule *r = (const void *)field;
+			unsigned n;
+
+			memcpy(&n, field + opt->size, sizeof(n));
+			if (n > MPS_CFG_MAX_RULES)
+				fail("%s: %u networks stored", opt->name, n);
+			for (unsigned k = 0; k < n; k++) {
+				if (r[k].port_min < 1 || r[k].port_min > r[k].port_max)
+					fail("%s %u: ports %u-%u", opt->name, k,
+					     r[k].port_min, r[k].port_max);
+				if (!r[k].any_addr &&
+				    (r[k].family == AF_INET ? r[k].prefix_len > 32 :
+				     r[k].family == AF_INET6 ? r[k].prefix_len > 128 : true))
+					fail("%s %u: family %d prefix /%u", opt->name, k,
+					     r[k].family, r[k].prefix_len);
+			}
+			break;
+		}
 		case MPS_OPT_POLICY:
 			if (cfg->n_policy > MPS_CFG_MAX_POLICIES)
 				fail("%u policies stored", cfg->n_policy);

@@ -86,10 +86,14 @@ static void frames(void)
 	f.flags = MPS_HELLO_F_TARGET | MPS_HELLO_F_PSK | MPS_HELLO_F_CRC;
 	f.u.hello.target.family = 6;
 	memcpy(f.u.hello.target.addr, "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x01", 16);
-	fill(f.u.hello.psk_tag, sizeof(f.u.hello.psk_tag), 7);
+	memcpy(f.u.hello.key_id, "laptop", 6);
 	frame("hello-target6-psk-crc", &f, 0);
 	f.flags = MPS_HELLO_F_PSK;
 	frame("hello-psk", &f, 0);
+	f.flags = MPS_HELLO_F_TARGET | MPS_HELLO_F_PSK;
+	f.u.hello.target.family = 4;
+	memcpy(f.u.hello.target.addr, "\xc0\x00\x02\x01", 4);
+	frame("hello-target4-psk", &f, 0);
 
 	memset(&f, 0, sizeof(f));
 	f.type = MPS_FT_HELLO_ACK;
@@ -100,6 +104,8 @@ static void frames(void)
 	frame("hello-ack", &f, 1);
 	f.flags = MPS_HELLO_F_CRC;
 	frame("hello-ack-crc", &f, 0);
+	f.flags = MPS_HELLO_F_AUTH;
+	frame("hello-ack-auth", &f, 0);
 
 	memset(&f, 0, sizeof(f));
 	f.type = MPS_FT_JOIN;
@@ -181,6 +187,13 @@ static void frames(void)
 	frame("fastclose-refused", &f, 0);
 	f.u.fastclose.code = MPS_CLOSE_PROTO;
 	frame("fastclose-proto", &f, 1);
+	f.u.fastclose.code = MPS_CLOSE_DENIED;
+	frame("fastclose-denied", &f, 0);
+
+	memset(&f, 0, sizeof(f));
+	f.type = MPS_FT_AUTH;
+	fill(f.u.auth.proof, sizeof(f.u.auth.proof), 17);
+	frame("auth", &f, 1);
 
 	put("frame", "stream", stream, stream_len);
 	/* a plain TCP client, for mps_frame_classify */

@@ -22,6 +22,7 @@ for name; do
 	case $name in
 	frame)	extra="-dict=$src/frame.dict -max_len=8192" ;;
 	config)	extra="-dict=$src/config.dict -max_len=10000" ;;
+	json)	extra="-dict=$src/json.dict -max_len=16384" ;;
 	*)	extra="" ;;
 	esac
 	# shellcheck disable=SC2086

@@ -12,6 +12,14 @@
  *     -b         server speaks first: send "220 hello\r\n" on accept
  *     -r         after the first connection, close the listener and
  *                listen again on the same port (SO_REUSEADDR)
+ *     -x         inetd style: each connection is served by a child that
+ *                exec's this program with -I and the connection as its
+ *                stdin and stdout
+ *     -X         a child exec's this program with -L and the listener
+ *                (the parent, whose engine serves it, waits)
+ *     -E         exec this program with -L and the listener at once
+ *     -L FD      use the inherited listener FD instead of opening one
+ *     -I         serve the connection on stdin/stdout, then exit
  *
  * Per connection: read "ping", answer "pong", then echo until EOF.
  *
@@ -163,16 +171,35 @@ static int accept_one(int lfd, int flags)
 	return cfd;
 }
 
+static bool opt_inetd;
+
+/* Fork and exec ourselves with the connection as stdin and stdout. */
+static int serve_exec(int cfd)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		dup2(cfd, 0);
+		dup2(cfd, 1);
+		execl("/proc/self/exe", "mps-server", "-I", (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return 4;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 9;
+}
+
 static int run_blocking(int lfd, int port, int count, bool rebind)
 {
 	for (int i = 0; i < count; i++) {
-		int cfd = accept_one(lfd, SOCK_CLOEXEC), rc;
+		int cfd = accept_one(lfd, opt_inetd ? 0 : SOCK_CLOEXEC), rc;
 
 		if (cfd < 0) {
 			perror("accept4");
 			return 4;
 		}
-		rc = serve(cfd);
+		rc = opt_inetd ? serve_exec(cfd) : serve(cfd);
 		close(cfd);
 		if (rc)
 			return rc;
@@ -281,29 +308,69 @@ static int run_epoll_et(int lfd, int count)
 int main(int argc, char **argv)
 {
 	const char *mode = "blocking";
-	int count = 1, port, lfd, opt, children = 0;
-	bool rebind = false;
+	int count = 1, port = 0, lfd = -1, opt, children = 0;
+	bool rebind = false, exec_child = false, exec_self = false, stdio = false;
+	char fdarg[16], narg[16];
 
-	while ((opt = getopt(argc, argv, "m:n:6br")) != -1) {
+	while ((opt = getopt(argc, argv, "m:n:6brxXEL:I")) != -1) {
 		switch (opt) {
 		case 'm': mode = optarg; break;
 		case 'n': count = atoi(optarg); break;
 		case '6': opt_v6 = true; break;
 		case 'b': opt_banner = true; break;
 		case 'r': rebind = true; break;
+		case 'x': opt_inetd = true; break;
+		case 'X': exec_child = true; break;
+		case 'E': exec_self = true; break;
+		case 'L': lfd = atoi(optarg); break;
+		case 'I': stdio = true; break;
 		default: return 2;
 		}
 	}
-	if (optind + 1 != argc)
-		return 2;
-	port = atoi(argv[optind]);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	lfd = open_listener(port, !strcmp(mode, "epoll-et") ? SOCK_NONBLOCK : 0);
+	if (stdio) {
+		/* stdout is the connection: report on stderr */
+		struct sockaddr_storage peer;
+		socklen_t plen = sizeof(peer);
+
+		if (getpeername(0, (struct sockaddr *)&peer, &plen))
+			memset(&peer, 0, sizeof(peer));
+		dup2(2, 3);
+		stdout = fdopen(3, "w");
+		setvbuf(stdout, NULL, _IOLBF, 0);
+		report_conn(0, &peer);
+		return serve(0);
+	}
 	if (lfd < 0) {
-		perror("listener");
-		return 3;
+		if (optind + 1 != argc)
+			return 2;
+		port = atoi(argv[optind]);
+		lfd = open_listener(port, !strcmp(mode, "epoll-et") ? SOCK_NONBLOCK : 0);
+		if (lfd < 0) {
+			perror("listener");
+			return 3;
+		}
 	}
 	report_listener(lfd);
+	snprintf(fdarg, sizeof(fdarg), "%d", lfd);
+	snprintf(narg, sizeof(narg), "%d", count);
+	if (exec_self) {
+		execl("/proc/self/exe", "mps-server", "-L", fdarg, "-n", narg, (char *)NULL);
+		return 3;
+	}
+	if (exec_child) {
+		int status;
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			execl("/proc/self/exe", "mps-server", "-L", fdarg, "-n", narg,
+			      (char *)NULL);
+			_exit(127);
+		}
+		if (pid < 0 || waitpid(pid, &status, 0) != pid)
+			return 4;
+		return WIFEXITED(status) ? WEXITSTATUS(status) : 9;
+	}
 	if (!strcmp(mode, "blocking"))
 		opt = run_blocking(lfd, port, count, rebind);
 	else if (!strcmp(mode, "epoll-et"))

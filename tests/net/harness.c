@@ -54,6 +54,12 @@ const char *h_proxyd(void)
 	return pathbuf[1];
 }
 
+const char *h_mpshim(void)
+{
+	snprintf(pathbuf[3], sizeof(pathbuf[3]), "%s/src/tools/mpshim", h_builddir());
+	return pathbuf[3];
+}
+
 const char *h_httpd(void)
 {
 	snprintf(pathbuf[2], sizeof(pathbuf[2]), "%s/tests/helpers/httpd.py",

@@ -19,9 +19,10 @@
 /* Paths into the build and source trees (MPS_TOP_BUILDDIR/SRCDIR). */
 const char *h_builddir(void);
 const char *h_srcdir(void);
-/* Paths of the shim library, proxyd and the helpers */
+/* Paths of the shim library, proxyd, the mpshim tool and the helpers */
 const char *h_shim_lib(void);
 const char *h_proxyd(void);
+const char *h_mpshim(void);
 const char *h_httpd(void);
 /* per-test scratch dir, removed at cleanup: $MPS_TEST_TMPDIR (default
  * /tmp)/mpshim-test-XXXXXX */

@@ -380,3 +380,108 @@ Test(crypto, addr_hmac_fixed_vector)
 	cr_assert_arr_eq(out, want, 8);
 	cr_assert_eq(mps_crypto_addr_hmac(key, 3, 5, 8443, addr, out), -EINVAL);
 }
+
+/* ---- forward mode: the pre-shared-key proof ---- */
+
+static void auth_msg_fixed(struct mps_auth_msg *m)
+{
+	memset(m, 0, sizeof(*m));
+	memcpy(m->key_id, "laptop", 6);
+	m->key_c = 0x0123456789abcdefull;
+	m->key_s = 0xfedcba9876543210ull;
+	for (int i = 0; i < 32; i++) {
+		m->pub_c[i] = (uint8_t)(0x40 + i);
+		m->pub_s[i] = (uint8_t)(0x80 + i);
+	}
+	m->target.family = 4;
+	m->target.port = 8443;
+	memcpy(m->target.addr, "\xc0\x00\x02\x01", 4);
+}
+
+/*
+ * The message layout of doc/PROTOCOL.md, rebuilt in Python:
+ * python3 -c "import hmac,hashlib; k=bytes(range(32)); kid=b'laptop'+bytes(10)
+ *   for role in (b'C',b'S'):
+ *     msg=b'mpshim auth v1'+role+kid+(0x0123456789abcdef).to_bytes(8,'big')
+ *       +bytes(range(0x40,0x60))+(0xfedcba9876543210).to_bytes(8,'big')
+ *       +bytes(range(0x80,0xa0))+bytes([4])+(8443).to_bytes(2,'big')+bytes([192,0,2,1])
+ *     print(len(msg), hmac.new(k,msg,hashlib.sha256).hexdigest())"
+ * and for IPv6 [2001:db8::1]:443, role C: bytes([6])+(443).to_bytes(2,'big')+
+ * bytes.fromhex('20010db8000000000000000000000001') (130 bytes).
+ */
+Test(crypto, auth_proof_fixed_vectors)
+{
+	struct mps_auth_msg m;
+	uint8_t psk[32], out[32];
+
+	for (int i = 0; i < 32; i++)
+		psk[i] = (uint8_t)i;
+	auth_msg_fixed(&m);
+	cr_assert_eq(mps_crypto_auth_proof(psk, 32, MPS_ROLE_CLIENT, &m, out), 0);
+	assert_hex(out, "755a47d5679c27287c92fbbb9e030aea58d968376c24d4d623d8aa319a50dfd3", 32);
+	cr_assert_eq(mps_crypto_auth_proof(psk, 32, MPS_ROLE_SERVER, &m, out), 0);
+	assert_hex(out, "65670e193e5c1ad05493cc0a6ccfe1e4c2e64548b2fba4f833e8e5c8f7474832", 32);
+	m.target.family = 6;
+	m.target.port = 443;
+	memcpy(m.target.addr, "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x01", 16);
+	cr_assert_eq(mps_crypto_auth_proof(psk, 32, MPS_ROLE_CLIENT, &m, out), 0);
+	assert_hex(out, "30b025bf8bf072e1ee93a8b4bb2b3a2d9862f1915cf013156ef5289d899f8a01", 32);
+}
+
+/* Every byte the proof is meant to bind changes it: a proof recorded on
+ * one connection fits no other server key, client key or destination. */
+Test(crypto, auth_proof_binds_every_field)
+{
+	struct mps_auth_msg m, v;
+	uint8_t psk[32] = { 1, 2, 3 }, base[32], out[32];
+
+	auth_msg_fixed(&m);
+	cr_assert_eq(mps_crypto_auth_proof(psk, 32, MPS_ROLE_CLIENT, &m, base), 0);
+	for (int field = 0; field < 9; field++) {
+		v = m;
+		switch (field) {
+		case 0: v.key_id[15] ^= 1; break;
+		case 1: v.key_c ^= 1; break;
+		case 2: v.pub_c[31] ^= 1; break;
+		case 3: v.key_s ^= 1; break;
+		case 4: v.pub_s[0] ^= 1; break;
+		case 5: v.target.port ^= 1; break;
+		case 6: v.target.addr[3] ^= 1; break;
+		case 7: v.target.family = 6; break;
+		case 8: break;
+		}
+		if (field == 8) {
+			psk[0] ^= 1;	/* another key */
+			cr_assert_eq(mps_crypto_auth_proof(psk, 32, MPS_ROLE_CLIENT, &v,
+							   out), 0);
+			psk[0] ^= 1;
+		} else {
+			cr_assert_eq(mps_crypto_auth_proof(psk, 32, MPS_ROLE_CLIENT, &v,
+							   out), 0);
+		}
+		cr_assert_arr_neq(out, base, 32, "field %d is not bound", field);
+	}
+	/* bytes past the IPv4 address are not part of the message */
+	v = m;
+	v.target.addr[10] = 0x77;
+	cr_assert_eq(mps_crypto_auth_proof(psk, 32, MPS_ROLE_CLIENT, &v, out), 0);
+	cr_assert_arr_eq(out, base, 32);
+	/* and the two roles never agree */
+	cr_assert_eq(mps_crypto_auth_proof(psk, 32, MPS_ROLE_SERVER, &m, out), 0);
+	cr_assert_arr_neq(out, base, 32);
+}
+
+Test(crypto, auth_proof_refuses_bad_input)
+{
+	struct mps_auth_msg m;
+	uint8_t psk[65] = { 0 }, out[32];
+
+	auth_msg_fixed(&m);
+	cr_assert_eq(mps_crypto_auth_proof(psk, 0, MPS_ROLE_CLIENT, &m, out), -EINVAL);
+	cr_assert_eq(mps_crypto_auth_proof(psk, 65, MPS_ROLE_CLIENT, &m, out), -EINVAL);
+	cr_assert_eq(mps_crypto_auth_proof(psk, 64, MPS_ROLE_CLIENT, &m, out), 0);
+	cr_assert_eq(mps_crypto_auth_proof(psk, 16, (enum mps_join_role)'X', &m, out),
+		     -EINVAL);
+	m.target.family = 5;
+	cr_assert_eq(mps_crypto_auth_proof(psk, 16, MPS_ROLE_CLIENT, &m, out), -EINVAL);
+}

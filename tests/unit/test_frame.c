@@ -19,7 +19,7 @@
 /* Flag bits each type may carry, restated from frame.h on purpose: the
  * test must not trust the codec's own table. */
 static const uint8_t flags_allowed[MPS_FT_MAX + 1] = {
-	[MPS_FT_HELLO] = 0x07, [MPS_FT_HELLO_ACK] = 0x04,
+	[MPS_FT_HELLO] = 0x07, [MPS_FT_HELLO_ACK] = 0x0c,
 	[MPS_FT_JOIN] = 0x01, [MPS_FT_DATA] = 0x03, [MPS_FT_PRIO] = 0x01,
 };
 
@@ -111,8 +111,8 @@ static void assert_frame_eq(const struct mps_frame *a, const struct mps_frame *b
 		if (a->flags & MPS_HELLO_F_TARGET)
 			assert_addr_eq(&a->u.hello.target, &b->u.hello.target);
 		if (a->flags & MPS_HELLO_F_PSK)
-			cr_assert_arr_eq(a->u.hello.psk_tag, b->u.hello.psk_tag,
-					 MPS_PSK_TAG_LEN);
+			cr_assert_arr_eq(a->u.hello.key_id, b->u.hello.key_id,
+					 MPS_KEY_ID_LEN);
 		break;
 	case MPS_FT_HELLO_ACK:
 		cr_assert_eq(a->u.hello_ack.version, b->u.hello_ack.version);
@@ -164,6 +164,9 @@ static void assert_frame_eq(const struct mps_frame *a, const struct mps_frame *b
 	case MPS_FT_FASTCLOSE:
 		cr_assert_eq(a->u.fastclose.key, b->u.fastclose.key);
 		cr_assert_eq(a->u.fastclose.code, b->u.fastclose.code);
+		break;
+	case MPS_FT_AUTH:
+		cr_assert_arr_eq(a->u.auth.proof, b->u.auth.proof, MPS_HMAC_LEN);
 		break;
 	default:
 		cr_assert_fail("unexpected type %u", a->type);
@@ -218,10 +221,12 @@ static size_t build_samples(struct mps_frame *s)
 			if (flags & MPS_HELLO_F_TARGET)
 				random_addr(&f->u.hello.target, (uint8_t)fam);
 			if (flags & MPS_HELLO_F_PSK)
-				fill(f->u.hello.psk_tag, MPS_PSK_TAG_LEN);
+				fill(f->u.hello.key_id, MPS_KEY_ID_LEN);
 		}
 	}
-	for (flags = 0; flags <= MPS_HELLO_F_CRC; flags += MPS_HELLO_F_CRC) {
+	/* 0, CRC, AUTH, CRC | AUTH */
+	for (flags = 0; flags <= (MPS_HELLO_F_CRC | MPS_HELLO_F_AUTH);
+	     flags += MPS_HELLO_F_CRC) {
 		f = next_sample(s, &n, MPS_FT_HELLO_ACK, flags);
 		f->u.hello_ack.version = MPS_PROTO_VERSION;
 		f->u.hello_ack.key = rng();
@@ -271,6 +276,8 @@ static size_t build_samples(struct mps_frame *s)
 		f->u.fastclose.key = rng();
 		f->u.fastclose.code = (uint8_t)code;
 	}
+	f = next_sample(s, &n, MPS_FT_AUTH, 0);
+	fill(f->u.auth.proof, MPS_HMAC_LEN);
 	cr_assert_leq(n, MAX_SAMPLES);
 	return n;
 }
@@ -291,7 +298,8 @@ static uint8_t *encode_alloc(const struct mps_frame *f, size_t *n)
 /* ---- golden layouts: the bytes doc/PROTOCOL.md describes ---- */
 
 #define PUB_HEX  "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
-#define PSK_HEX  "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+/* key id "laptop", NUL-padded to 16 bytes */
+#define KEYID_HEX "6c6170746f7000000000000000000000"
 #define HMAC_HEX "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff"
 
 static void seq(uint8_t *p, uint8_t start, size_t n)
@@ -339,13 +347,19 @@ Test(frame_layout, hello)
 	f.u.hello.target.port = 443;
 	memcpy(f.u.hello.target.addr,
 	       "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x01", 16);
-	seq(f.u.hello.psk_tag, 0xc0, 32);
-	check_golden(&f, "01 07 0060 4d505331 01 0102030405060708 " PUB_HEX
-		     " 06 01bb 20010db8000000000000000000000001 " PSK_HEX);
+	memcpy(f.u.hello.key_id, "laptop", 6);
+	check_golden(&f, "01 07 0050 4d505331 01 0102030405060708 " PUB_HEX
+		     " 06 01bb 20010db8000000000000000000000001 " KEYID_HEX);
 
 	f.flags = MPS_HELLO_F_PSK;
-	check_golden(&f, "01 02 004d 4d505331 01 0102030405060708 " PUB_HEX
-		     " " PSK_HEX);
+	check_golden(&f, "01 02 003d 4d505331 01 0102030405060708 " PUB_HEX
+		     " " KEYID_HEX);
+
+	f.flags = MPS_HELLO_F_TARGET | MPS_HELLO_F_PSK;
+	f.u.hello.target.family = 4;
+	memcpy(f.u.hello.target.addr, "\xc0\x00\x02\x01", 4);
+	check_golden(&f, "01 03 0044 4d505331 01 0102030405060708 " PUB_HEX
+		     " 04 01bb c0000201 " KEYID_HEX);
 }
 
 Test(frame_layout, hello_ack)
@@ -357,6 +371,18 @@ Test(frame_layout, hello_ack)
 	seq(f.u.hello_ack.pub, 0xa0, 32);
 	f.u.hello_ack.window = 0x00010000;
 	check_golden(&f, "02 04 002d 01 1112131415161718 " PUB_HEX " 00010000");
+
+	/* a forward proxy's challenge: the same body, AUTH set */
+	f.flags = MPS_HELLO_F_AUTH;
+	check_golden(&f, "02 08 002d 01 1112131415161718 " PUB_HEX " 00010000");
+}
+
+Test(frame_layout, auth)
+{
+	struct mps_frame f = { .type = MPS_FT_AUTH };
+
+	seq(f.u.auth.proof, 0xe0, 32);
+	check_golden(&f, "0e 00 0020 " HMAC_HEX);
 }
 
 Test(frame_layout, join_family)
@@ -854,8 +880,10 @@ Test(frame_reject, family_and_length)
 	buf[1] = MPS_HELLO_F_TARGET | MPS_HELLO_F_PSK;
 	put_len(buf, 52);
 	cr_assert_eq(parse_exact(buf, 50, 0), MPS_FE_LEN);
-	put_len(buf, 84);
+	put_len(buf, 68);
 	cr_assert_eq(parse_exact(buf, 50, 0), 0);
+	put_len(buf, 84);	/* the 32-byte tag of an earlier draft */
+	cr_assert_eq(parse_exact(buf, 50, 0), MPS_FE_LEN);
 
 	memset(buf, 0, sizeof(buf));
 	buf[0] = MPS_FT_ADD_ADDR;
@@ -920,7 +948,7 @@ Test(frame_reject, error_order)
 	int n;
 
 	/* TYPE before FLAGS */
-	memcpy(buf, "\x0e\xff\xff\xff", 4);
+	memcpy(buf, "\x0f\xff\xff\xff", 4);
 	cr_assert_eq(parse_exact(buf, 4, 8), MPS_FE_TYPE);
 	/* FLAGS before TOOBIG */
 	memcpy(buf, "\x06\x80\xff\xff", 4);
