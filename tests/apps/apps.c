@@ -341,6 +341,31 @@ void app_wait_ok(const struct app_proc *p, int timeout_s)
 		       rc < 0 ? "did not finish in time (killed)" : "failed", rc, out, slog);
 }
 
+/* Still running (not reaped, so h_wait can collect it later)? */
+static bool running(pid_t pid)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	return waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+	       si.si_pid == 0;
+}
+
+void app_wait_output(const struct app_proc *p, const char *text)
+{
+	for (int waited = 0; waited < 120000; waited += 20) {
+		char *out = h_slurp(p->log);
+		bool found = out && strstr(out, text);
+
+		free(out);
+		if (found)
+			return;
+		cr_assert(running(p->pid), "%s ended before it said \"%s\"", p->what, text);
+		sleep_ms(20);
+	}
+	cr_assert_fail("%s did not say \"%s\" in 120 s", p->what, text);
+}
+
 void app_wait_listen(enum app_host host, int port)
 {
 	for (int waited = 0; waited < 20000; waited += 50) {
@@ -381,16 +406,6 @@ uint64_t app_path1_bytes(void)
 		rx = tx = 0;
 	pclose(p);
 	return rx + tx;
-}
-
-/* Still running (not reaped, so h_wait can collect it later)? */
-static bool running(pid_t pid)
-{
-	siginfo_t si;
-
-	memset(&si, 0, sizeof(si));
-	return waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-	       si.si_pid == 0;
 }
 
 void app_kill_path1(const struct app_proc *p, uint64_t after, const char *how)

@@ -75,6 +75,8 @@ struct app_proc app_start(enum app_host host, const struct app_shim *shim,
 /* Wait for it up to timeout_s; assert it exited with status 0, showing
  * the tail of its output and of the shim's log when not. */
 void app_wait_ok(const struct app_proc *p, int timeout_s);
+/* Wait until p has written text to its output (it must keep running). */
+void app_wait_output(const struct app_proc *p, const char *text);
 /* Wait until something listens on TCP port in the namespace. */
 void app_wait_listen(enum app_host host, int port);
 

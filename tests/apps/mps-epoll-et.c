@@ -274,7 +274,7 @@ static int echo_client(const char *addr, const char *port, int conns,
 	static struct talk talks[MAX_CONNS];
 	struct sockaddr_in sin;
 	struct epoll_event evs[MAX_CONNS];
-	int ep = epoll_create1(0), left = conns;
+	int ep = epoll_create1(0), left = conns, opened = 0;
 
 	if (parse_addr(addr, port, &sin) || conns < 1 || conns > MAX_CONNS || ep < 0) {
 		fprintf(stderr, "client: bad arguments\n");
@@ -331,6 +331,8 @@ static int echo_client(const char *addr, const char *port, int conns,
 					return 1;
 				}
 				t->connected = true;
+				if (++opened == conns)
+					printf("%d connections open\n", conns);
 			}
 			rc = talk_pump(t, idx);
 			if (rc < 0)

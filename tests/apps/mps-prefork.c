@@ -267,6 +267,7 @@ static int fetch(const char *addr, const char *port, int conns, unsigned long lo
 		fcntl(fs[i].fd, F_SETFL, fcntl(fs[i].fd, F_GETFL) | O_NONBLOCK);
 		pattern_init(&fs[i].pat, seed, (unsigned)i);
 	}
+	printf("%d connections open\n", conns);
 	while (left) {
 		int n = 0, ready;
 

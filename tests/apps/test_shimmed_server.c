@@ -392,8 +392,11 @@ static void epoll_et(bool kill)
 	cli = app_client_shim(9100);
 	p = app_start(APP_CLI, &cli, app_path("epoll-client.log"), cli_argv);
 	plain = app_start(APP_CLI, NULL, app_path("epoll-plain.log"), plain_argv);
-	if (kill)
+	if (kill) {
+		/* a connection opened after path 1 died would wait for it */
+		app_wait_output(&p, "connections open");
 		app_kill_path1(&p, 2 * MB, "blackhole");
+	}
 	app_wait_ok(&p, 180);
 	app_wait_ok(&plain, 180);
 	cr_assert_eq(app_assert_multipath(cli.stats, kill), CONNS);
@@ -432,8 +435,11 @@ static void prefork(bool kill)
 	cli = app_client_shim(9200);
 	p = app_start(APP_CLI, &cli, app_path("prefork-client.log"), cli_argv);
 	plain = app_start(APP_CLI, NULL, app_path("prefork-plain.log"), plain_argv);
-	if (kill)
+	if (kill) {
+		/* a connection opened after path 1 died would fail */
+		app_wait_output(&p, "connections open");
 		app_kill_path1(&p, 2 * MB, "down");
+	}
 	app_wait_ok(&p, 180);
 	app_wait_ok(&plain, 180);
 	out = h_slurp(p.log);
