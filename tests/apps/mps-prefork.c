@@ -14,7 +14,11 @@
  *       intact, 1 otherwise.
  *
  * Protocol: the client sends "GET BYTES SEED STREAM\n"; the worker
- * answers "worker PID\n", the bytes, and closes.
+ * answers "worker PID\n" and waits for "go\n", which the client sends on
+ * each of its connections once all of them have their worker; then the
+ * bytes, and the worker closes.  So each worker holds one connection while
+ * the others are accepted: with more workers than connections, every
+ * connection of a client is served by a worker of its own.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -96,6 +100,18 @@ static int serve_one(int fd)
 	n = snprintf((char *)buf, sizeof(buf), "worker %ld\n", (long)getpid());
 	if (write_all(fd, buf, (size_t)n))
 		return -1;
+	/* hold this connection until the client has all of its workers */
+	for (;;) {
+		char c;
+		ssize_t r = read(fd, &c, 1);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		if (c == '\n')
+			break;
+	}
 	pattern_init(&pat, seed, stream);
 	while (bytes) {
 		size_t chunk = bytes < IO_CHUNK ? (size_t)bytes : IO_CHUNK;
@@ -244,7 +260,8 @@ static int fetch(const char *addr, const char *port, int conns, unsigned long lo
 	struct pollfd pfd[MAX_CONNS];
 	struct sockaddr_in sin;
 	long workers[MAX_CONNS];
-	int left = conns, n_workers = 0;
+	int left = conns, n_workers = 0, heads = 0;
+	bool go = false;
 
 	if (parse_addr(addr, port, &sin) || conns < 1 || conns > MAX_CONNS) {
 		fprintf(stderr, "client: bad arguments\n");
@@ -282,15 +299,18 @@ static int fetch(const char *addr, const char *port, int conns, unsigned long lo
 			return 1;
 		}
 		for (int i = 0, k = 0; i < conns; i++) {
+			bool was_head;
 			int rc;
 
 			if (fs[i].done)
 				continue;
 			if (!pfd[k++].revents)
 				continue;
+			was_head = fs[i].head_done;
 			rc = fetch_read(&fs[i], (unsigned)i, bytes);
 			if (rc < 0)
 				return 1;
+			heads += !was_head && fs[i].head_done;
 			if (rc > 0) {
 				bool seen = false;
 
@@ -302,6 +322,14 @@ static int fetch(const char *addr, const char *port, int conns, unsigned long lo
 				if (!seen)
 					workers[n_workers++] = fs[i].worker;
 			}
+		}
+		if (!go && heads == conns) {
+			for (int i = 0; i < conns; i++)
+				if (write_all(fs[i].fd, (const uint8_t *)"go\n", 3)) {
+					perror("client: send");
+					return 1;
+				}
+			go = true;
 		}
 	}
 	printf("%d connections intact, served by %d workers:", conns, n_workers);
