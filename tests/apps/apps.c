@@ -94,6 +94,17 @@ static void bed_name(const char *suite, const char *test, char *out, size_t len)
 
 static char run_tmp[64];
 
+/* Make a directory variable absolute (unset: the current directory). */
+static void absolute_env(const char *name)
+{
+	const char *v = getenv(name);
+	char *abs = realpath(v && *v ? v : ".", NULL);
+
+	if (abs)
+		setenv(name, abs, 1);
+	free(abs);
+}
+
 ReportHook(PRE_ALL)(struct criterion_test_set *set)
 {
 	char pid[24];
@@ -101,6 +112,10 @@ ReportHook(PRE_ALL)(struct criterion_test_set *set)
 	(void)set;
 	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
 	setenv("MPS_APPS_RUN", pid, 1);
+	/* absolute: servers chdir("/") (sshd also re-executes itself there),
+	 * and a relative LD_PRELOAD would not load in them */
+	absolute_env("MPS_TOP_BUILDDIR");
+	absolute_env("MPS_TOP_SRCDIR");
 	/* the tests' scratch dirs in one of the run's own, out of reach of
 	 * whatever cleans up /tmp/mpshim-test-* behind other test runs */
 	if (!getenv("MPS_TEST_TMPDIR")) {
