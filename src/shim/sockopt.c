@@ -8,7 +8,8 @@
  * SO_DOMAIN, SO_PROTOCOL, SO_ACCEPTCONN) answer as the TCP socket would.
  * IPPROTO_TCP integer options are remembered and read back (a relay is not
  * TCP, so the kernel would refuse them); TCP_INFO reports an established
- * connection.  Other socket-level options act on the relay itself, which
+ * connection.  IP-level options set on a relay (IP_TOS, IPV6_TCLASS: ssh
+ * and sshd set them on every connection) succeed and are not applied.  Other socket-level options act on the relay itself, which
  * is what the app's reads and writes touch (SO_RCVBUF, SO_RCVTIMEO...).
  */
 #include <errno.h>
@@ -145,8 +146,10 @@ MPS_EXPORT int setsockopt(int fd, int level, int opt, const void *val, socklen_t
 		mps_fdent_tcpopt_set(e, opt, v);
 		pthread_mutex_unlock(&e->lock);
 	}
+	/* an AF_UNIX relay would refuse IP-level options with EOPNOTSUPP,
+	 * which a TCP socket never does */
 	if (e->kind == MPS_FD_RELAY &&
-	    (level == IPPROTO_TCP || (level == IPPROTO_IPV6 && opt == IPV6_V6ONLY))) {
+	    (level == IPPROTO_TCP || level == IPPROTO_IP || level == IPPROTO_IPV6)) {
 		mps_fdent_put(e);
 		return 0;
 	}

@@ -188,19 +188,34 @@ static const char *const ssh_opts[] = {
 	"-o", "ConnectTimeout=60", NULL,
 };
 
+/* sshd re-executes itself for each connection: the new program must see
+ * the client's address on the relay it inherited, and accept the options
+ * sshd sets on it. */
+static void assert_sshd_log(const struct app_proc *sshd)
+{
+	char want[96], *log = h_slurp(sshd->log);
+
+	snprintf(want, sizeof(want), "Accepted publickey for root from %s port ",
+		 bed.cli_addr[0]);
+	cr_assert(log && strstr(log, want), "sshd did not log \"%s\":\n%s", want,
+		  log ? log : "");
+	cr_assert_null(strstr(log, "setsockopt"), "sshd:\n%s", log);
+	free(log);
+}
+
 static void scp_upload(bool kill)
 {
 	const char *const needs[] = { "/usr/sbin/sshd", "scp", "ssh", "ssh-keygen", NULL };
 	char target[600], blob[512], key[512];
 	char *argv[32] = { "scp", "-q", "-i", key };
 	struct app_shim srv, cli;
-	struct app_proc p;
+	struct app_proc sshd, p;
 	int n = 4;
 
 	app_bed_up(needs);
 	snprintf(blob, sizeof(blob), "%s", app_blob("upload", 50 * MB, 25));
 	srv = app_server_shim(22);
-	app_sshd(&srv, bed.srv_addr[0], 22);
+	sshd = app_sshd(&srv, bed.srv_addr[0], 22);
 	snprintf(key, sizeof(key), "%s", app_ssh_key());
 	cli = app_client_shim(22);
 	snprintf(target, sizeof(target), "root@%s:%s", bed.srv_addr[0], app_path("received"));
@@ -216,6 +231,7 @@ static void scp_upload(bool kill)
 	app_assert_same(blob, app_path("received"));
 	app_assert_multipath(cli.stats, kill);
 	app_assert_served(srv.stats, 1);
+	assert_sshd_log(&sshd);
 }
 
 Test(shimmed_server, sshd_to_scp_50mb) { scp_upload(false); }
@@ -229,14 +245,14 @@ Test(shimmed_server, sshd_to_plain_ssh)
 	char cmd[2048], blob[512], got[512];
 	char *argv[] = { "sh", "-c", cmd, NULL };
 	struct app_shim srv;
-	struct app_proc p;
+	struct app_proc sshd, p;
 	int len;
 
 	app_bed_up(needs);
 	snprintf(blob, sizeof(blob), "%s", app_blob("file", 4 * MB, 26));
 	snprintf(got, sizeof(got), "%s", app_path("got"));
 	srv = app_server_shim(22);
-	app_sshd(&srv, bed.srv_addr[0], 22);
+	sshd = app_sshd(&srv, bed.srv_addr[0], 22);
 	len = snprintf(cmd, sizeof(cmd), "exec ssh -i '%s'", app_ssh_key());
 	for (int i = 0; ssh_opts[i]; i++)
 		len += snprintf(cmd + len, sizeof(cmd) - (size_t)len, " %s", ssh_opts[i]);
@@ -246,6 +262,7 @@ Test(shimmed_server, sshd_to_plain_ssh)
 	app_wait_ok(&p, 120);
 	app_assert_same(blob, got);
 	app_assert_served(srv.stats, 0);
+	assert_sshd_log(&sshd);
 }
 
 /* ---- python3 http.server ---------------------------------------------- */
