@@ -694,6 +694,52 @@ long app_redis_calls(const char *addr, const char *cmd)
 	return calls;
 }
 
+int app_redis_benchmark(const struct app_shim *cli, const char *redis_addr, bool kill)
+{
+	enum { REQUESTS = 10000, CLIENTS = 4, PIPELINE = 16 };
+	char n[16], c[16], pl[16];
+	char *argv[] = { "redis-benchmark", "-h", bed.srv_addr[0], "-p", "6379", "-c", c,
+			 "-n", n, "-P", pl, "-d", "1024", "-t", "set,get", "-q", NULL };
+	struct app_proc p;
+	long set, get;
+	char *out;
+
+	snprintf(n, sizeof(n), "%d", REQUESTS);
+	snprintf(c, sizeof(c), "%d", CLIENTS);
+	snprintf(pl, sizeof(pl), "%d", PIPELINE);
+	p = app_start(APP_CLI, cli, NULL, argv);
+	if (kill) {
+		/* redis-benchmark opens new connections for each test; one
+		 * opened after path 1 died would try its first subflow on
+		 * path 1 and wait out connect_timeout (see mpshim(7),
+		 * fullmesh), so path 1 dies during the last test, GET */
+		for (int waited = 0; app_redis_calls(redis_addr, "get") < REQUESTS / 10;
+		     waited += 50) {
+			cr_assert_lt(waited, 120000, "the GET test did not start");
+			usleep(50 * 1000);
+		}
+		app_kill_path1(&p, 256 * 1024, "blackhole");
+	}
+	app_wait_ok(&p, 180);
+	out = h_slurp(p.log);
+	cr_assert_not_null(out);
+	cr_assert(strstr(out, "SET: ") && strstr(out, "GET: ") &&
+		  strstr(out, "requests per second"), "no results:\n%s", out);
+	cr_assert_null(strstr(out, "rror"), "redis-benchmark reported errors:\n%s", out);
+	free(out);
+	/* every request was carried out, once (a pipelined client may
+	 * issue up to a pipeline more than asked) */
+	set = app_redis_calls(redis_addr, "set");
+	get = app_redis_calls(redis_addr, "get");
+	cr_log_info("server executed %ld SET, %ld GET", set, get);
+	cr_assert(set >= REQUESTS && set <= REQUESTS + CLIENTS * PIPELINE, "%ld SET", set);
+	cr_assert(get >= REQUESTS && get <= REQUESTS + CLIENTS * PIPELINE, "%ld GET", get);
+	/* its connections: one for its CONFIG GET, then CLIENTS for each
+	 * of its two tests */
+	cr_assert_eq(app_assert_multipath(cli->stats, kill), 1 + 2 * CLIENTS);
+	return 1 + 2 * CLIENTS;
+}
+
 void app_strip_raw_newline(const char *path, long long size)
 {
 	FILE *f;

@@ -148,6 +148,16 @@ struct app_proc app_http_get(enum app_http_client client, const struct app_shim 
  * (asked with a plain redis-cli in the server namespace). */
 long app_redis_calls(const char *addr, const char *cmd);
 
+/*
+ * redis-benchmark under `cli` against redis-server (queried on
+ * redis_addr in the server namespace) through SERVER_ADDR_1:6379: SET and
+ * GET of 1 KiB values, with path 1 blackholed during the GET test when
+ * kill.  Asserts it reported results and no error, that the server
+ * executed every request once, and that its connections were multipath.
+ * Returns the number of connections it opened.
+ */
+int app_redis_benchmark(const struct app_shim *cli, const char *redis_addr, bool kill);
+
 /* `redis-cli --raw GET` prints the value and a newline: assert the file
  * holds size bytes and that newline, then drop the newline. */
 void app_strip_raw_newline(const char *path, long long size);
