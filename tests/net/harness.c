@@ -337,3 +337,28 @@ int h_frame_next(int fd, struct h_frames *r, struct mps_frame *f, int timeout_ms
 		r->have += (size_t)got;
 	}
 }
+
+int h_frame_next_skip_ping(int fd, struct h_frames *r, struct mps_frame *f,
+			   int timeout_ms)
+{
+	int n;
+
+	do
+		n = h_frame_next(fd, r, f, timeout_ms);
+	while (n > 0 && f->type == MPS_FT_PING);
+	return n;
+}
+
+bool h_closed_by_peer(int fd)
+{
+	uint8_t buf[256];
+	ssize_t r;
+	bool ended;
+
+	do
+		r = recv(fd, buf, sizeof(buf), 0);
+	while (r > 0);
+	ended = r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
+	close(fd);
+	return ended;
+}

@@ -62,6 +62,12 @@ struct h_frames {
  * length, or -1 when the peer closed, sent nothing for timeout_ms, or sent
  * bytes that do not parse. */
 int h_frame_next(int fd, struct h_frames *r, struct mps_frame *f, int timeout_ms);
+/* The same, passing over PINGs (a server's liveness probes). */
+int h_frame_next_skip_ping(int fd, struct h_frames *r, struct mps_frame *f,
+			   int timeout_ms);
+/* Read fd until the peer ends it; true when it did (EOF or an error),
+ * false when it went silent (the socket's receive timeout).  Closes fd. */
+bool h_closed_by_peer(int fd);
 
 /* Stats line parsing: the subflows array of the idx-th line of a stats
  * file: counts of subflows and their byte counters. */
