@@ -7,6 +7,11 @@
  * client's unread request), answer with the text exposition format and
  * close.  Served from the engine's loop, so the numbers are consistent
  * with each other and cost nothing between scrapes.
+ *
+ * The listener is polled only while a scrape slot is free: with all of
+ * them busy, a client waiting in the backlog would keep the listener
+ * readable and the loop would wake for it over and over, accepting
+ * nothing.  The slot that frees first polls it again.
  */
 #include <errno.h>
 #include <poll.h>
@@ -91,12 +96,30 @@ static int format(const struct mps_engine *eng, char *buf, size_t len)
 	return m < 0 ? m : n + m;
 }
 
+static struct mps_scrape *scrape_free_slot(struct mps_metrics *m)
+{
+	for (unsigned i = 0; i < MPS_METRICS_MAX_SCRAPES; i++)
+		if (!m->scrapes[i].used)
+			return &m->scrapes[i];
+	return NULL;
+}
+
+/* Poll the listener, unless it is polled already or no slot is free. */
+static void metrics_arm(struct mps_metrics *m)
+{
+	if (m->acc.pending || !scrape_free_slot(m))
+		return;
+	if (mps_loop_poll(m->eng->loop, &m->acc, m->lfd, POLLIN))
+		mps_err("metrics: cannot re-arm the listener");
+}
+
 static void scrape_end(struct mps_scrape *s)
 {
 	mps_timer_cancel(s->m->eng->loop, &s->timer);
 	close(s->fd);
 	s->fd = -1;
 	s->used = false;
+	metrics_arm(s->m);
 }
 
 static void scrape_ready(struct mps_op *op, int res)
@@ -135,12 +158,9 @@ static void metrics_accept(struct mps_op *op, int res)
 
 	(void)res;
 	for (;;) {
-		struct mps_scrape *s = NULL;
+		struct mps_scrape *s = scrape_free_slot(m);
 		int fd;
 
-		for (unsigned i = 0; i < MPS_METRICS_MAX_SCRAPES && !s; i++)
-			if (!m->scrapes[i].used)
-				s = &m->scrapes[i];
 		if (!s)
 			break;	/* busy: the rest wait in the backlog */
 		fd = accept4(m->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -157,8 +177,7 @@ static void metrics_accept(struct mps_op *op, int res)
 		}
 		mps_timer_arm(m->eng->loop, &s->timer, 5000);
 	}
-	if (mps_loop_poll(m->eng->loop, &m->acc, m->lfd, POLLIN))
-		mps_err("metrics: cannot re-arm the listener");
+	metrics_arm(m);
 }
 
 int mps_engine_metrics_listen(struct mps_engine *eng, const struct sockaddr *addr)
