@@ -1437,6 +1437,7 @@ int mps_engine_new(struct mps_engine **out, const struct mps_config *cfg)
 	eng->evfd = -1;
 	eng->nlfd = -1;
 	eng->stats_fd = -1;
+	eng->spare_fd = -1;
 	eng->t_start_ns = mps_clock_ns();
 	pthread_mutex_init(&eng->lock, NULL);
 	mps_sched_init();

@@ -36,6 +36,8 @@ struct mps_listener {
 	union mps_sockaddr backend;	/* proxyd: the plain TCP service */
 	struct mps_handoff *ho;		/* shim: the app's accept() instead */
 	struct mps_op acc;
+	struct mps_timer acc_pause;	/* out of descriptors: poll again later */
+	uint64_t nofile_warn_ns;	/* last "out of descriptors" warning */
 	struct mps_listener *next;
 };
 
@@ -59,6 +61,9 @@ struct mps_engine {
 	struct mps_subflow *graveyard;		/* released, freed after the flush */
 	struct mps_pump *pumps;
 	struct mps_listener *listeners;
+	int spare_fd;				/* listener.c: spent to refuse a
+						 * connection when out of
+						 * descriptors; -1 */
 	unsigned next_meta_id;
 
 	/* commands from other threads, woken through an eventfd */

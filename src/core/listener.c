@@ -33,6 +33,8 @@
 
 #define CLASSIFY_MIN_MS		10
 #define CLASSIFY_REPEEK_MS	2
+#define NOFILE_PAUSE_MS		100	/* no spare descriptor: wait, then accept */
+#define NOFILE_WARN_NS		(10 * 1000000000ull)	/* at most one warning */
 
 struct handoff_item {
 	int fd;
@@ -50,6 +52,7 @@ struct mps_handoff {
 };
 
 static void listener_accept(struct mps_op *op, int res);
+static void listener_resume(struct mps_timer *t);
 static void chan_cb(struct mps_op *op, int res);
 
 static struct mps_listener *listener_new(struct mps_engine *eng, int fd,
@@ -64,6 +67,11 @@ static struct mps_listener *listener_new(struct mps_engine *eng, int fd,
 	lst->refs = 1;
 	memcpy(&lst->addr, addr, mps_addr_len(addr));
 	mps_op_init(&lst->acc, MPS_OP_POLL, listener_accept, lst);
+	mps_timer_init(&lst->acc_pause, listener_resume, lst);
+	/* the spare is taken while descriptors are plenty: it is the one
+	 * that lets a listener refuse a connection when they run out */
+	if (eng->spare_fd < 0)
+		eng->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	return lst;
 }
 
@@ -116,6 +124,9 @@ void mps_listener_free_all(struct mps_engine *eng)
 		lst->refs = 1;
 		mps_listener_put(lst);
 	}
+	if (eng->spare_fd >= 0)
+		close(eng->spare_fd);
+	eng->spare_fd = -1;
 }
 
 static void listener_unlink(struct mps_listener *lst)
@@ -154,6 +165,13 @@ static void listener_close(struct mps_listener *lst)
 	}
 	/* the list's reference goes with the accept op, the channel op
 	 * holds its own */
+	if (mps_timer_armed(&lst->acc_pause)) {
+		/* paused for descriptors: the accept op, submitted again and
+		 * cancelled, still carries the release */
+		mps_timer_cancel(eng->loop, &lst->acc_pause);
+		if (mps_loop_poll(eng->loop, &lst->acc, lst->fd, POLLIN))
+			mps_err("listener: cannot release a paused listener");
+	}
 	if (lst->acc.pending)
 		mps_loop_cancel(eng->loop, &lst->acc);
 	if (ho->chop.pending)
@@ -495,6 +513,54 @@ void mps_meta_plain_client(struct mps_subflow *sf)
 /* ------------------------------------------------------------------ */
 /* accepting                                                           */
 
+static bool errno_nofile(int err)
+{
+	return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
+}
+
+/*
+ * accept4 failed for want of a descriptor (or memory).  The connection
+ * stays in the backlog and keeps the listener readable, so polling it
+ * again would spin.  Take it with the spare descriptor and reset it, as a
+ * server that cannot serve it would: the client learns at once instead
+ * of waiting.  1: one refused, try the next; 0: the backlog is empty;
+ * -1: no spare (taken by another thread of the shim's application), so
+ * pause the listener for a moment instead.
+ */
+static int listener_refuse_one(struct mps_listener *lst, int err)
+{
+	struct mps_engine *eng = lst->eng;
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	uint64_t now = mps_clock_ns();
+	int fd;
+
+	if (!lst->nofile_warn_ns || now - lst->nofile_warn_ns > NOFILE_WARN_NS) {
+		lst->nofile_warn_ns = now;
+		mps_warn("accept: %s: refusing new connections until descriptors "
+			 "free up", strerror(err));
+	}
+	if (eng->spare_fd < 0)
+		eng->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (eng->spare_fd < 0)
+		return -1;
+	close(eng->spare_fd);
+	fd = accept4(lst->fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd >= 0) {
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		close(fd);
+	}
+	eng->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	return fd >= 0 ? 1 : 0;
+}
+
+static void listener_resume(struct mps_timer *t)
+{
+	struct mps_listener *lst = t->ctx;
+
+	if (mps_loop_poll(lst->eng->loop, &lst->acc, lst->fd, POLLIN))
+		mps_err("listener: cannot re-arm accept");
+}
+
 static void listener_accept(struct mps_op *op, int res)
 {
 	struct mps_listener *lst = op->ctx;
@@ -516,10 +582,22 @@ static void listener_accept(struct mps_op *op, int res)
 		int fd = accept4(lst->fd, &peer.sa, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
+			int rc;
+
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			if (errno != EAGAIN)
-				mps_warn("accept: %s", strerror(errno));
+			if (!errno_nofile(errno)) {
+				if (errno != EAGAIN)
+					mps_warn("accept: %s", strerror(errno));
+				break;
+			}
+			rc = listener_refuse_one(lst, errno);
+			if (rc > 0)
+				continue;
+			if (rc < 0) {
+				mps_timer_arm(eng->loop, &lst->acc_pause, NOFILE_PAUSE_MS);
+				return;
+			}
 			break;
 		}
 		sf = mps_subflow_new(eng, fd);
