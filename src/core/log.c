@@ -13,7 +13,11 @@
  *    never ran) duplicates fd 2 to a number >= MPS_LOG_FD_MIN with
  *    F_DUPFD_CLOEXEC and writes there for the rest of the process.  Apps
  *    rarely touch such numbers; the shim's close()/dup2() wrappers must
- *    still refuse to let the app close or replace it;
+ *    still refuse to let the app close or replace it.  Under a descriptor
+ *    limit at or below that number (ulimit -n 64) a number in the top
+ *    quarter of the limit is taken instead, rather than losing every
+ *    line; under a limit below 16 none is: so tight a process needs every
+ *    descriptor more than our lines;
  *  - the fd number never changes once chosen: a later mps_log_init()
  *    installs the new target on the same number with dup3(), so a thread
  *    writing concurrently never writes to a freed (and maybe reused) fd;
@@ -27,10 +31,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include "log.h"
 
 #define MPS_LOG_FD_MIN	100
+#define MPS_LOG_FD_LIMIT_MIN	16	/* below this descriptor limit: no log fd */
 #define MPS_LOG_LINE	1024
 
 #define LOG_FD_UNSET	(-1)	/* not captured yet */
@@ -75,6 +81,19 @@ int mps_log_level_parse(const char *name)
 	return -1;
 }
 
+/* F_DUPFD_CLOEXEC at MPS_LOG_FD_MIN or, when the descriptor limit does
+ * not reach it (EINVAL), in the top quarter of the limit. */
+static int log_dup(int fd)
+{
+	int nfd = fcntl(fd, F_DUPFD_CLOEXEC, MPS_LOG_FD_MIN);
+	struct rlimit rl;
+
+	if (nfd >= 0 || errno != EINVAL || getrlimit(RLIMIT_NOFILE, &rl) ||
+	    rl.rlim_cur < MPS_LOG_FD_LIMIT_MIN)
+		return nfd;
+	return fcntl(fd, F_DUPFD_CLOEXEC, (int)(rl.rlim_cur - rl.rlim_cur / 4));
+}
+
 /*
  * The fd lines go to, capturing stderr on first use.  Two threads racing
  * here both dup; the loser closes its copy, so the number stays unique.
@@ -87,7 +106,7 @@ static int log_get_fd(void)
 
 	if (fd != LOG_FD_UNSET)
 		return fd;
-	nfd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, MPS_LOG_FD_MIN);
+	nfd = log_dup(STDERR_FILENO);
 	if (nfd < 0)
 		nfd = LOG_FD_NONE;
 	if (__atomic_compare_exchange_n(&log_fd, &expected, nfd, false,
@@ -112,7 +131,7 @@ static int log_install(int target)
 		return 0;
 	}
 	/* stderr was closed at capture: this is our first real fd */
-	nfd = fcntl(target, F_DUPFD_CLOEXEC, MPS_LOG_FD_MIN);
+	nfd = log_dup(target);
 	if (nfd < 0)
 		return -errno;
 	__atomic_store_n(&log_fd, nfd, __ATOMIC_RELEASE);
