@@ -95,6 +95,13 @@ int mps_shim_install_fd(int fd, int app_end)
 	return 0;
 }
 
+/* Out of descriptors for the relay or a subflow.  The application's own
+ * socket needs none to connect, so plain TCP still works: fail open. */
+static bool out_of_fds(int rc)
+{
+	return rc == -EMFILE || rc == -ENFILE;
+}
+
 static int upgrade(int fd, struct mps_fdent *e, const struct sockaddr *addr,
 		   socklen_t len, const union mps_sockaddr *dest)
 {
@@ -109,8 +116,13 @@ static int upgrade(int fd, struct mps_fdent *e, const struct sockaddr *addr,
 	if (flflags < 0)
 		return -errno;
 	nonblock = flflags & O_NONBLOCK;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
-		return -errno;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
+		rc = -errno;
+		if (!out_of_fds(rc))
+			return rc;
+		mps_info("connect: no descriptor for the relay: plain TCP");
+		return 1;
+	}
 	mps_real_setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
 	mps_real_setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
 	mps_real_fcntl(sv[1], F_SETFL, O_NONBLOCK);
@@ -152,7 +164,7 @@ static int upgrade(int fd, struct mps_fdent *e, const struct sockaddr *addr,
 		mps_fdent_put(e);
 		mps_real_close(sv[0]);
 		mps_real_close(sv[1]);
-		return rc;
+		return out_of_fds(rc) ? 1 : rc;
 	}
 	pthread_mutex_lock(&e->lock);
 	while (e->state == MPS_FDS_CONNECTING)
@@ -164,6 +176,11 @@ static int upgrade(int fd, struct mps_fdent *e, const struct sockaddr *addr,
 		e->error = 0;
 	}
 	pthread_mutex_unlock(&e->lock);
+	if (out_of_fds(rc)) {
+		mps_info("connect: no descriptor for a subflow: plain TCP");
+		mps_real_close(sv[0]);
+		return 1;
+	}
 	if (!rc) {
 		rc = mps_shim_install_fd(fd, sv[0]);
 		if (!rc)
