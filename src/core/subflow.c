@@ -897,6 +897,12 @@ void mps_subflow_die(struct mps_subflow *sf, int err, const char *why)
 	 * that would end it */
 	if (meta && (was == MPS_SF_AUTH_SENT || was == MPS_SF_AUTH_WAIT))
 		mps_forward_subflow_died(meta, was, err);
+	/* nor has the client's HELLO wait once its subflow is gone (the
+	 * timer went with it): a reset that the HELLO's send sees first is
+	 * the reset the receive would have seen, and falls back the same */
+	if (meta && sf->initial && was == MPS_SF_HELLO_SENT &&
+	    meta->state == MPS_META_CONNECTING)
+		mps_meta_fallback(meta, "peer reset after HELLO");
 	if (sf->sfd >= 0) {
 		/* wakes a pending recv/send on both backends */
 		shutdown(sf->sfd, SHUT_RDWR);
