@@ -2,6 +2,8 @@
  * harness.c - end-to-end test helpers (see harness.h).
  */
 #include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <criterion/logging.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -13,6 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -361,4 +364,206 @@ bool h_closed_by_peer(int fd)
 	ended = r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
 	close(fd);
 	return ended;
+}
+
+bool h_use_valgrind(void)
+{
+	const char *san = getenv("MPS_SANITIZED");
+
+	return !(san && *san) && system("valgrind --version >/dev/null 2>&1") == 0;
+}
+
+int h_run(const char *cmd)
+{
+	int st = system(cmd);
+
+	return (st != -1 && WIFEXITED(st)) ? WEXITSTATUS(st) : -1;
+}
+
+int h_exited(pid_t pid)
+{
+	int status;
+
+	if (waitpid(pid, &status, WNOHANG) != pid)
+		return -1;
+	for (int i = 0; i < n_procs; i++)
+		if (procs[i] == pid)
+			procs[i] = 0;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+bool h_wait_file_has(const char *path, const char *what, int timeout_ms)
+{
+	struct timespec ts = { 0, 20 * 1000000 };
+
+	for (int waited = 0; waited <= timeout_ms; waited += 20) {
+		char *text = h_slurp(path);
+		bool found = text && strstr(text, what);
+
+		free(text);
+		if (found)
+			return true;
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
+long h_proc_rss_kb(pid_t pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+long h_proc_cpu_ticks(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long ut, st;
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* fields 14 and 15, counted after the ")" that ends the name */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+			 &ut, &st) != 2)
+		return -1;
+	return (long)(ut + st);
+}
+
+int h_proc_fds(pid_t pid)
+{
+	char cmd[96];
+	FILE *p;
+	int n = -1;
+
+	snprintf(cmd, sizeof(cmd), "ls /proc/%d/fd 2>/dev/null | wc -l", (int)pid);
+	p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	if (fscanf(p, "%d", &n) != 1)
+		n = -1;
+	pclose(p);
+	return n;
+}
+
+long h_metric(int port, const char *name)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct timeval tv = { .tv_sec = 5 };
+	static char text[16384];
+	size_t have = 0, nlen = strlen(name);
+	long v = -1;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	ssize_t r;
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons((uint16_t)port);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sin, sizeof(sin)) ||
+	    send(fd, "GET /metrics HTTP/1.0\r\n\r\n", 27, MSG_NOSIGNAL) != 27) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	while (have < sizeof(text) - 1 &&
+	       (r = recv(fd, text + have, sizeof(text) - 1 - have, 0)) > 0)
+		have += (size_t)r;
+	close(fd);
+	text[have] = '\0';
+	for (char *p = text; (p = strstr(p, name)); p += nlen)
+		if ((p == text || p[-1] == '\n') && p[nlen] == ' ') {
+			v = strtol(p + nlen + 1, NULL, 10);
+			break;
+		}
+	return v;
+}
+
+struct h_testbed h_tb;
+
+static void kv(const char *line, const char *key, char *out, size_t len)
+{
+	size_t k = strlen(key);
+
+	if (!strncmp(line, key, k) && line[k] == '=')
+		snprintf(out, len, "%s", line + k + 1);
+}
+
+void h_tb_up(const char *spec1, const char *spec2)
+{
+	char cmd[1024], line[256];
+	FILE *p;
+
+	if (geteuid() != 0 || h_run("ip netns list >/dev/null 2>&1") != 0)
+		cr_skip_test("needs root and network namespaces");
+	snprintf(h_tb.name, sizeof(h_tb.name), "mpstp%ld", (long)getpid());
+	snprintf(h_tb.script, sizeof(h_tb.script), "%s/testbed/mps-testbed", h_srcdir());
+	snprintf(cmd, sizeof(cmd), "%s up --name %s --paths 2 --path 1 %s --path 2 %s",
+		 h_tb.script, h_tb.name, spec1, spec2);
+	h_tb.up = true;
+	p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	while (fgets(line, sizeof(line), p)) {
+		line[strcspn(line, "\n")] = '\0';
+		kv(line, "CLIENT_NS", h_tb.cli_ns, sizeof(h_tb.cli_ns));
+		kv(line, "SERVER_NS", h_tb.srv_ns, sizeof(h_tb.srv_ns));
+		kv(line, "CLIENT_ADDR_1", h_tb.cli_addr[0], sizeof(h_tb.cli_addr[0]));
+		kv(line, "CLIENT_ADDR_2", h_tb.cli_addr[1], sizeof(h_tb.cli_addr[1]));
+		kv(line, "SERVER_ADDR_1", h_tb.srv_addr[0], sizeof(h_tb.srv_addr[0]));
+		kv(line, "SERVER_ADDR_2", h_tb.srv_addr[1], sizeof(h_tb.srv_addr[1]));
+		kv(line, "CLIENT_IF_1", h_tb.cli_if[0], sizeof(h_tb.cli_if[0]));
+		kv(line, "CLIENT_IF_2", h_tb.cli_if[1], sizeof(h_tb.cli_if[1]));
+	}
+	cr_assert_eq(pclose(p), 0, "mps-testbed up failed");
+	cr_assert(h_tb.cli_ns[0] && h_tb.srv_ns[0] && h_tb.cli_addr[1][0] &&
+		  h_tb.srv_addr[0][0]);
+	/* pin congestion control: the machine default (bbr without fq) is not
+	 * what these tests are about.  A namespace may only pick an algorithm
+	 * the host allows, so allow cubic first. */
+	cr_assert_eq(h_run("grep -qw cubic /proc/sys/net/ipv4/tcp_allowed_congestion_control || "
+			   "sysctl -qw net.ipv4.tcp_allowed_congestion_control=\""
+			   "$(cat /proc/sys/net/ipv4/tcp_allowed_congestion_control) cubic\""), 0);
+	snprintf(cmd, sizeof(cmd),
+		 "ip netns exec %s sysctl -qw net.ipv4.tcp_congestion_control=cubic && "
+		 "ip netns exec %s sysctl -qw net.ipv4.tcp_congestion_control=cubic",
+		 h_tb.cli_ns, h_tb.srv_ns);
+	cr_assert_eq(h_run(cmd), 0);
+}
+
+void h_tb_down(void)
+{
+	char cmd[600];
+
+	if (h_tb.up) {
+		snprintf(cmd, sizeof(cmd), "%s down --name %s >/dev/null 2>&1",
+			 h_tb.script, h_tb.name);
+		if (h_run(cmd) != 0)
+			cr_log_warn("mps-testbed down failed for %s", h_tb.name);
+	}
+	memset(&h_tb, 0, sizeof(h_tb));
+}
+
+void h_tb_event(int path, const char *what)
+{
+	char cmd[700];
+
+	snprintf(cmd, sizeof(cmd), "%s event --name %s %d %s", h_tb.script, h_tb.name,
+		 path, what);
+	cr_assert_eq(h_run(cmd), 0, "event %s on path %d failed", what, path);
 }

@@ -69,6 +69,51 @@ int h_frame_next_skip_ping(int fd, struct h_frames *r, struct mps_frame *f,
  * false when it went silent (the socket's receive timeout).  Closes fd. */
 bool h_closed_by_peer(int fd);
 
+/* valgrind's leak checker in front of a program: exit status 99 on an
+ * error or a definite leak.  h_use_valgrind: valgrind is there and this
+ * is no sanitizer build (which has its own checks and cannot run under
+ * it). */
+#define H_VALGRIND_ARGV "valgrind", "-q", "--error-exitcode=99", \
+	"--leak-check=full", "--errors-for-leak-kinds=definite"
+bool h_use_valgrind(void);
+
+/* Exit status of a shell command, or -1 when it did not exit normally. */
+int h_run(const char *cmd);
+/* Like h_wait without waiting: -1 while pid runs, else its status (as
+ * h_wait's); the process is reaped. */
+int h_exited(pid_t pid);
+/* Wait until the file contains what (bounded). */
+bool h_wait_file_has(const char *path, const char *what, int timeout_ms);
+
+/* /proc figures of a process: resident memory in kB, CPU time (user +
+ * system) in clock ticks, open descriptors; -1 when unreadable. */
+long h_proc_rss_kb(pid_t pid);
+long h_proc_cpu_ticks(pid_t pid);
+int h_proc_fds(pid_t pid);
+
+/* GET /metrics from 127.0.0.1:port (proxyd --metrics): the value of the
+ * sample named exactly `name` (labels included), or -1. */
+long h_metric(int port, const char *name);
+
+/*
+ * The emulated network of testbed/mps-testbed: two paths between a
+ * client and a server namespace, named after the test process so
+ * parallel runs stay apart.  h_tb_up skips the test where namespaces
+ * cannot be made (not root); h_tb_down removes everything and is safe to
+ * call when nothing is up (a suite's fini).
+ */
+struct h_testbed {
+	char name[32], script[512];
+	char cli_ns[64], srv_ns[64];
+	char cli_addr[2][32], srv_addr[2][32], cli_if[2][32];
+	bool up;
+};
+extern struct h_testbed h_tb;
+void h_tb_up(const char *spec1, const char *spec2);
+void h_tb_down(void);
+/* Run a test bed event on one path ("blackhole", "reset", "down" ...). */
+void h_tb_event(int path, const char *what);
+
 /* Stats line parsing: the subflows array of the idx-th line of a stats
  * file: counts of subflows and their byte counters. */
 struct h_sf_stat {

@@ -402,21 +402,12 @@ static int handshake(uint32_t *server_token)
 	return fd;
 }
 
-/* valgrind cannot run a sanitizer build (which has its own checks) */
-static bool use_valgrind(void)
-{
-	const char *san = getenv("MPS_SANITIZED");
-
-	return !(san && *san) && system("valgrind --version >/dev/null 2>&1") == 0;
-}
-
 /* proxyd under valgrind's leak checker: exit status 99 on an error or a
  * definite leak, read after SIGTERM at the end of the test */
 static void start_proxyd_checked(void)
 {
 	char listen[64], backend[64];
-	char *argv[] = { "valgrind", "-q", "--error-exitcode=99", "--leak-check=full",
-			 "--errors-for-leak-kinds=definite", (char *)h_proxyd(),
+	char *argv[] = { H_VALGRIND_ARGV, (char *)h_proxyd(),
 			 "--listen", listen, "--backend", backend, "--log-level", "info",
 			 "--loop", "epoll", NULL };
 
@@ -435,7 +426,7 @@ Test(e2e, hostile_frames_are_refused_and_proxyd_keeps_serving)
 	uint8_t junk[4096];
 	uint32_t token;
 	int fd, meta_fd;
-	bool checked = use_valgrind();
+	bool checked = h_use_valgrind();
 
 	if (checked)
 		start_proxyd_checked();

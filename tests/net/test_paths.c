@@ -17,79 +17,10 @@
 #include <unistd.h>
 #include "harness.h"
 
-static char tb_name[32];
-static char tb_script[512];
-static char cli_ns[64], srv_ns[64], cli_addr[2][32], srv_addr[2][32];
-static char cli_if[2][32];
-static bool tb_up;
-
-static int run(const char *cmd)
-{
-	int st = system(cmd);
-
-	return (st != -1 && WIFEXITED(st)) ? WEXITSTATUS(st) : -1;
-}
-
-static void kv(const char *line, const char *key, char *out, size_t len)
-{
-	size_t k = strlen(key);
-
-	if (!strncmp(line, key, k) && line[k] == '=')
-		snprintf(out, len, "%s", line + k + 1);
-}
-
-static void topology_up(const char *spec1, const char *spec2)
-{
-	char cmd[1024], line[256];
-	FILE *p;
-
-	if (geteuid() != 0 || run("ip netns list >/dev/null 2>&1") != 0)
-		cr_skip_test("needs root and network namespaces");
-	snprintf(tb_name, sizeof(tb_name), "mpstp%ld", (long)getpid());
-	snprintf(tb_script, sizeof(tb_script), "%s/testbed/mps-testbed", h_srcdir());
-	snprintf(cmd, sizeof(cmd), "%s up --name %s --paths 2 --path 1 %s --path 2 %s",
-		 tb_script, tb_name, spec1, spec2);
-	tb_up = true;
-	p = popen(cmd, "r");
-	cr_assert_not_null(p);
-	while (fgets(line, sizeof(line), p)) {
-		line[strcspn(line, "\n")] = '\0';
-		kv(line, "CLIENT_NS", cli_ns, sizeof(cli_ns));
-		kv(line, "SERVER_NS", srv_ns, sizeof(srv_ns));
-		kv(line, "CLIENT_ADDR_1", cli_addr[0], sizeof(cli_addr[0]));
-		kv(line, "CLIENT_ADDR_2", cli_addr[1], sizeof(cli_addr[1]));
-		kv(line, "SERVER_ADDR_1", srv_addr[0], sizeof(srv_addr[0]));
-		kv(line, "CLIENT_IF_1", cli_if[0], sizeof(cli_if[0]));
-		kv(line, "CLIENT_IF_2", cli_if[1], sizeof(cli_if[1]));
-		kv(line, "SERVER_ADDR_2", srv_addr[1], sizeof(srv_addr[1]));
-	}
-	cr_assert_eq(pclose(p), 0, "mps-testbed up failed");
-	cr_assert(cli_ns[0] && srv_ns[0] && cli_addr[1][0] && srv_addr[0][0]);
-	/* pin congestion control: the machine default (bbr without fq) is not
-	 * what this test is about.  A namespace may only pick an algorithm the
-	 * host allows, so allow cubic first. */
-	cr_assert_eq(run("grep -qw cubic /proc/sys/net/ipv4/tcp_allowed_congestion_control || "
-			 "sysctl -qw net.ipv4.tcp_allowed_congestion_control=\""
-			 "$(cat /proc/sys/net/ipv4/tcp_allowed_congestion_control) cubic\""), 0);
-	snprintf(cmd, sizeof(cmd),
-		 "ip netns exec %s sysctl -qw net.ipv4.tcp_congestion_control=cubic && "
-		 "ip netns exec %s sysctl -qw net.ipv4.tcp_congestion_control=cubic",
-		 cli_ns, srv_ns);
-	cr_assert_eq(run(cmd), 0);
-}
-
 static void fini(void)
 {
-	char cmd[600];
-
 	h_cleanup();
-	if (tb_up) {
-		snprintf(cmd, sizeof(cmd), "%s down --name %s >/dev/null 2>&1",
-			 tb_script, tb_name);
-		if (run(cmd) != 0)
-			cr_log_warn("mps-testbed down failed for %s", tb_name);
-	}
-	tb_up = false;
+	h_tb_down();
 }
 
 /* Server side: httpd on 127.0.0.1:8080 and proxyd on SERVER_ADDR_1:8443;
@@ -99,24 +30,24 @@ static char proxyd_env[96] = "MPSHIM_LOG=info";
 static void servers_up(const char *proxyd_stats, const char *proxyd_log)
 {
 	char listen[64];
-	char *httpd[] = { "ip", "netns", "exec", srv_ns, "python3", (char *)h_httpd(),
+	char *httpd[] = { "ip", "netns", "exec", h_tb.srv_ns, "python3", (char *)h_httpd(),
 			  "--bind", "127.0.0.1", "--port", "8080", "--dir",
 			  (char *)h_tmpdir(), NULL };
-	char *proxyd[] = { "ip", "netns", "exec", srv_ns, "env",
+	char *proxyd[] = { "ip", "netns", "exec", h_tb.srv_ns, "env",
 			   "MPSHIM_SUBFLOW_TIMEOUT=1500ms", proxyd_env, (char *)h_proxyd(),
 			   "--listen", listen, "--backend", "127.0.0.1:8080",
 			   "--stats-file", (char *)proxyd_stats, "--log-level", "info",
 			   NULL };
 	char cmd[512];
 
-	snprintf(listen, sizeof(listen), "%s:8443", srv_addr[0]);
+	snprintf(listen, sizeof(listen), "%s:8443", h_tb.srv_addr[0]);
 	cr_assert_gt(h_spawn(httpd, NULL, NULL), 0);
 	cr_assert_gt(h_spawn(proxyd, NULL, proxyd_log), 0);
 	snprintf(cmd, sizeof(cmd),
 		 "for i in $(seq 50); do ip netns exec %s ss -ltnH | grep -q ':8443 ' && "
 		 "ip netns exec %s ss -ltnH | grep -q ':8080 ' && exit 0; sleep 0.1; done; "
-		 "exit 1", srv_ns, srv_ns);
-	cr_assert_eq(run(cmd), 0, "servers did not start");
+		 "exit 1", h_tb.srv_ns, h_tb.srv_ns);
+	cr_assert_eq(h_run(cmd), 0, "servers did not start");
 }
 
 /* curl under the shim in the client namespace, one subflow per path;
@@ -126,16 +57,16 @@ static char client_env[96] = "MPSHIM_LOG=info";
 static pid_t shim_curl(const char *out, const char *stats, const char *log)
 {
 	static char url[128], env_up[96], env_local[96], env_stats[600], pre[600];
-	char *argv[] = { "ip", "netns", "exec", cli_ns, "env", pre, env_up, env_local,
+	char *argv[] = { "ip", "netns", "exec", h_tb.cli_ns, "env", pre, env_up, env_local,
 			 env_stats, "MPSHIM_LOG=info", client_env, "MPSHIM_SUBFLOW_TIMEOUT=1500ms",
 			 "curl", "-sS", "--max-time", "90", "-o", (char *)out, url, NULL };
 
-	snprintf(url, sizeof(url), "http://%s:8443/blob", srv_addr[0]);
+	snprintf(url, sizeof(url), "http://%s:8443/blob", h_tb.srv_addr[0]);
 	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", h_shim_lib());
-	snprintf(env_up, sizeof(env_up), "MPSHIM_UPGRADE=%s:8443", srv_addr[0]);
+	snprintf(env_up, sizeof(env_up), "MPSHIM_UPGRADE=%s:8443", h_tb.srv_addr[0]);
 	/* interfaces by name: the path manager resolves their addresses */
-	snprintf(env_local, sizeof(env_local), "MPSHIM_LOCAL=%s,%s", cli_if[0],
-		 cli_if[1]);
+	snprintf(env_local, sizeof(env_local), "MPSHIM_LOCAL=%s,%s", h_tb.cli_if[0],
+		 h_tb.cli_if[1]);
 	snprintf(env_stats, sizeof(env_stats), "MPSHIM_STATS_FILE=%s", stats);
 	return h_spawn(argv, NULL, log);
 }
@@ -185,15 +116,6 @@ static void xfer_finish(struct xfer *x, pid_t pid, struct h_stats *s,
 		cr_assert_eq(h_stats_read(x->pstats, ps, 1), 1, "no proxyd stats line");
 }
 
-/* Run a test bed event on path 1 ("blackhole", "down", ...). */
-static void path1_event(const char *what)
-{
-	char cmd[700];
-
-	snprintf(cmd, sizeof(cmd), "%s event --name %s 1 %s", tb_script, tb_name, what);
-	cr_assert_eq(run(cmd), 0, "event %s failed", what);
-}
-
 TestSuite(paths, .fini = fini, .timeout = 150);
 
 Test(paths, two_paths_different_delays_both_carry_data)
@@ -203,7 +125,7 @@ Test(paths, two_paths_different_delays_both_carry_data)
 	uint64_t total;
 	pid_t curl;
 
-	topology_up("rate=40mbit,delay=10ms", "rate=20mbit,delay=30ms");
+	h_tb_up("rate=40mbit,delay=10ms", "rate=20mbit,delay=30ms");
 	curl = xfer_start(&x, 24u << 20, 11);
 	xfer_finish(&x, curl, &s, NULL);
 	cr_assert_eq(s.n_sf, 2, "one subflow per path expected");
@@ -220,10 +142,10 @@ Test(paths, blackholed_path_mid_transfer_completes_intact)
 	struct h_stats s, ps;
 	pid_t curl;
 
-	topology_up("rate=30mbit,delay=10ms", "rate=30mbit,delay=20ms");
+	h_tb_up("rate=30mbit,delay=10ms", "rate=30mbit,delay=20ms");
 	curl = xfer_start(&x, 24u << 20, 12);
 	usleep(1500 * 1000);
-	path1_event("blackhole");	/* packets vanish; the link stays up */
+	h_tb_event(1, "blackhole");	/* packets vanish; the link stays up */
 	xfer_finish(&x, curl, &s, &ps);
 	cr_assert_gt(ps.reinjected, 0,
 		     "data in flight on the blackholed path must be sent again");
@@ -235,18 +157,18 @@ Test(paths, blackholed_path_mid_transfer_completes_intact)
 static void connect_timeout_case(const char *mode)
 {
 	char cmd[700], port[16], pre[600], up[96], path[600], log[512];
-	char *argv[] = { "ip", "netns", "exec", cli_ns, "env", pre, up,
+	char *argv[] = { "ip", "netns", "exec", h_tb.cli_ns, "env", pre, up,
 			 "MPSHIM_CONNECT_TIMEOUT=700ms", "MPSHIM_LOG=info", path,
-			 (char *)mode, srv_addr[0], port, "timedout", NULL };
+			 (char *)mode, h_tb.srv_addr[0], port, "timedout", NULL };
 	int rc;
 	char *text;
 
-	topology_up("rate=50mbit,delay=5ms", "rate=50mbit,delay=5ms");
-	snprintf(cmd, sizeof(cmd), "%s event --name %s 1 blackhole", tb_script, tb_name);
-	cr_assert_eq(run(cmd), 0);
+	h_tb_up("rate=50mbit,delay=5ms", "rate=50mbit,delay=5ms");
+	snprintf(cmd, sizeof(cmd), "%s event --name %s 1 blackhole", h_tb.script, h_tb.name);
+	cr_assert_eq(h_run(cmd), 0);
 	snprintf(port, sizeof(port), "%d", 9);
 	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", h_shim_lib());
-	snprintf(up, sizeof(up), "MPSHIM_UPGRADE=%s:9", srv_addr[0]);
+	snprintf(up, sizeof(up), "MPSHIM_UPGRADE=%s:9", h_tb.srv_addr[0]);
 	snprintf(path, sizeof(path), "%s/tests/helpers/mps-client", h_builddir());
 	snprintf(log, sizeof(log), "%s/client.log", h_tmpdir());
 	rc = h_wait(h_spawn(argv, NULL, log), 20000);
@@ -285,10 +207,10 @@ Test(paths, link_down_is_seen_at_once_by_both_ends)
 	bool client_saw = false, server_told = false;
 	pid_t curl;
 
-	topology_up("rate=30mbit,delay=10ms", "rate=30mbit,delay=20ms");
+	h_tb_up("rate=30mbit,delay=10ms", "rate=30mbit,delay=20ms");
 	curl = xfer_start(&x, 24u << 20, 13);
 	usleep(1500 * 1000);
-	path1_event("down");
+	h_tb_event(1, "down");
 	xfer_finish(&x, curl, &s, &ps);
 	for (int i = 0; i < s.n_sf; i++)
 		client_saw |= !strcmp(s.sf[i].end, "interface down");
@@ -307,15 +229,15 @@ Test(paths, path_is_used_again_after_it_returns)
 	uint64_t late_path1;
 	pid_t curl;
 
-	topology_up("rate=20mbit,delay=10ms", "rate=20mbit,delay=20ms");
+	h_tb_up("rate=20mbit,delay=10ms", "rate=20mbit,delay=20ms");
 	/* ~12 s at 40 Mbit/s: room for the outage and the return */
 	curl = xfer_start(&x, 56u << 20, 14);
 	usleep(1500 * 1000);
-	path1_event("blackhole");
+	h_tb_event(1, "blackhole");
 	usleep(2500 * 1000);
-	path1_event("unblackhole");
+	h_tb_event(1, "unblackhole");
 	xfer_finish(&x, curl, &s, NULL);
-	late_path1 = late_bytes_on(&s, cli_addr[0]);
+	late_path1 = late_bytes_on(&s, h_tb.cli_addr[0]);
 	cr_assert_gt(late_path1, 0, "path 1 carried nothing after it returned (%d subflows)",
 		     s.n_sf);
 	cr_log_info("path 1 after its return: %llu bytes", (unsigned long long)late_path1);
@@ -329,7 +251,7 @@ static void scheduler_case(const char *sched, uint64_t size)
 	struct h_stats s, ps;
 	pid_t curl;
 
-	topology_up("rate=30mbit,delay=10ms", "rate=15mbit,delay=30ms,loss=0.5%");
+	h_tb_up("rate=30mbit,delay=10ms", "rate=15mbit,delay=30ms,loss=0.5%");
 	snprintf(proxyd_env, sizeof(proxyd_env), "MPSHIM_SCHEDULER=%s", sched);
 	curl = xfer_start(&x, size, 15);
 	xfer_finish(&x, curl, &s, &ps);
@@ -354,13 +276,13 @@ static void backup_case(bool fail_primary)
 	struct h_stats s, ps;
 	pid_t curl;
 
-	topology_up("rate=20mbit,delay=10ms", "rate=20mbit,delay=10ms");
+	h_tb_up("rate=20mbit,delay=10ms", "rate=20mbit,delay=10ms");
 	/* written as in MPSHIM_LOCAL: by interface name */
-	snprintf(client_env, sizeof(client_env), "MPSHIM_BACKUP=%s", cli_if[1]);
+	snprintf(client_env, sizeof(client_env), "MPSHIM_BACKUP=%s", h_tb.cli_if[1]);
 	curl = xfer_start(&x, 12u << 20, 16);
 	if (fail_primary) {
 		usleep(1500 * 1000);
-		path1_event("down");
+		h_tb_event(1, "down");
 	}
 	xfer_finish(&x, curl, &s, &ps);
 	/* proxyd's second subflow is the one that joined from the backup */
@@ -386,18 +308,18 @@ Test(paths, interface_down_and_up_again_during_a_transfer)
 	bool saw_down = false;
 	pid_t curl;
 
-	topology_up("rate=20mbit,delay=10ms", "rate=20mbit,delay=20ms");
+	h_tb_up("rate=20mbit,delay=10ms", "rate=20mbit,delay=20ms");
 	curl = xfer_start(&x, 56u << 20, 17);
 	usleep(1500 * 1000);
-	path1_event("down");
+	h_tb_event(1, "down");
 	usleep(2000 * 1000);
-	path1_event("up");
+	h_tb_event(1, "up");
 	xfer_finish(&x, curl, &s, NULL);
 	for (int i = 0; i < s.n_sf; i++)
-		saw_down |= starts_with(s.sf[i].local, cli_addr[0]) &&
+		saw_down |= starts_with(s.sf[i].local, h_tb.cli_addr[0]) &&
 			    !strcmp(s.sf[i].end, "interface down");
 	cr_assert(saw_down, "the interface going down was not noticed");
-	cr_assert_gt(late_bytes_on(&s, cli_addr[0]), 0,
+	cr_assert_gt(late_bytes_on(&s, h_tb.cli_addr[0]), 0,
 		     "path 1 unused after the interface came back");
 }
 
@@ -408,25 +330,25 @@ Test(paths, single_path_blackout_is_ridden_out)
 {
 	char out[512], pstats[512], plog[512], cmd[1400], url[128], pre[600], up[96];
 	const char *file;
-	char *cli[] = { "ip", "netns", "exec", cli_ns, "env", pre, up,
+	char *cli[] = { "ip", "netns", "exec", h_tb.cli_ns, "env", pre, up,
 			"MPSHIM_SUBFLOWS=2", "curl", "-sS", "--max-time", "90", "-o", out,
 			url, NULL };
 	pid_t curl;
 
-	topology_up("rate=30mbit,delay=10ms", "rate=30mbit,delay=10ms");
+	h_tb_up("rate=30mbit,delay=10ms", "rate=30mbit,delay=10ms");
 	file = h_make_file("blob", 20u << 20, 18);
 	snprintf(out, sizeof(out), "%s/out", h_tmpdir());
 	snprintf(pstats, sizeof(pstats), "%s/proxyd.json", h_tmpdir());
 	snprintf(plog, sizeof(plog), "%s/proxyd.log", h_tmpdir());
 	servers_up(pstats, plog);
-	snprintf(url, sizeof(url), "http://%s:8443/blob", srv_addr[0]);
+	snprintf(url, sizeof(url), "http://%s:8443/blob", h_tb.srv_addr[0]);
 	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", h_shim_lib());
-	snprintf(up, sizeof(up), "MPSHIM_UPGRADE=%s:8443", srv_addr[0]);
+	snprintf(up, sizeof(up), "MPSHIM_UPGRADE=%s:8443", h_tb.srv_addr[0]);
 	curl = h_spawn(cli, NULL, NULL);
 	usleep(1500 * 1000);
 	snprintf(cmd, sizeof(cmd), "%s event --name %s 1 blackhole && sleep 1.5 && "
-		 "%s event --name %s 1 unblackhole", tb_script, tb_name, tb_script, tb_name);
-	cr_assert_eq(run(cmd), 0);
+		 "%s event --name %s 1 unblackhole", h_tb.script, h_tb.name, h_tb.script, h_tb.name);
+	cr_assert_eq(h_run(cmd), 0);
 	cr_assert_eq(h_wait(curl, 120000), 0, "the connection did not survive");
 	assert_same_file(file, out);
 }
@@ -442,12 +364,12 @@ static void idle_client_run(const char *heartbeat, int idle_s, bool blackhole,
 {
 	char stats[512], plog[512], clog[512], cmd[700], listen[64], idle[16];
 	char pre[600], up[96], env_local[96], env_stats[600], hc[600], hb[64];
-	char *srv[] = { "ip", "netns", "exec", srv_ns, "python3", hc, "server",
+	char *srv[] = { "ip", "netns", "exec", h_tb.srv_ns, "python3", hc, "server",
 			"--port", "8080", NULL };
-	char *proxyd[] = { "ip", "netns", "exec", srv_ns, "env", hb, (char *)h_proxyd(),
+	char *proxyd[] = { "ip", "netns", "exec", h_tb.srv_ns, "env", hb, (char *)h_proxyd(),
 			   "--listen", listen, "--backend", "127.0.0.1:8080", NULL };
-	char *cli[] = { "ip", "netns", "exec", cli_ns, "env", pre, up, env_local,
-			env_stats, hb, "python3", hc, "client", "--host", srv_addr[0],
+	char *cli[] = { "ip", "netns", "exec", h_tb.cli_ns, "env", pre, up, env_local,
+			env_stats, hb, "python3", hc, "client", "--host", h_tb.srv_addr[0],
 			"--port", "8443", "--size", "50000", "--idle", idle, NULL };
 	char *text;
 	pid_t pid;
@@ -459,21 +381,21 @@ static void idle_client_run(const char *heartbeat, int idle_s, bool blackhole,
 	snprintf(stats, sizeof(stats), "%s/client.json", h_tmpdir());
 	snprintf(plog, sizeof(plog), "%s/proxyd.log", h_tmpdir());
 	snprintf(clog, sizeof(clog), "%s/client.log", h_tmpdir());
-	snprintf(listen, sizeof(listen), "%s:8443", srv_addr[0]);
+	snprintf(listen, sizeof(listen), "%s:8443", h_tb.srv_addr[0]);
 	cr_assert_gt(h_spawn(srv, NULL, NULL), 0);
 	cr_assert_gt(h_spawn(proxyd, NULL, plog), 0);
 	snprintf(cmd, sizeof(cmd), "for i in $(seq 50); do ip netns exec %s ss -ltnH | "
-		 "grep -q ':8443 ' && exit 0; sleep 0.1; done; exit 1", srv_ns);
-	cr_assert_eq(run(cmd), 0);
+		 "grep -q ':8443 ' && exit 0; sleep 0.1; done; exit 1", h_tb.srv_ns);
+	cr_assert_eq(h_run(cmd), 0);
 	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", h_shim_lib());
-	snprintf(up, sizeof(up), "MPSHIM_UPGRADE=%s:8443", srv_addr[0]);
-	snprintf(env_local, sizeof(env_local), "MPSHIM_LOCAL=%s,%s", cli_addr[0],
-		 cli_addr[1]);
+	snprintf(up, sizeof(up), "MPSHIM_UPGRADE=%s:8443", h_tb.srv_addr[0]);
+	snprintf(env_local, sizeof(env_local), "MPSHIM_LOCAL=%s,%s", h_tb.cli_addr[0],
+		 h_tb.cli_addr[1]);
 	snprintf(env_stats, sizeof(env_stats), "MPSHIM_STATS_FILE=%s", stats);
 	pid = h_spawn(cli, NULL, clog);
 	if (blackhole) {
 		usleep(700 * 1000);
-		path1_event("blackhole");
+		h_tb_event(1, "blackhole");
 	}
 	rc = h_wait(pid, 60000);
 	text = h_slurp(clog);
@@ -490,10 +412,10 @@ Test(paths, heartbeat_finds_a_dead_idle_path)
 	struct h_stats s;
 	bool found = false;
 
-	topology_up("rate=20mbit,delay=10ms", "rate=20mbit,delay=20ms");
+	h_tb_up("rate=20mbit,delay=10ms", "rate=20mbit,delay=20ms");
 	idle_client_run("1s", 5, true, &s);
 	for (int i = 0; i < s.n_sf; i++)
-		found |= starts_with(s.sf[i].local, cli_addr[0]) &&
+		found |= starts_with(s.sf[i].local, h_tb.cli_addr[0]) &&
 			 !strcmp(s.sf[i].end, "no ACK (path dead)");
 	cr_assert(found, "no heartbeat found path 1 dead while idle");
 }
@@ -504,7 +426,7 @@ Test(paths, idle_connection_survives_long_rtt_heartbeats)
 {
 	struct h_stats s;
 
-	topology_up("rate=20mbit,delay=90ms", "rate=20mbit,delay=90ms");
+	h_tb_up("rate=20mbit,delay=90ms", "rate=20mbit,delay=90ms");
 	idle_client_run("300ms", 4, false, &s);
 	for (int i = 0; i < s.n_sf; i++)
 		cr_assert(strcmp(s.sf[i].end, "no ACK (path dead)"),
@@ -520,13 +442,13 @@ Test(paths, discovered_interfaces_each_get_a_subflow)
 	bool seen[2] = { false, false };
 	pid_t curl;
 
-	topology_up("rate=30mbit,delay=10ms", "rate=30mbit,delay=15ms");
+	h_tb_up("rate=30mbit,delay=10ms", "rate=30mbit,delay=15ms");
 	snprintf(client_env, sizeof(client_env), "MPSHIM_LOCAL=*");
 	curl = xfer_start(&x, 12u << 20, 19);
 	xfer_finish(&x, curl, &s, NULL);
 	for (int i = 0; i < s.n_sf; i++)
 		for (int p = 0; p < 2; p++)
-			if (starts_with(s.sf[i].local, cli_addr[p]) && s.sf[i].recv)
+			if (starts_with(s.sf[i].local, h_tb.cli_addr[p]) && s.sf[i].recv)
 				seen[p] = true;
 	cr_assert(seen[0] && seen[1], "not every interface carried data (%d subflows)",
 		  s.n_sf);
