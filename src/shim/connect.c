@@ -164,7 +164,12 @@ static int upgrade(int fd, struct mps_fdent *e, const struct sockaddr *addr,
 		mps_fdent_put(e);
 		mps_real_close(sv[0]);
 		mps_real_close(sv[1]);
-		return out_of_fds(rc) ? 1 : rc;
+		if (!out_of_fds(rc))
+			return rc;
+		pthread_mutex_lock(&e->lock);
+		e->state = MPS_FDS_IDLE;	/* plain from here, as never tried */
+		pthread_mutex_unlock(&e->lock);
+		return 1;
 	}
 	pthread_mutex_lock(&e->lock);
 	while (e->state == MPS_FDS_CONNECTING)
