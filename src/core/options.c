@@ -73,7 +73,7 @@ const struct mps_option mps_options[] = {
 		.help = "Shim server side: longest wait for a new client's "
 			"first bytes before it is handed to the app as plain TCP. "
 			"The wait is twice the connection's handshake RTT, at "
-			"least 10 ms, at most this.",
+			"least 50 ms, at most this.",
 	},
 	{
 		.name = "subflows",
