@@ -121,7 +121,22 @@ static void meta_advertise(struct mps_meta *meta, struct mps_subflow *sf);
 static void meta_ack_timer(struct mps_timer *t);
 static void meta_hs_timer(struct mps_timer *t);
 
-static struct mps_meta *meta_new(struct mps_engine *eng, enum mps_meta_role role)
+/* Meta ids are drawn by the engine and, for a client connect, by the
+ * application thread that asks for it (mps_engine_connect), so the shim
+ * knows the id before the meta exists: atomically, never 0. */
+static unsigned meta_id_next(struct mps_engine *eng)
+{
+	unsigned id;
+
+	do
+		id = __atomic_add_fetch(&eng->next_meta_id, 1, __ATOMIC_RELAXED);
+	while (!id);
+	return id;
+}
+
+/* id 0: draw a new one */
+static struct mps_meta *meta_new(struct mps_engine *eng, enum mps_meta_role role,
+				 unsigned id)
 {
 	const struct mps_config *cfg = &eng->cfg;
 	struct mps_meta *meta = calloc(1, sizeof(*meta));
@@ -135,7 +150,7 @@ static struct mps_meta *meta_new(struct mps_engine *eng, enum mps_meta_role role
 	meta->eng = eng;
 	meta->role = role;
 	meta->state = MPS_META_CONNECTING;
-	meta->id = ++eng->next_meta_id;
+	meta->id = id ? id : meta_id_next(eng);
 	meta->frame_size = (size_t)cfg->frame_size;
 	meta->cfg = &eng->cfg;
 	meta->sched = eng->sched;
@@ -800,7 +815,7 @@ void mps_meta_fallback(struct mps_meta *meta, const char *why)
 	fb->efd = meta->efd;
 	fb->filler = meta->filler;
 	rc = mps_pump_connect(eng, meta->efd, &to->sa, NULL, 0, why,
-			      fallback_done, fb);
+			      fallback_done, fb, meta->id);
 	if (rc) {
 		free(fb);
 		mps_meta_fail_connect(meta, rc);
@@ -833,6 +848,7 @@ struct connect_cmd {
 	size_t filler;
 	mps_connect_cb cb;
 	void *arg;
+	unsigned id;
 };
 
 /* A `policy` entry for this destination: the connection gets its own
@@ -869,7 +885,7 @@ static void cmd_connect(struct mps_engine *eng, void *arg)
 	struct mps_meta *meta;
 	int rc;
 
-	meta = meta_new(eng, MPS_ROLE_C);
+	meta = meta_new(eng, MPS_ROLE_C, cc->id);
 	if (!meta) {
 		rc = -ENOMEM;
 		goto fail;
@@ -997,7 +1013,7 @@ int mps_meta_server_hello(struct mps_subflow *sf, const struct mps_frame *f)
 	struct mps_meta *meta;
 	int rc;
 
-	meta = meta_new(eng, MPS_ROLE_S);
+	meta = meta_new(eng, MPS_ROLE_S, 0);
 	if (!meta)
 		return -ENOMEM;
 	mps_engine_unclassified_unlink(sf);
@@ -1339,9 +1355,11 @@ int mps_engine_call(struct mps_engine *eng, void (*fn)(struct mps_engine *, void
 }
 
 int mps_engine_connect(struct mps_engine *eng, const struct sockaddr *dest,
-		       int efd, size_t filler, mps_connect_cb cb, void *arg)
+		       int efd, size_t filler, mps_connect_cb cb, void *arg,
+		       unsigned *meta_id)
 {
 	struct connect_cmd *cc = calloc(1, sizeof(*cc));
+	unsigned id;
 	int rc;
 
 	if (!cc)
@@ -1351,9 +1369,13 @@ int mps_engine_connect(struct mps_engine *eng, const struct sockaddr *dest,
 	cc->filler = filler;
 	cc->cb = cb;
 	cc->arg = arg;
+	/* the engine may free cc as soon as it is posted */
+	id = cc->id = meta_id_next(eng);
 	rc = engine_post(eng, cmd_connect, cc);
 	if (rc)
 		free(cc);
+	else if (meta_id)
+		*meta_id = id;
 	return rc;
 }
 

@@ -86,12 +86,15 @@ void mps_engine_join_thread(struct mps_engine *eng);
  * POLLOUT are read and discarded before cb runs.  cb(arg, err, local) runs
  * once, on the engine thread, when the connection is established (err 0;
  * multipath false after a fallback to plain TCP) or has failed (-errno).  After a
- * failure the engine closes efd.  any thread.
+ * failure the engine closes efd.  *meta_id (may be NULL) gets the id of the
+ * connection, by which mps_engine_tcp_info() and the like find it.  any
+ * thread.
  */
 typedef void (*mps_connect_cb)(void *arg, int err, const struct sockaddr *local,
 			       bool multipath);
 int mps_engine_connect(struct mps_engine *eng, const struct sockaddr *dest,
-		       int efd, size_t filler, mps_connect_cb cb, void *arg);
+		       int efd, size_t filler, mps_connect_cb cb, void *arg,
+		       unsigned *meta_id);
 /* Is dest known not to speak mpshim (fallback cached)?  any thread. */
 bool mps_engine_dest_is_plain(struct mps_engine *eng, const struct sockaddr *dest);
 

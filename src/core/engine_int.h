@@ -67,7 +67,7 @@ struct mps_engine {
 	struct mps_subflow *graveyard;		/* released, freed after the flush */
 	struct mps_pump *pumps;
 	struct mps_listener *listeners;
-	unsigned next_meta_id;
+	unsigned next_meta_id;		/* atomic: mps_engine_connect draws too */
 
 	/* commands from other threads, woken through an eventfd */
 	pthread_mutex_t lock;
@@ -186,11 +186,15 @@ void mps_engine_unclassified_unlink(struct mps_subflow *sf);
  * already read from `a` go to dest first.  done(arg, err, local) runs once
  * the connection to dest is up or has failed; on failure `a` is closed
  * (with a reset when it is TCP).  `why` is the fallback reason for stats
- * (NULL: a plain client, no stats line).
+ * (NULL: a plain client, no stats line).  meta_id: the id of the shim's
+ * connection it carries after a fallback (its TCP socket then answers the
+ * application's TCP_INFO), else 0.
  */
 int mps_pump_connect(struct mps_engine *eng, int a, const struct sockaddr *dest,
 		     const void *pre, size_t pre_len, const char *why,
-		     mps_connect_cb done, void *arg);
+		     mps_connect_cb done, void *arg, unsigned meta_id);
+/* The connected TCP socket of the pump carrying meta_id, or -ENOENT. */
+int mps_pump_sock(const struct mps_engine *eng, unsigned meta_id);
 void mps_pump_shutdown_all(struct mps_engine *eng);
 /* After the loop is freed: release every relay without ceremony. */
 void mps_pump_free_all(struct mps_engine *eng);

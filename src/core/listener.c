@@ -489,7 +489,7 @@ void mps_meta_plain_client(struct mps_subflow *sf)
 	mps_engine_unclassified_unlink(sf);
 	mps_timer_cancel(eng->loop, &sf->timer);
 	rc = mps_pump_connect(eng, sf->sfd, &lst->backend.sa, sf->ibuf, sf->ilen,
-			      NULL, NULL, NULL);
+			      NULL, NULL, NULL, 0);
 	if (rc == 0) {
 		sf->sfd = -1;	/* owned by the relay now */
 		eng->cnt.subflows_open--;

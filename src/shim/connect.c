@@ -100,6 +100,7 @@ static int upgrade(int fd, struct mps_fdent *e, const struct sockaddr *addr,
 {
 	struct mps_engine *eng = mps_shim_engine();
 	int sv[2], flflags, rc, bufsz = MPS_RELAY_BUF;
+	unsigned id = 0;
 	bool nonblock;
 	size_t filler = 0;
 
@@ -132,8 +133,9 @@ static int upgrade(int fd, struct mps_fdent *e, const struct sockaddr *addr,
 			return rc;
 		}
 		e->kind = MPS_FD_RELAY;
+		e->owner = getpid();
 		mps_fdent_get(e);
-		rc = mps_engine_connect(eng, &dest->sa, sv[1], filler, on_connected, e);
+		rc = mps_engine_connect(eng, &dest->sa, sv[1], filler, on_connected, e, &id);
 		if (rc) {
 			mps_fdent_put(e);
 			mps_real_close(sv[1]);
@@ -143,11 +145,15 @@ static int upgrade(int fd, struct mps_fdent *e, const struct sockaddr *addr,
 			pthread_mutex_unlock(&e->lock);
 			return rc;
 		}
+		pthread_mutex_lock(&e->lock);
+		e->meta_id = id;
+		pthread_mutex_unlock(&e->lock);
 		return -EINPROGRESS;
 	}
 
 	mps_fdent_get(e);
-	rc = mps_engine_connect(eng, &dest->sa, sv[1], 0, on_connected, e);
+	e->owner = getpid();
+	rc = mps_engine_connect(eng, &dest->sa, sv[1], 0, on_connected, e, &id);
 	if (rc) {
 		mps_fdent_put(e);
 		mps_real_close(sv[0]);
@@ -155,6 +161,7 @@ static int upgrade(int fd, struct mps_fdent *e, const struct sockaddr *addr,
 		return rc;
 	}
 	pthread_mutex_lock(&e->lock);
+	e->meta_id = id;
 	while (e->state == MPS_FDS_CONNECTING)
 		pthread_cond_wait(&e->cond, &e->lock);
 	rc = e->state == MPS_FDS_FAILED ? -e->error : 0;

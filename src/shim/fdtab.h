@@ -46,7 +46,10 @@ struct mps_fdent {
 					 * a listener's bound address */
 	int lfd;			/* listener: the shim's own descriptor of the
 					 * TCP listener (socket options), else -1 */
-	pid_t owner;			/* listener: the process whose engine serves it */
+	pid_t owner;			/* listener, relay: the process whose engine
+					 * serves it (a forked child's is not) */
+	unsigned meta_id;		/* relay: the engine's connection, 0 unknown
+					 * (inherited through an exec) */
 	struct { int opt, val; } tcpopt[MPS_FD_TCPOPTS];	/* IPPROTO_TCP ints */
 	unsigned n_tcpopt;
 };

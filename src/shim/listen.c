@@ -204,6 +204,8 @@ static int accept_from_channel(int fd, struct mps_fdent *le, struct sockaddr *ad
 		e->multipath = true;
 		e->peer = msg.peer;
 		e->local = msg.local;
+		e->meta_id = msg.meta_id;
+		e->owner = le->owner;
 		rc = mps_fdtab_set(nfd, e);
 		mps_fdent_put(e);
 		if (rc)
