@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -262,15 +264,55 @@ static void meta_cancel_app_ops(struct mps_meta *meta)
 		mps_loop_cancel(loop, &meta->econn);
 }
 
-static void meta_close_efd(struct mps_meta *meta, bool reset)
+/* A TCP backend learns of the abort as a reset: the close in meta_free
+ * sends it.  SHUT_RD only wakes a pending recv; SHUT_WR would send a FIN
+ * first, which the backend would take for an orderly end. */
+static void meta_reset_backend(struct mps_meta *meta)
 {
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 
+	setsockopt(meta->efd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	shutdown(meta->efd, SHUT_RD);
+}
+
+/*
+ * An aborted connection's relay: its application must read ECONNRESET,
+ * as after a TCP reset (engine.h, mps_engine_set_relay_reset).  Done once
+ * no op on the relay is pending, or a pending recv could take the byte
+ * that makes the reset.  A TCP backend (proxyd) gets a real reset.
+ */
+static void meta_relay_reset_maybe(struct mps_meta *meta)
+{
+	struct mps_engine *eng = meta->eng;
+	int inq = 0;
+
+	if (!meta->app_reset_due || meta->erd.pending || meta->ewr.pending ||
+	    meta->efd < 0)
+		return;
+	meta->app_reset_due = false;
+	if (!meta->app_gone && (ioctl(meta->efd, SIOCINQ, &inq) || inq <= 0) &&
+	    !(eng->relay_reset && eng->relay_reset(eng->relay_reset_arg, meta->id))) {
+		shutdown(meta->efd, SHUT_RDWR);	/* no byte to leave: EOF */
+		return;
+	}
+	close(meta->efd);
+	meta->efd = -1;
+}
+
+static void meta_end_app_abort(struct mps_meta *meta)
+{
+	int domain = 0;
+	socklen_t len = sizeof(domain);
+
 	if (meta->efd < 0)
 		return;
-	if (reset)	/* a TCP backend learns of the abort as a reset */
-		setsockopt(meta->efd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	shutdown(meta->efd, SHUT_RDWR);
+	if (getsockopt(meta->efd, SOL_SOCKET, SO_DOMAIN, &domain, &len) ||
+	    domain != AF_UNIX) {
+		meta_reset_backend(meta);
+		return;
+	}
+	meta->app_reset_due = true;
+	meta_relay_reset_maybe(meta);
 }
 
 static void drain_filler(struct mps_meta *meta)
@@ -363,7 +405,7 @@ void mps_meta_abort(struct mps_meta *meta, int err, uint8_t code, bool tell_peer
 		}
 	}
 	meta_cancel_app_ops(meta);
-	meta_close_efd(meta, true);
+	meta_end_app_abort(meta);
 	mps_engine_mark_dirty(meta);
 }
 
@@ -531,11 +573,15 @@ static void meta_erd_cb(struct mps_op *op, int res)
 	struct mps_meta *meta = op->ctx;
 
 	if (meta->state != MPS_META_ESTABLISHED) {
+		meta_relay_reset_maybe(meta);
 		mps_engine_mark_dirty(meta);
 		return;
 	}
 	if (res > 0) {
 		mps_meta_snd_commit(meta, (size_t)res);
+	} else if (res == 0 && meta->efd_reset) {
+		mps_meta_abort(meta, -ECONNRESET, MPS_CLOSE_ABORT, true);
+		return;
 	} else if (res == 0) {
 		meta->app_rd_eof = true;
 		meta->snd.fin_queued = true;
@@ -574,6 +620,7 @@ static void meta_ewr_cb(struct mps_op *op, int res)
 	struct mps_meta *meta = op->ctx;
 
 	if (meta->state == MPS_META_CLOSED) {
+		meta_relay_reset_maybe(meta);
 		mps_engine_mark_dirty(meta);
 		return;
 	}
@@ -1158,6 +1205,13 @@ static void meta_econn_cb(struct mps_op *op, int res)
 		return;
 	}
 	err = -mps_sock_connect_result(meta->efd, res);
+	if (err == ECONNRESET) {
+		/* a refused SYN says ECONNREFUSED: this backend accepted,
+		 * then aborted.  Reading SO_ERROR cleared the reset, so its
+		 * data reads to EOF: remember to end with a reset there */
+		meta->efd_reset = true;
+		err = 0;
+	}
 	if (err) {
 		char a[MPS_ADDRSTRLEN];
 		struct mps_frame fc = { .type = MPS_FT_FASTCLOSE };
@@ -1384,6 +1438,75 @@ static void cmd_drain(struct mps_engine *eng, void *arg)
 	(void)arg;
 	eng->draining = true;
 	engine_count_drain(eng);
+}
+
+struct mps_meta *mps_engine_meta_by_id(struct mps_engine *eng, unsigned id)
+{
+	for (struct mps_meta *m = eng->metas; m; m = m->next)
+		if (m->id == id)
+			return m;
+	return NULL;
+}
+
+void mps_engine_set_relay_reset(struct mps_engine *eng,
+				bool (*fn)(void *arg, unsigned meta_id), void *arg)
+{
+	eng->relay_reset = fn;
+	eng->relay_reset_arg = arg;
+}
+
+struct id_cmd {
+	unsigned id;
+	long rc;
+};
+
+static void cmd_abort_one(struct mps_engine *eng, void *arg)
+{
+	struct id_cmd *c = arg;
+	struct mps_meta *meta = mps_engine_meta_by_id(eng, c->id);
+
+	if (!meta || meta->state == MPS_META_CLOSED) {
+		c->rc = -ENOENT;
+		return;
+	}
+	mps_info("meta %u: the application closed with SO_LINGER 0: aborting", meta->id);
+	/* it is closing its end: nobody to reset */
+	meta->app_gone = true;
+	mps_meta_abort(meta, -ECONNRESET, MPS_CLOSE_ABORT, true);
+	c->rc = 0;
+}
+
+int mps_engine_abort(struct mps_engine *eng, unsigned meta_id)
+{
+	struct id_cmd c = { .id = meta_id };
+	int rc = mps_engine_call(eng, cmd_abort_one, &c);
+
+	return rc ? rc : (int)c.rc;
+}
+
+static void cmd_unacked(struct mps_engine *eng, void *arg)
+{
+	struct id_cmd *c = arg;
+	struct mps_meta *meta = mps_engine_meta_by_id(eng, c->id);
+
+	if (!meta || meta->state == MPS_META_CLOSED) {
+		c->rc = 0;
+		return;
+	}
+	if (meta->state != MPS_META_ESTABLISHED) {
+		c->rc = 1;	/* still connecting: nothing acknowledged */
+		return;
+	}
+	c->rc = (long)(meta->snd.end - meta->snd.una) + !meta->snd.fin_acked;
+}
+
+unsigned long mps_engine_unacked(struct mps_engine *eng, unsigned meta_id)
+{
+	struct id_cmd c = { .id = meta_id };
+
+	if (mps_engine_call(eng, cmd_unacked, &c))
+		return 0;
+	return (unsigned long)c.rc;
 }
 
 static void cmd_abort_all(struct mps_engine *eng, void *arg)

@@ -99,6 +99,28 @@ int mps_engine_connect(struct mps_engine *eng, const struct sockaddr *dest,
 bool mps_engine_dest_is_plain(struct mps_engine *eng, const struct sockaddr *dest);
 
 /*
+ * The application's end of a relay and TCP's reset.  An AF_UNIX socket
+ * carries no reset, but closing one whose own receive queue holds data
+ * sets ECONNRESET on its peer.  So when a connection is aborted (FASTCLOSE,
+ * every subflow reset, a protocol error), the engine closes its end with
+ * a byte queued in it: from the application's side, by fn(arg, meta_id),
+ * which writes one byte into the relay of that connection and says whether
+ * it could (the shim: the relay must be a descriptor of this process).
+ * Without it, or when it cannot, the application reads EOF instead.  Set
+ * once, before the first connection.
+ */
+void mps_engine_set_relay_reset(struct mps_engine *eng,
+				bool (*fn)(void *arg, unsigned meta_id), void *arg);
+/* SO_LINGER {1, 0} on a relay the application closes: abort the
+ * connection as TCP's reset would, FASTCLOSE to the peer and the queued
+ * data dropped.  -ENOENT if it is gone.  any thread but the engine's. */
+int mps_engine_abort(struct mps_engine *eng, unsigned meta_id);
+/* What the peer has not acknowledged of meta_id's sending side: bytes,
+ * plus 1 until its DATA_FIN is acknowledged (SO_LINGER's wait).  0 once
+ * all is, or the connection ended.  any thread but the engine's. */
+unsigned long mps_engine_unacked(struct mps_engine *eng, unsigned meta_id);
+
+/*
  * Process exit (shim): wait up to timeout_ms until every connection has
  * had the data the application wrote acknowledged by the peer, then abort
  * what remains so its stats line is still written.  The caller first

@@ -90,6 +90,10 @@ struct mps_engine {
 	struct mps_path_health health[MPS_PATH_HEALTH_SLOTS];
 	unsigned health_next;
 
+	/* the shim's way to queue a byte in a relay (engine.h) */
+	bool (*relay_reset)(void *arg, unsigned meta_id);
+	void *relay_reset_arg;
+
 	bool draining;			/* process exit: count what is unsent */
 	int drain_pending;		/* -1 unknown, else connections left */
 
@@ -112,6 +116,8 @@ struct mps_engine {
 int mps_engine_call(struct mps_engine *eng, void (*fn)(struct mps_engine *, void *),
 		    void *arg);
 void mps_engine_mark_dirty(struct mps_meta *meta);
+/* The live meta with this id (any state), or NULL.  engine thread. */
+struct mps_meta *mps_engine_meta_by_id(struct mps_engine *eng, unsigned id);
 void mps_meta_abort(struct mps_meta *meta, int err, uint8_t code, bool tell_peer);
 void mps_meta_established(struct mps_meta *meta);
 void mps_meta_fallback(struct mps_meta *meta, const char *why);

@@ -128,6 +128,10 @@ struct mps_meta {
 	bool app_rd_eof;		/* app will send no more */
 	bool app_wr_shut;		/* we shut the app's read side (EOF given) */
 	bool app_gone;			/* writing to the app failed */
+	bool efd_reset;			/* the backend reset before its connect
+					 * was seen: its EOF is a reset */
+	bool app_reset_due;		/* aborted: reset the relay once no op
+					 * on it is pending */
 
 	struct mps_subflow *sf[MPS_MAX_SUBFLOWS];
 	unsigned n_sf;

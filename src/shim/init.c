@@ -95,6 +95,7 @@ struct mps_engine *mps_shim_engine(void)
 	if (!engine && !engine_failed) {
 		rc = mps_engine_new(&engine, &cfg);
 		if (!rc) {
+			mps_engine_set_relay_reset(engine, mps_shim_relay_reset, NULL);
 			rc = mps_engine_start_thread(engine);
 			if (rc) {
 				mps_engine_free(engine);
