@@ -88,6 +88,24 @@ static int format(const struct mps_engine *eng, char *buf, size_t len)
 			     "mpshim_forward_refusals_total{reason=\"%s\"} %lu\n",
 			     mps_forward_refusal_name(r), c->fwd_refused[r]);
 	}
+	/* behind a load balancer, unknown_token counts JOINs balanced to
+	 * another instance than their connection's */
+	if (m >= 0) {
+		n += m;
+		if ((size_t)n >= len)
+			return n;
+		m = snprintf(buf + n, len - (size_t)n,
+			"# HELP mpshim_join_refusals_total JOINs refused, by reason.\n"
+			"# TYPE mpshim_join_refusals_total counter\n");
+	}
+	for (unsigned r = 0; m >= 0 && r < MPS_JOIN_REASONS; r++) {
+		n += m;
+		if ((size_t)n >= len)
+			return n;
+		m = snprintf(buf + n, len - (size_t)n,
+			     "mpshim_join_refusals_total{reason=\"%s\"} %lu\n",
+			     mps_join_refusal_name(r), c->join_refused_by[r]);
+	}
 	return m < 0 ? m : n + m;
 }
 

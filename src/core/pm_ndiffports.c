@@ -3,7 +3,8 @@
  *
  * Each subflow gets its own source port, so ECMP, per-flow load balancers
  * or per-flow rate limits along the path see distinct flows.  With one
- * local address configured, every subflow is bound to it.
+ * local address configured, every subflow is bound to it.  A server behind
+ * a load balancer (NOJOIN) gets them on the first address it advertises.
  */
 #include "config.h"
 #include "engine.h"
@@ -34,8 +35,28 @@ static void nd_established(struct mps_meta *meta)
 		mps_path_add(meta, has_local ? &local : NULL, &meta->dest, false, false);
 }
 
+/*
+ * Other server addresses are not ndiffports' business, except behind a
+ * load balancer: the server said NOJOIN, so the subflows that would have
+ * gone to dest (nd_established's were refused) go to the first address it
+ * advertises instead.
+ */
+static void nd_add_addr(struct mps_meta *meta, const union mps_sockaddr *remote)
+{
+	const struct mps_config *cfg = meta->cfg;
+	union mps_sockaddr local;
+	bool has_local;
+
+	if (!meta->peer_nojoin || meta->n_paths > 1)
+		return;
+	nd_initial_local(meta, &local, &has_local);
+	for (long i = 1; i < cfg->subflows; i++)
+		mps_path_add(meta, has_local ? &local : NULL, remote, false, false);
+}
+
 const struct mps_pm_ops mps_pm_ndiffports = {
 	.name = "ndiffports",
 	.initial_local = nd_initial_local,
 	.established = nd_established,
+	.add_addr = nd_add_addr,
 };
