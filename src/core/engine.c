@@ -1122,24 +1122,34 @@ static void meta_local_addr(const struct mps_subflow *sf, union mps_sockaddr *ou
 }
 
 /*
- * HELLO_ACK's NOJOIN: this instance stands behind a load balancer (it has
- * `advertise` addresses) and the client came in through another address,
- * the balancer's.  A JOIN sent there could be balanced to another
- * instance, which does not know the token: the client must JOIN the
- * advertised addresses only.
+ * A connection that reached an instance behind a load balancer (it has
+ * `advertise` addresses) through another address, the balancer's:
+ *
+ * - HELLO_ACK carries NOJOIN (returned here): a JOIN sent to that address
+ *   could be balanced to another instance, which does not know the token,
+ *   so the client joins the advertised addresses only;
+ * - the initial subflow becomes a backup on this side: a balancer that
+ *   terminates TCP (HAProxy in TCP mode) answers it from next door and
+ *   buffers for the client's path, so its RTT says nothing about that
+ *   path and the scheduler would pile data into the balancer.  It carries
+ *   data until the client's direct subflows have joined, and again if
+ *   they all fail.
+ *
+ * 0 for any other connection.
  */
-bool mps_meta_nojoin(const struct mps_meta *meta, const struct mps_subflow *sf)
+uint8_t mps_meta_behind_lb(struct mps_meta *meta, struct mps_subflow *sf)
 {
 	const struct mps_config *cfg = meta->cfg;
 	union mps_sockaddr here, a;
 
 	if (!cfg->n_advertise)
-		return false;
+		return 0;
 	meta_local_addr(sf, &here);
 	for (unsigned i = 0; i < cfg->n_advertise; i++)
 		if (!mps_addr_parse(cfg->advertise[i], &a) && mps_addr_equal(&a.sa, &here.sa))
-			return false;
-	return true;
+			return 0;
+	sf->backup = true;
+	return MPS_HELLO_F_NOJOIN;
 }
 
 /* One ADD_ADDR on sf: id and addr, authenticated with the join key. */
@@ -1234,7 +1244,7 @@ static void meta_econn_cb(struct mps_op *op, int res)
 	} else {
 		mps_meta_seq_start(meta);
 		f.flags = (uint8_t)((meta->checksum ? MPS_HELLO_F_CRC : 0) |
-				    (mps_meta_nojoin(meta, sf) ? MPS_HELLO_F_NOJOIN : 0));
+				    mps_meta_behind_lb(meta, sf));
 		f.u.hello_ack.version = MPS_PROTO_VERSION;
 		f.u.hello_ack.key = meta->key_local;
 		memcpy(f.u.hello_ack.pub, meta->kx.pub, MPS_X25519_LEN);
