@@ -322,8 +322,11 @@ int h_stats_read(const char *path, struct h_stats *out, int max_lines)
 				const char *r = strstr(p, "\"remote\": \"");
 				const char *close = strchr(p, '}');
 
+				const char *b = strstr(p, "\"backup\": true");
+
 				if (r && (!close || r < close))
 					sscanf(r + 11, "%63[^\"]", s->sf[s->n_sf].remote);
+				s->sf[s->n_sf].backup = b && (!close || b < close);
 			}
 			{
 				const char *e = strstr(p, "\"end\": \"");

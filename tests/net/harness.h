@@ -100,6 +100,7 @@ struct h_sf_stat {
 	char end[48];		/* why it ended ("peer closed", "receive error"...) */
 	char local[64];		/* "ADDR:PORT" */
 	char remote[64];	/* "ADDR:PORT" */
+	bool backup;
 };
 struct h_stats {
 	int n_sf;

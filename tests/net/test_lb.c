@@ -137,20 +137,24 @@ static void wire_fini(void)
 TestSuite(lb_wire, .fini = wire_fini, .timeout = 60);
 
 /*
- * proxyd on 127.0.0.1:P (standing for the balancer's side) and 127.0.0.2:P
- * (its own address), advertising 127.0.0.2:P, metrics on metrics_port;
- * backend: the given one, or a socket of this process that only listens.
+ * proxyd on 127.0.0.1:P (standing for the balancer's side), 127.0.0.2:P
+ * (its own address) and 127.0.0.3:P (a listener it does not advertise),
+ * advertising 127.0.0.2:P, metrics on metrics_port, records in
+ * proxyd.json; backend: the given one, or a socket of this process that
+ * only listens.
  */
 static void wire_proxyd(const char *backend, int metrics_port)
 {
-	char l1[64], l2[64], conf[128], mport[64], be[64];
+	char l1[64], l2[64], l3[64], conf[128], mport[64], be[64], stats[600];
 	char *argv[] = { (char *)h_proxyd(), "--config", NULL, "--listen", l1,
-			 "--listen", l2, "--backend", be, "--metrics", mport,
-			 "--log-level", "info", NULL };
+			 "--listen", l2, "--listen", l3, "--backend", be, "--metrics",
+			 mport, "--stats-file", stats, "--log-level", "info", NULL };
 
 	wire_port = h_free_port();
 	snprintf(l1, sizeof(l1), "127.0.0.1:%d", wire_port);
 	snprintf(l2, sizeof(l2), "127.0.0.2:%d", wire_port);
+	snprintf(l3, sizeof(l3), "127.0.0.3:%d", wire_port);
+	snprintf(stats, sizeof(stats), "%s/proxyd.json", h_tmpdir());
 	snprintf(mport, sizeof(mport), "127.0.0.1:%d", metrics_port);
 	if (backend) {
 		snprintf(be, sizeof(be), "%s", backend);
@@ -222,6 +226,10 @@ Test(lb_wire, balanced_address_gets_nojoin_and_the_instance_address)
 					  f.u.add_addr.addr.addr, mac), 0);
 	cr_assert_eq(memcmp(mac, f.u.add_addr.hmac, MPS_HMAC_TRUNC_LEN), 0,
 		     "ADD_ADDR does not verify with the join key");
+
+	/* only the advertised address: not 127.0.0.3, a listener too */
+	cr_assert_lt(h_frame_next_skip_ping(fd, &rd, &f, 400), 0,
+		     "unexpected %s after the ADD_ADDR", mps_frame_type_name(f.type));
 	close(fd);
 
 	/* at the advertised address itself: joins may follow it there, and
@@ -267,6 +275,16 @@ Test(lb_wire, client_joins_the_advertised_address_only)
 	for (int i = 1; i < s.n_sf; i++)
 		cr_assert_str_eq(s.sf[i].remote, adv, "subflow %d went to %s", i,
 				 s.sf[i].remote);
+	/* proxyd's side: the subflow through the "balancer" is a backup, the
+	 * direct ones carry the data */
+	snprintf(stats, sizeof(stats), "%s/proxyd.json", h_tmpdir());
+	for (int t = 0; t < 30 && h_stats_read(stats, &s, 1) != 1; t++)
+		usleep(100 * 1000);
+	cr_assert_eq(h_stats_read(stats, &s, 1), 1, "no proxyd record");
+	cr_assert_eq(s.n_sf, 3);
+	cr_assert(s.sf[0].backup, "the subflow through the balancer is not a backup");
+	cr_assert(!s.sf[1].backup && !s.sf[2].backup, "a direct subflow is a backup");
+	cr_assert_gt(s.sf[1].sent + s.sf[2].sent, 0, "the direct subflows carried nothing");
 }
 
 Test(lb_wire, join_with_unknown_token_is_refused_and_counted)
@@ -593,6 +611,8 @@ Test(lb, subflows_of_a_connection_land_on_one_instance)
 		cr_assert(!strncmp(p->sf[0].remote, bal[k], strlen(bal[k])),
 			  "connection %d: first subflow at instance %d from %s", i, k + 1,
 			  p->sf[0].remote);
+		cr_assert(p->sf[0].backup, "connection %d: the balanced subflow is not "
+			  "a backup at instance %d", i, k + 1);
 		for (int j = 1; j < p->n_sf; j++) {
 			bool mine = false;
 
