@@ -108,6 +108,7 @@ struct mps_config {
 	long frame_size;		/* max DATA payload per frame */
 	long notsent_lowat;		/* TCP_NOTSENT_LOWAT on subflows */
 	long connect_timeout_ms;
+	long connect_stagger_ms;	/* first subflow: next path after this */
 	long hello_timeout_ms;		/* wait for HELLO_ACK before falling back */
 	long subflow_timeout_ms;	/* TCP_USER_TIMEOUT on subflows */
 	long fail_min_ms;		/* liveness: floor of the no-ACK time */

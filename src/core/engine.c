@@ -313,6 +313,7 @@ void mps_meta_fail_connect(struct mps_meta *meta, int err)
 	meta->err = err;
 	meta->state = MPS_META_CLOSED;
 	mps_timer_cancel(meta->eng->loop, &meta->hs_timer);
+	mps_timer_cancel(meta->eng->loop, &meta->init_timer);
 	meta_report_connect(meta, err, NULL);
 	for (unsigned i = 0; i < meta->n_sf; i++)
 		mps_subflow_die(meta->sf[i], err, "meta failed");
@@ -369,6 +370,7 @@ static void meta_stop_timers(struct mps_meta *meta)
 	mps_timer_cancel(loop, &meta->ack_timer);
 	mps_timer_cancel(loop, &meta->hs_timer);
 	mps_timer_cancel(loop, &meta->retry_timer);
+	mps_timer_cancel(loop, &meta->init_timer);
 	mps_timer_cancel(loop, &meta->live_timer);
 }
 
@@ -716,7 +718,9 @@ static void engine_flush(void *ctx)
 void mps_meta_established(struct mps_meta *meta)
 {
 	char a[MPS_ADDRSTRLEN];
-	struct mps_subflow *sf0 = meta->sf[0];
+	/* a client's first subflow won the race of initial.c */
+	struct mps_subflow *sf0 = meta->role == MPS_ROLE_C ? meta->paths[0].sf :
+				  meta->sf[0];
 
 	meta->state = MPS_META_ESTABLISHED;
 	meta->was_established = true;
@@ -863,9 +867,6 @@ static void cmd_connect(struct mps_engine *eng, void *arg)
 {
 	struct connect_cmd *cc = arg;
 	struct mps_meta *meta;
-	struct mps_subflow *sf;
-	union mps_sockaddr local;
-	bool has_local = false;
 	int rc;
 
 	meta = meta_new(eng, MPS_ROLE_C);
@@ -888,28 +889,11 @@ static void cmd_connect(struct mps_engine *eng, void *arg)
 		return;
 	}
 	rc = meta_keys_new(meta);
-	sf = rc ? NULL : mps_subflow_new(eng, -1);
-	if (!sf) {
-		mps_meta_fail_connect(meta, rc ? rc : -ENOMEM);
+	if (rc) {
+		mps_meta_fail_connect(meta, rc);
 		return;
 	}
-	sf->initial = true;
-	mps_meta_attach(meta, sf);
-	rc = meta->pm->initial_local(meta, &local, &has_local);
-	if (!rc)
-		rc = mps_path_add(meta, has_local ? &local : NULL, &meta->dest, true, false);
-	if (!rc) {
-		sf->path = 0;
-		meta->paths[0].sf = sf;
-		rc = mps_subflow_connect(sf, has_local ? &local : NULL, &meta->dest);
-	}
-	if (rc) {
-		sf->state = MPS_SF_DEAD;
-		if (meta->fwd.on)
-			mps_forward_unreachable(meta, rc, "proxy unreachable");
-		else
-			mps_meta_fail_connect(meta, rc);
-	}
+	mps_initial_start(meta);
 	return;
 fail:
 	cc->cb(cc->arg, rc, NULL, false);

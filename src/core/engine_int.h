@@ -17,6 +17,7 @@
 #define MPS_PLAIN_CACHE		64
 #define MPS_ACK_DELAY_MS	5
 #define MPS_CLOSE_LINGER_MS	5000
+#define MPS_PATH_HEALTH_SLOTS	16
 
 struct mps_forward;
 struct mps_pump;
@@ -37,6 +38,13 @@ struct mps_listener {
 	struct mps_handoff *ho;		/* shim: the app's accept() instead */
 	struct mps_op acc;
 	struct mps_listener *next;
+};
+
+/* initial.c: a (local, remote) pair whose subflow failed for a path
+ * reason, avoided for a first subflow until until_ns (0: slot free). */
+struct mps_path_health {
+	union mps_sockaddr local, remote;
+	uint64_t until_ns;
 };
 
 struct mps_cmd {
@@ -77,6 +85,10 @@ struct mps_engine {
 	/* destinations that did not answer HELLO_ACK (guarded by lock) */
 	union mps_sockaddr plain_cache[MPS_PLAIN_CACHE];
 	unsigned n_plain, plain_next;
+
+	/* paths that failed lately (engine thread only, initial.c) */
+	struct mps_path_health health[MPS_PATH_HEALTH_SLOTS];
+	unsigned health_next;
 
 	bool draining;			/* process exit: count what is unsent */
 	int drain_pending;		/* -1 unknown, else connections left */

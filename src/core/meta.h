@@ -22,6 +22,7 @@
 #include "buf.h"
 #include "crypto.h"
 #include "loop.h"
+#include "pm.h"
 
 struct mps_config;
 #define MPS_MAX_SUBFLOWS	16
@@ -133,6 +134,11 @@ struct mps_meta {
 	struct mps_path paths[MPS_MAX_SUBFLOWS];	/* client side */
 	unsigned n_paths;
 	struct mps_timer retry_timer;	/* re-creating failed paths */
+	struct mps_timer init_timer;	/* first subflow: next path's turn */
+	struct mps_pm_candidate init_cand[MPS_PM_MAX_CANDIDATES];
+	unsigned n_init_cand;		/* listed once, when the connect starts */
+	unsigned init_tries;		/* first-subflow attempts started */
+	unsigned init_live;		/* ... and still connecting */
 	uint8_t peer_addr_ids[MPS_MAX_SUBFLOWS];	/* ADD_ADDRs already acted on */
 	unsigned n_peer_addrs;
 	/* client: the server's HELLO_ACK carried NOJOIN (it is behind a load

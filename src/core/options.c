@@ -242,6 +242,18 @@ const struct mps_option mps_options[] = {
 			"server's PING.",
 	},
 	{
+		.name = "connect_stagger",
+		.env = "MPSHIM_CONNECT_STAGGER",
+		.type = MPS_OPT_MS,
+		.min = 0, .max = 60000,
+		.def = "250ms",
+		CFG_FIELD(connect_stagger_ms),
+		.help = "Shim: when the first subflow has not connected after "
+			"this long, also try it from the next local entry; the "
+			"first to connect carries the connection (Happy Eyeballs "
+			"across paths). 0: the next entry only after a failure.",
+	},
+	{
 		.name = "hello_timeout",
 		.env = "MPSHIM_HELLO_TIMEOUT",
 		.type = MPS_OPT_MS,

@@ -139,7 +139,10 @@ void mps_path_subflow_up(struct mps_subflow *sf)
 {
 	struct mps_meta *meta = sf->meta;
 
-	if (!meta || sf->path < 0)
+	if (!meta)
+		return;
+	mps_path_health_note(meta->eng, &sf->local, &sf->remote, 0);
+	if (sf->path < 0)
 		return;
 	meta->paths[sf->path].backoff_ms = (unsigned)cfg_of(meta)->retry_min_ms;
 	meta->paths[sf->path].failures = 0;
@@ -150,6 +153,8 @@ void mps_path_subflow_failed(struct mps_subflow *sf)
 	struct mps_meta *meta = sf->meta;
 	struct mps_path *p;
 
+	if (meta && meta->role == MPS_ROLE_C)
+		mps_path_health_note(meta->eng, &sf->local, &sf->remote, sf->err);
 	if (!meta || sf->path < 0 || meta->role != MPS_ROLE_C ||
 	    meta->state != MPS_META_ESTABLISHED)
 		return;
@@ -377,4 +382,5 @@ void mps_path_timers_init(struct mps_meta *meta)
 {
 	mps_timer_init(&meta->retry_timer, retry_timer_cb, meta);
 	mps_timer_init(&meta->live_timer, live_timer_cb, meta);
+	mps_initial_timer_init(meta);
 }

@@ -12,27 +12,28 @@
 #include "path.h"
 #include "pm.h"
 
-static int nd_initial_local(struct mps_meta *meta, union mps_sockaddr *local,
-			    bool *has_local)
+/* Every subflow shares one path: there is no other to race. */
+static unsigned nd_initial_locals(struct mps_meta *meta, struct mps_pm_candidate *c,
+				  unsigned max)
 {
 	const struct mps_config *cfg = meta->cfg;
 
-	*has_local = false;
-	if (cfg->n_local &&
-	    mps_addr_local_resolve(&cfg->local[0], meta->dest.sa.sa_family, local) == 0)
-		*has_local = true;
-	return 0;
+	(void)max;
+	c->backup = false;
+	c->has_local = cfg->n_local &&
+		       mps_addr_local_resolve(&cfg->local[0], meta->dest.sa.sa_family,
+					      &c->local) == 0;
+	return 1;
 }
 
 static void nd_established(struct mps_meta *meta)
 {
 	const struct mps_config *cfg = meta->cfg;
-	union mps_sockaddr local;
-	bool has_local;
+	const struct mps_path *first = &meta->paths[0];
 
-	nd_initial_local(meta, &local, &has_local);
 	for (long i = 1; i < cfg->subflows; i++)
-		mps_path_add(meta, has_local ? &local : NULL, &meta->dest, false, false);
+		mps_path_add(meta, first->has_local ? &first->local : NULL, &meta->dest,
+			     false, false);
 }
 
 /*
@@ -44,19 +45,18 @@ static void nd_established(struct mps_meta *meta)
 static void nd_add_addr(struct mps_meta *meta, const union mps_sockaddr *remote)
 {
 	const struct mps_config *cfg = meta->cfg;
-	union mps_sockaddr local;
-	bool has_local;
+	const struct mps_path *first = &meta->paths[0];
 
 	if (!meta->peer_nojoin || meta->n_paths > 1)
 		return;
-	nd_initial_local(meta, &local, &has_local);
 	for (long i = 1; i < cfg->subflows; i++)
-		mps_path_add(meta, has_local ? &local : NULL, remote, false, false);
+		mps_path_add(meta, first->has_local ? &first->local : NULL, remote,
+			     false, false);
 }
 
 const struct mps_pm_ops mps_pm_ndiffports = {
 	.name = "ndiffports",
-	.initial_local = nd_initial_local,
+	.initial_locals = nd_initial_locals,
 	.established = nd_established,
 	.add_addr = nd_add_addr,
 };

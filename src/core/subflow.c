@@ -344,6 +344,10 @@ int mps_subflow_connect(struct mps_subflow *sf, const union mps_sockaddr *local,
 	const struct mps_config *cfg = &sf->eng->cfg;
 	int fd, rc;
 
+	/* known before the connect ends: a failure is noted against it */
+	sf->bound = local != NULL;
+	if (local)
+		sf->local = *local;
 	fd = mps_sock_connect_start(&remote->sa, local ? &local->sa : NULL);
 	if (fd < 0)
 		return fd;
@@ -372,6 +376,7 @@ static void sf_connected(struct mps_subflow *sf)
 	sf->ifindex = mps_addr_ifindex(&sf->local.sa);
 	mps_timer_cancel(sf->eng->loop, &sf->timer);
 	if (sf->initial) {
+		mps_initial_connected(sf);
 		sf->state = MPS_SF_HELLO_SENT;
 		rc = send_hello(sf);
 		mps_timer_arm(sf->eng->loop, &sf->timer,
@@ -401,14 +406,7 @@ static void sf_on_connect(struct mps_op *op, int res)
 	if (err) {
 		mps_timer_cancel(sf->eng->loop, &sf->timer);
 		if (sf->initial && sf->meta->state == MPS_META_CONNECTING) {
-			sf->state = MPS_SF_DEAD;
-			sf->err = -err;
-			sf->why = "connect failed";
-			if (sf->meta->fwd.on)
-				mps_forward_unreachable(sf->meta, -err, "proxy unreachable");
-			else
-				mps_meta_fail_connect(sf->meta, -err);
-			mps_subflow_maybe_release(sf);
+			mps_initial_failed(sf, -err, "connect failed");
 		} else {
 			mps_subflow_die(sf, -err, "connect failed");
 		}
@@ -425,15 +423,7 @@ static void sf_on_timer(struct mps_timer *t)
 	case MPS_SF_CONNECTING:
 		if (sf->initial && sf->meta->state == MPS_META_CONNECTING) {
 			mps_loop_cancel(sf->eng->loop, &sf->conn);
-			sf->state = MPS_SF_DEAD;
-			sf->err = -ETIMEDOUT;
-			sf->why = "connect timeout";
-			if (sf->meta->fwd.on)
-				mps_forward_unreachable(sf->meta, -ETIMEDOUT,
-							"proxy unreachable");
-			else
-				mps_meta_fail_connect(sf->meta, -ETIMEDOUT);
-			mps_subflow_maybe_release(sf);
+			mps_initial_failed(sf, -ETIMEDOUT, "connect timeout");
 		} else {
 			mps_subflow_die(sf, -ETIMEDOUT, "connect timeout");
 		}

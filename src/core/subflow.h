@@ -50,6 +50,7 @@ struct mps_subflow {
 	uint8_t addr_id;
 	bool backup;
 	bool initial;
+	bool bound;			/* left from a chosen local address */
 	union mps_sockaddr local, remote;
 
 	uint8_t *ibuf;
