@@ -1161,34 +1161,94 @@ static uint8_t errno_to_close_code(int err)
 	}
 }
 
+/* The address a subflow reached, as a listener or `advertise` names it
+ * (a wildcard IPv6 listener sees IPv4 clients as v4-mapped). */
+static void meta_local_addr(const struct mps_subflow *sf, union mps_sockaddr *out)
+{
+	mps_addr_unmap(&sf->local.sa, out);
+}
+
 /*
- * proxyd listening on several addresses tells each client about the ones
- * it did not connect to (ADD_ADDR, authenticated with the join key), so a
- * client's fullmesh can reach the server over each of them.  Wildcard
- * listeners and other address families are not advertised.
+ * A connection that reached an instance behind a load balancer (it has
+ * `advertise` addresses) through another address, the balancer's:
+ *
+ * - HELLO_ACK carries NOJOIN (returned here): a JOIN sent to that address
+ *   could be balanced to another instance, which does not know the token,
+ *   so the client joins the advertised addresses only;
+ * - the initial subflow becomes a backup on this side: a balancer that
+ *   terminates TCP (HAProxy in TCP mode) answers it from next door and
+ *   buffers for the client's path, so its RTT says nothing about that
+ *   path and the scheduler would pile data into the balancer.  It carries
+ *   data until the client's direct subflows have joined, and again if
+ *   they all fail.
+ *
+ * 0 for any other connection.
+ */
+uint8_t mps_meta_behind_lb(struct mps_meta *meta, struct mps_subflow *sf)
+{
+	const struct mps_config *cfg = meta->cfg;
+	union mps_sockaddr here, a;
+
+	if (!cfg->n_advertise)
+		return 0;
+	meta_local_addr(sf, &here);
+	for (unsigned i = 0; i < cfg->n_advertise; i++)
+		if (!mps_addr_parse(cfg->advertise[i], &a) && mps_addr_equal(&a.sa, &here.sa))
+			return 0;
+	sf->backup = true;
+	return MPS_HELLO_F_NOJOIN;
+}
+
+/* One ADD_ADDR on sf: id and addr, authenticated with the join key. */
+static void meta_add_addr_send(struct mps_meta *meta, struct mps_subflow *sf,
+			       unsigned id, const struct sockaddr *addr)
+{
+	struct mps_frame f = { .type = MPS_FT_ADD_ADDR };
+	uint8_t mac[32];
+
+	if (mps_addr_to_frame(addr, &f.u.add_addr.addr) ||
+	    mps_crypto_addr_hmac(meta->join_key, (uint8_t)id, f.u.add_addr.addr.family,
+				 f.u.add_addr.addr.port, f.u.add_addr.addr.addr, mac))
+		return;
+	f.u.add_addr.addr_id = (uint8_t)id;
+	memcpy(f.u.add_addr.hmac, mac, MPS_HMAC_TRUNC_LEN);
+	mps_subflow_send_frame(sf, &f);
+}
+
+/*
+ * Tell the client the server's other addresses (ADD_ADDR), so a client's
+ * path manager can reach the server over each of them: the `advertise`
+ * list when there is one (an instance behind a load balancer: its own
+ * addresses, ids 1..n), else every other address proxyd listens on for
+ * the same service (ids number the listeners from 1).  The address the
+ * client reached, wildcard listeners and other address families are not
+ * advertised.
  */
 static void meta_advertise(struct mps_meta *meta, struct mps_subflow *sf)
 {
+	const struct mps_config *cfg = meta->cfg;
+	union mps_sockaddr here, a;
 	unsigned id = 0;
 
+	meta_local_addr(sf, &here);
+	if (cfg->n_advertise) {
+		for (unsigned i = 0; i < cfg->n_advertise; i++) {
+			if (mps_addr_parse(cfg->advertise[i], &a) ||
+			    a.sa.sa_family != here.sa.sa_family ||
+			    mps_addr_equal(&a.sa, &here.sa))
+				continue;
+			meta_add_addr_send(meta, sf, i + 1, &a.sa);
+		}
+		return;
+	}
 	for (struct mps_listener *lst = meta->eng->listeners; lst; lst = lst->next) {
-		struct mps_frame f = { .type = MPS_FT_ADD_ADDR };
-		uint8_t mac[32];
-
 		id++;
 		if (lst->closed || mps_addr_is_any(&lst->addr.sa) ||
 		    !mps_listener_same_service(lst, sf->listener) ||
 		    lst->addr.sa.sa_family != sf->local.sa.sa_family ||
 		    mps_addr_equal(&lst->addr.sa, &sf->local.sa))
 			continue;
-		if (mps_addr_to_frame(&lst->addr.sa, &f.u.add_addr.addr) ||
-		    mps_crypto_addr_hmac(meta->join_key, (uint8_t)id,
-					 f.u.add_addr.addr.family, f.u.add_addr.addr.port,
-					 f.u.add_addr.addr.addr, mac))
-			continue;
-		f.u.add_addr.addr_id = (uint8_t)id;
-		memcpy(f.u.add_addr.hmac, mac, MPS_HMAC_TRUNC_LEN);
-		mps_subflow_send_frame(sf, &f);
+		meta_add_addr_send(meta, sf, id, &lst->addr.sa);
 	}
 }
 
@@ -1237,7 +1297,8 @@ static void meta_econn_cb(struct mps_op *op, int res)
 		}
 	} else {
 		mps_meta_seq_start(meta);
-		f.flags = meta->checksum ? MPS_HELLO_F_CRC : 0;
+		f.flags = (uint8_t)((meta->checksum ? MPS_HELLO_F_CRC : 0) |
+				    mps_meta_behind_lb(meta, sf));
 		f.u.hello_ack.version = MPS_PROTO_VERSION;
 		f.u.hello_ack.key = meta->key_local;
 		memcpy(f.u.hello_ack.pub, meta->kx.pub, MPS_X25519_LEN);
@@ -1257,6 +1318,23 @@ static void meta_econn_cb(struct mps_op *op, int res)
 	mps_engine_mark_dirty(meta);
 }
 
+const char *mps_join_refusal_name(unsigned reason)
+{
+	static const char *const names[MPS_JOIN_REASONS] = {
+		[MPS_JOIN_UNKNOWN_TOKEN] = "unknown_token",
+		[MPS_JOIN_REPLAY] = "replayed_nonce",
+		[MPS_JOIN_LIMIT] = "subflow_limit",
+		[MPS_JOIN_BAD_HMAC] = "bad_hmac",
+	};
+	return reason < MPS_JOIN_REASONS ? names[reason] : "?";
+}
+
+void mps_engine_join_refused(struct mps_engine *eng, enum mps_join_refusal reason)
+{
+	eng->cnt.join_refused++;
+	eng->cnt.join_refused_by[reason]++;
+}
+
 int mps_meta_server_join(struct mps_subflow *sf, const struct mps_frame *f)
 {
 	struct mps_engine *eng = sf->eng;
@@ -1268,17 +1346,18 @@ int mps_meta_server_join(struct mps_subflow *sf, const struct mps_frame *f)
 
 	mps_addr_str(&sf->remote.sa, a, sizeof(a));
 	if (!meta || meta->state != MPS_META_ESTABLISHED) {
-		/* usually a JOIN that arrived after its connection closed */
+		/* a JOIN that arrived after its connection closed, or one a
+		 * load balancer sent to another instance than the HELLO */
 		mps_info("JOIN refused from %s: unknown token %08x", a,
 			 f->u.join.token);
-		eng->cnt.join_refused++;
+		mps_engine_join_refused(eng, MPS_JOIN_UNKNOWN_TOKEN);
 		return -EACCES;
 	}
 	for (unsigned i = 0; i < meta->n_seen_nonces && i < 32; i++) {
 		if (meta->seen_nonces[i] == f->u.join.nonce) {
 			mps_warn("meta %u: JOIN refused from %s: replayed nonce",
 				 meta->id, a);
-			eng->cnt.join_refused++;
+			mps_engine_join_refused(eng, MPS_JOIN_REPLAY);
 			return -EACCES;
 		}
 	}
@@ -1288,7 +1367,7 @@ int mps_meta_server_join(struct mps_subflow *sf, const struct mps_frame *f)
 	rc = mps_meta_attach(meta, sf);
 	if (rc) {
 		mps_warn("meta %u: JOIN refused from %s: subflow limit", meta->id, a);
-		eng->cnt.join_refused++;
+		mps_engine_join_refused(eng, MPS_JOIN_LIMIT);
 		return -EACCES;	/* not attached: the subflow frees itself */
 	}
 	sf->backup = f->flags & MPS_JOIN_F_BACKUP;

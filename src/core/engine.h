@@ -149,6 +149,18 @@ enum mps_fwd_refusal {
 /* "disabled", "no_target", ...: the reason as metrics and logs name it. */
 const char *mps_forward_refusal_name(unsigned reason);
 
+/* Why a server refused a JOIN (counters, logs, metrics).  Behind a load
+ * balancer, a JOIN balanced to the wrong instance is an unknown token. */
+enum mps_join_refusal {
+	MPS_JOIN_UNKNOWN_TOKEN,	/* no ESTABLISHED connection has the token */
+	MPS_JOIN_REPLAY,	/* a nonce seen before for that connection */
+	MPS_JOIN_LIMIT,		/* the connection holds MPS_MAX_SUBFLOWS */
+	MPS_JOIN_BAD_HMAC,	/* JOIN_CONFIRM does not verify */
+	MPS_JOIN_REASONS,
+};
+/* "unknown_token", ...: the reason as metrics and logs name it. */
+const char *mps_join_refusal_name(unsigned reason);
+
 struct mps_engine_counters {
 	unsigned long metas_open, metas_total, subflows_open;
 	unsigned long plain_relays, fallbacks, join_refused, proto_errors;
@@ -156,6 +168,7 @@ struct mps_engine_counters {
 	unsigned long long bytes_sent, bytes_recv, reinjected_bytes;	/* closed metas */
 	unsigned long fwd_accepted;			/* forward clients let through */
 	unsigned long fwd_refused[MPS_FWD_REASONS];
+	unsigned long join_refused_by[MPS_JOIN_REASONS];	/* sum: join_refused */
 };
 void mps_engine_counters(const struct mps_engine *eng,
 			 struct mps_engine_counters *out);

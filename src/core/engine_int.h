@@ -129,6 +129,11 @@ int mps_meta_server_hello(struct mps_subflow *sf, const struct mps_frame *f);
  * forward mode's AUTH) or FASTCLOSE follows from meta_econn_cb.  0. */
 int mps_meta_server_connect(struct mps_meta *meta, struct mps_subflow *sf);
 int mps_meta_server_join(struct mps_subflow *sf, const struct mps_frame *f);
+/* Count a refused JOIN, in the total and by reason (metrics). */
+void mps_engine_join_refused(struct mps_engine *eng, enum mps_join_refusal reason);
+/* Server behind a load balancer: HELLO_ACK's NOJOIN flag for a connection
+ * that came in through it (then its initial subflow sf is a backup), or 0. */
+uint8_t mps_meta_behind_lb(struct mps_meta *meta, struct mps_subflow *sf);
 int mps_meta_attach(struct mps_meta *meta, struct mps_subflow *sf);
 void mps_meta_subflow_gone(struct mps_meta *meta, struct mps_subflow *sf);
 void mps_meta_try_free(struct mps_meta *meta);

@@ -145,6 +145,9 @@ struct mps_meta {
 	unsigned init_live;		/* ... and still connecting */
 	uint8_t peer_addr_ids[MPS_MAX_SUBFLOWS];	/* ADD_ADDRs already acted on */
 	unsigned n_peer_addrs;
+	/* client: the server's HELLO_ACK carried NOJOIN (it is behind a load
+	 * balancer): no subflow to dest beyond the first, only to ADD_ADDRs */
+	bool peer_nojoin;
 	struct mps_timer live_timer;	/* liveness checks and heartbeats */
 	uint64_t orphan_since_ns;	/* no live subflow since, 0 if some */
 	unsigned sf_ever;		/* subflows created, for address ids */

@@ -428,6 +428,21 @@ const struct mps_option mps_options[] = {
 			"destination.",
 	},
 	{
+		.name = "advertise",
+		.env = NULL,
+		.type = MPS_OPT_ADDRS,
+		.def = "",
+		CFG_FIELD(advertise),
+		.help = "mpshim-proxyd behind an L4 load balancer: this instance's "
+			"own directly reachable addresses, comma list of ADDR:PORT "
+			"or [V6ADDR]:PORT. Clients are told them (ADD_ADDR) instead "
+			"of the other listen addresses, and, when they came in "
+			"through another address (the balancer's), not to open "
+			"subflows to that one: their subflows then all reach this "
+			"instance. Empty or none: advertise the other listen "
+			"addresses.",
+	},
+	{
 		.name = "forward",
 		.env = NULL,
 		.type = MPS_OPT_BOOL,

@@ -3,7 +3,8 @@
  *
  * Each subflow gets its own source port, so ECMP, per-flow load balancers
  * or per-flow rate limits along the path see distinct flows.  With one
- * local address configured, every subflow is bound to it.
+ * local address configured, every subflow is bound to it.  A server behind
+ * a load balancer (NOJOIN) gets them on the first address it advertises.
  */
 #include "config.h"
 #include "engine.h"
@@ -35,8 +36,27 @@ static void nd_established(struct mps_meta *meta)
 			     false, false);
 }
 
+/*
+ * Other server addresses are not ndiffports' business, except behind a
+ * load balancer: the server said NOJOIN, so the subflows that would have
+ * gone to dest (nd_established's were refused) go to the first address it
+ * advertises instead.
+ */
+static void nd_add_addr(struct mps_meta *meta, const union mps_sockaddr *remote)
+{
+	const struct mps_config *cfg = meta->cfg;
+	const struct mps_path *first = &meta->paths[0];
+
+	if (!meta->peer_nojoin || meta->n_paths > 1)
+		return;
+	for (long i = 1; i < cfg->subflows; i++)
+		mps_path_add(meta, first->has_local ? &first->local : NULL, remote,
+			     false, false);
+}
+
 const struct mps_pm_ops mps_pm_ndiffports = {
 	.name = "ndiffports",
 	.initial_locals = nd_initial_locals,
 	.established = nd_established,
+	.add_addr = nd_add_addr,
 };

@@ -507,6 +507,7 @@ static int sf_handle_hello_ack(struct mps_subflow *sf, const struct mps_frame *f
 	}
 	/* the server decides: on when either side asked for it */
 	meta->checksum = f->flags & MPS_HELLO_F_CRC;
+	meta->peer_nojoin = f->flags & MPS_HELLO_F_NOJOIN;
 	mps_timer_cancel(sf->eng->loop, &sf->timer);
 	mps_meta_seq_start(meta);
 	meta->snd.wnd_end = meta->idsn_local + f->u.hello_ack.window;
@@ -559,7 +560,7 @@ static int sf_handle_join_confirm(struct mps_subflow *sf, const struct mps_frame
 	    !mps_crypto_equal(mac, f->u.join_confirm.hmac, MPS_HMAC_LEN)) {
 		mps_warn("meta %u: JOIN refused from %s: bad HMAC in JOIN_CONFIRM",
 			 meta->id, mps_addr_str(&sf->remote.sa, a, sizeof(a)));
-		sf->eng->cnt.join_refused++;
+		mps_engine_join_refused(sf->eng, MPS_JOIN_BAD_HMAC);
 		return -EACCES;
 	}
 	mps_timer_cancel(sf->eng->loop, &sf->timer);

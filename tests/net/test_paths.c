@@ -17,79 +17,38 @@
 #include <unistd.h>
 #include "harness.h"
 
-static char tb_name[32];
-static char tb_script[512];
-static char cli_ns[64], srv_ns[64], cli_addr[2][32], srv_addr[2][32];
-static char cli_if[2][32];
-static bool tb_up;
-
-static int run(const char *cmd)
-{
-	int st = system(cmd);
-
-	return (st != -1 && WIFEXITED(st)) ? WEXITSTATUS(st) : -1;
-}
-
-static void kv(const char *line, const char *key, char *out, size_t len)
-{
-	size_t k = strlen(key);
-
-	if (!strncmp(line, key, k) && line[k] == '=')
-		snprintf(out, len, "%s", line + k + 1);
-}
+/* the test's topology; the names below are its fields */
+static struct h_testbed tb;
+static char *const tb_name = tb.name, *const tb_script = tb.script;
+static char *const cli_ns = tb.cli_ns, *const srv_ns = tb.srv_ns;
+static char (*const cli_addr)[32] = tb.cli_addr, (*const srv_addr)[32] = tb.srv_addr;
+static char (*const cli_if)[32] = tb.cli_if;
 
 static void topology_up(const char *spec1, const char *spec2)
 {
-	char cmd[1024], line[256];
-	FILE *p;
+	char cmd[1024];
 
-	if (geteuid() != 0 || run("ip netns list >/dev/null 2>&1") != 0)
+	if (!h_netns_ok())
 		cr_skip_test("needs root and network namespaces");
-	snprintf(tb_name, sizeof(tb_name), "mpstp%ld", (long)getpid());
-	snprintf(tb_script, sizeof(tb_script), "%s/testbed/mps-testbed", h_srcdir());
-	snprintf(cmd, sizeof(cmd), "%s up --name %s --paths 2 --path 1 %s --path 2 %s",
-		 tb_script, tb_name, spec1, spec2);
-	tb_up = true;
-	p = popen(cmd, "r");
-	cr_assert_not_null(p);
-	while (fgets(line, sizeof(line), p)) {
-		line[strcspn(line, "\n")] = '\0';
-		kv(line, "CLIENT_NS", cli_ns, sizeof(cli_ns));
-		kv(line, "SERVER_NS", srv_ns, sizeof(srv_ns));
-		kv(line, "CLIENT_ADDR_1", cli_addr[0], sizeof(cli_addr[0]));
-		kv(line, "CLIENT_ADDR_2", cli_addr[1], sizeof(cli_addr[1]));
-		kv(line, "SERVER_ADDR_1", srv_addr[0], sizeof(srv_addr[0]));
-		kv(line, "CLIENT_IF_1", cli_if[0], sizeof(cli_if[0]));
-		kv(line, "CLIENT_IF_2", cli_if[1], sizeof(cli_if[1]));
-		kv(line, "SERVER_ADDR_2", srv_addr[1], sizeof(srv_addr[1]));
-	}
-	cr_assert_eq(pclose(p), 0, "mps-testbed up failed");
-	cr_assert(cli_ns[0] && srv_ns[0] && cli_addr[1][0] && srv_addr[0][0]);
+	cr_assert(h_testbed_up(&tb, "mpstp", spec1, spec2), "mps-testbed up failed");
 	/* pin congestion control: the machine default (bbr without fq) is not
 	 * what this test is about.  A namespace may only pick an algorithm the
 	 * host allows, so allow cubic first. */
-	cr_assert_eq(run("grep -qw cubic /proc/sys/net/ipv4/tcp_allowed_congestion_control || "
+	cr_assert_eq(h_run("grep -qw cubic /proc/sys/net/ipv4/tcp_allowed_congestion_control || "
 			 "sysctl -qw net.ipv4.tcp_allowed_congestion_control=\""
 			 "$(cat /proc/sys/net/ipv4/tcp_allowed_congestion_control) cubic\""), 0);
 	snprintf(cmd, sizeof(cmd),
 		 "ip netns exec %s sysctl -qw net.ipv4.tcp_congestion_control=cubic && "
 		 "ip netns exec %s sysctl -qw net.ipv4.tcp_congestion_control=cubic",
 		 cli_ns, srv_ns);
-	cr_assert_eq(run(cmd), 0);
+	cr_assert_eq(h_run(cmd), 0);
 }
 
 static void fini(void)
 {
-	char cmd[600];
-
 	h_cleanup();
-	if (tb_up) {
-		snprintf(cmd, sizeof(cmd), "%s down --name %s >/dev/null 2>&1",
-			 tb_script, tb_name);
-		if (run(cmd) != 0)
-			cr_log_warn("mps-testbed down failed for %s", tb_name);
-	}
-	tb_up = false;
+	if (!h_testbed_down(&tb))
+		cr_log_warn("mps-testbed down failed for %s", tb_name);
 }
 
 /* Server side: httpd on 127.0.0.1:8080 and proxyd on SERVER_ADDR_1:8443;
@@ -116,7 +75,7 @@ static void servers_up(const char *proxyd_stats, const char *proxyd_log)
 		 "for i in $(seq 50); do ip netns exec %s ss -ltnH | grep -q ':8443 ' && "
 		 "ip netns exec %s ss -ltnH | grep -q ':8080 ' && exit 0; sleep 0.1; done; "
 		 "exit 1", srv_ns, srv_ns);
-	cr_assert_eq(run(cmd), 0, "servers did not start");
+	cr_assert_eq(h_run(cmd), 0, "servers did not start");
 }
 
 /* curl under the shim in the client namespace, one subflow per path;
@@ -215,7 +174,7 @@ static void path1_event(const char *what)
 	char cmd[700];
 
 	snprintf(cmd, sizeof(cmd), "%s event --name %s 1 %s", tb_script, tb_name, what);
-	cr_assert_eq(run(cmd), 0, "event %s failed", what);
+	cr_assert_eq(h_run(cmd), 0, "event %s failed", what);
 }
 
 TestSuite(paths, .fini = fini, .timeout = 150);
@@ -267,7 +226,7 @@ static void connect_timeout_case(const char *mode)
 
 	topology_up("rate=50mbit,delay=5ms", "rate=50mbit,delay=5ms");
 	snprintf(cmd, sizeof(cmd), "%s event --name %s 1 blackhole", tb_script, tb_name);
-	cr_assert_eq(run(cmd), 0);
+	cr_assert_eq(h_run(cmd), 0);
 	snprintf(port, sizeof(port), "%d", 9);
 	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", h_shim_lib());
 	snprintf(up, sizeof(up), "MPSHIM_UPGRADE=%s:9", srv_addr[0]);
@@ -523,7 +482,7 @@ Test(paths, single_path_blackout_is_ridden_out)
 	usleep(1500 * 1000);
 	snprintf(cmd, sizeof(cmd), "%s event --name %s 1 blackhole && sleep 1.5 && "
 		 "%s event --name %s 1 unblackhole", tb_script, tb_name, tb_script, tb_name);
-	cr_assert_eq(run(cmd), 0);
+	cr_assert_eq(h_run(cmd), 0);
 	cr_assert_eq(h_wait(curl, 120000), 0, "the connection did not survive");
 	assert_same_file(file, out);
 }
@@ -561,7 +520,7 @@ static void idle_client_run(const char *heartbeat, int idle_s, bool blackhole,
 	cr_assert_gt(h_spawn(proxyd, NULL, plog), 0);
 	snprintf(cmd, sizeof(cmd), "for i in $(seq 50); do ip netns exec %s ss -ltnH | "
 		 "grep -q ':8443 ' && exit 0; sleep 0.1; done; exit 1", srv_ns);
-	cr_assert_eq(run(cmd), 0);
+	cr_assert_eq(h_run(cmd), 0);
 	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", h_shim_lib());
 	snprintf(up, sizeof(up), "MPSHIM_UPGRADE=%s:8443", srv_addr[0]);
 	snprintf(env_local, sizeof(env_local), "MPSHIM_LOCAL=%s,%s", cli_addr[0],
