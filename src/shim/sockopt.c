@@ -16,8 +16,10 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
+#include <unistd.h>
 #include "fdtab.h"
 #include "shim.h"
+#include "tcpopt.h"
 
 static int put_int(void *val, socklen_t *len, int v)
 {
@@ -25,6 +27,48 @@ static int put_int(void *val, socklen_t *len, int v)
 		return -EINVAL;
 	memcpy(val, &v, sizeof(int));
 	*len = sizeof(int);
+	return 0;
+}
+
+/*
+ * TCP_INFO: the engine merges the subflows' (tcpopt.h).  Without it (a
+ * relay inherited through exec or fork, or a connection already gone)
+ * only the state is known.  Like TCP, a short buffer gets the start of
+ * the struct and the length is written back.
+ */
+static int relay_tcp_info(struct mps_fdent *e, void *val, socklen_t *len)
+{
+	struct mps_engine *eng;
+	uint8_t buf[512];
+	size_t n;
+	unsigned id;
+	pid_t owner;
+	int rc = -ENOENT;
+
+	if (!len || (int)*len < 0)
+		return len ? -EINVAL : -EFAULT;
+	if (*len && !val)
+		return -EFAULT;
+	pthread_mutex_lock(&e->lock);
+	id = e->meta_id;
+	owner = e->owner;
+	memset(buf, 0, sizeof(buf));
+	buf[0] = e->state == MPS_FDS_CONNECTED ? TCP_ESTABLISHED :
+		 e->state == MPS_FDS_CONNECTING ? TCP_SYN_SENT : TCP_CLOSE;
+	pthread_mutex_unlock(&e->lock);
+	n = mps_tcpinfo_size() < sizeof(buf) ? mps_tcpinfo_size() : sizeof(buf);
+	if (n > *len)
+		n = *len;
+	/* the entry's lock is not held: the engine takes it to report a
+	 * connect */
+	if (id && owner == getpid() && (eng = mps_shim_engine_running())) {
+		rc = mps_engine_tcp_info(eng, id, val, &n);
+		if (rc == -ENOENT)
+			buf[0] = TCP_CLOSE;	/* the connection has ended */
+	}
+	if (rc && n)
+		memcpy(val, buf, n);
+	*len = (socklen_t)n;
 	return 0;
 }
 
@@ -58,18 +102,8 @@ static int relay_getsockopt(struct mps_fdent *e, int level, int opt, void *val,
 			*handled = 0;
 		}
 	} else if (level == IPPROTO_TCP) {
-		if (opt == TCP_INFO && (!val || !len)) {
-			rc = -EFAULT;
-		} else if (opt == TCP_INFO) {
-			struct tcp_info ti;
-			socklen_t n = *len < sizeof(ti) ? *len : sizeof(ti);
-
-			memset(&ti, 0, sizeof(ti));
-			ti.tcpi_state = e->state == MPS_FDS_CONNECTED ? TCP_ESTABLISHED :
-					e->state == MPS_FDS_CONNECTING ? TCP_SYN_SENT :
-					TCP_CLOSE;
-			memcpy(val, &ti, n);
-			*len = n;
+		if (opt == TCP_INFO) {
+			*handled = 2;	/* answered below, without the lock */
 		} else if (mps_fdent_tcpopt_get(e, opt, &v)) {
 			rc = put_int(val, len, v);
 		} else if (opt == TCP_NODELAY || opt == TCP_CORK ||
@@ -101,6 +135,8 @@ MPS_EXPORT int getsockopt(int fd, int level, int opt, void *val, socklen_t *len)
 	e = mps_fdtab_get(fd);
 	if (e && e->kind == MPS_FD_RELAY)
 		rc = relay_getsockopt(e, level, opt, val, len, &handled);
+	if (handled == 2)
+		rc = relay_tcp_info(e, val, len);
 	if (e && e->kind == MPS_FD_LISTEN) {
 		/* the TCP listener itself answers: SO_ACCEPTCONN, SO_DOMAIN,
 		 * SO_REUSEADDR, TCP_DEFER_ACCEPT ... */
