@@ -176,6 +176,7 @@ void mps_subflow_apply_sockopts(struct mps_subflow *sf)
 
 		setsockopt(sf->sfd, IPPROTO_TCP, TCP_USER_TIMEOUT, &v, sizeof(v));
 	}
+	mps_tcpopt_subflow_apply(sf);
 }
 
 static int obuf_reserve(struct mps_subflow *sf, size_t need)

@@ -1,6 +1,7 @@
 /*
  * tcpopt.c - a multipath connection seen by its application as one TCP
- * socket: the TCP_INFO it reads, merged from its subflows' (tcpopt.h).
+ * socket: the TCP_INFO it reads, merged from its subflows' (tcpopt.h),
+ * and the congestion control it sets, which every subflow gets.
  *
  * The shim asks on the application's thread; the answer is built on the
  * engine thread (mps_engine_call), where the metas and subflows live, so
@@ -10,6 +11,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <linux/tcp.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include "engine_int.h"
@@ -212,20 +214,22 @@ struct info_call {
 	int rc;
 };
 
+static struct mps_meta *meta_find(struct mps_engine *eng, unsigned id);
+
 static void cmd_tcp_info(struct mps_engine *eng, void *arg)
 {
 	struct info_call *c = arg;
 	socklen_t len = sizeof(c->ti);
 	int sfd;
 
-	for (struct mps_meta *m = eng->metas; m; m = m->next) {
-		/* a meta that fell back lingers CLOSED: its pump answers */
-		if (m->id != c->id || m->fallback[0])
-			continue;
-		meta_tcp_info(m, &c->ti);
+	struct mps_meta *meta = meta_find(eng, c->id);
+
+	if (meta) {
+		meta_tcp_info(meta, &c->ti);
 		c->rc = 0;
 		return;
 	}
+	/* a meta that fell back lingers CLOSED for a while: its pump answers */
 	sfd = mps_pump_sock(eng, c->id);
 	if (sfd >= 0 && !getsockopt(sfd, IPPROTO_TCP, TCP_INFO, &c->ti, &len))
 		c->rc = 0;
@@ -245,4 +249,92 @@ int mps_engine_tcp_info(struct mps_engine *eng, unsigned id, void *buf, size_t *
 		*len = sizeof(c.ti);
 	memcpy(buf, &c.ti, *len);
 	return 0;
+}
+
+void mps_tcpopt_subflow_apply(struct mps_subflow *sf)
+{
+	const char *cc = sf->meta ? sf->meta->congestion : "";
+
+	/* validated by the shim on a socket of its own: cannot fail but
+	 * for a module unloaded since */
+	if (cc[0] && sf->sfd >= 0)
+		setsockopt(sf->sfd, IPPROTO_TCP, TCP_CONGESTION, cc, (socklen_t)strlen(cc));
+}
+
+/* The live meta with that id (not one that fell back), or NULL. */
+static struct mps_meta *meta_find(struct mps_engine *eng, unsigned id)
+{
+	for (struct mps_meta *m = eng->metas; m; m = m->next)
+		if (m->id == id && !m->fallback[0])
+			return m;
+	return NULL;
+}
+
+struct cc_call {
+	unsigned id;
+	char name[16];
+	int rc;
+};
+
+static void cmd_cc_set(struct mps_engine *eng, void *arg)
+{
+	struct cc_call *c = arg;
+	struct mps_meta *meta = meta_find(eng, c->id);
+	socklen_t len = (socklen_t)strlen(c->name);
+	int sfd;
+
+	if (meta) {
+		memcpy(meta->congestion, c->name, sizeof(meta->congestion));
+		for (unsigned i = 0; i < meta->n_sf; i++)
+			if (meta->sf[i]->state != MPS_SF_DEAD)
+				mps_tcpopt_subflow_apply(meta->sf[i]);
+		c->rc = 0;
+	} else if ((sfd = mps_pump_sock(eng, c->id)) >= 0) {
+		c->rc = setsockopt(sfd, IPPROTO_TCP, TCP_CONGESTION, c->name, len) ? -errno : 0;
+	}
+}
+
+static void cmd_cc_get(struct mps_engine *eng, void *arg)
+{
+	struct cc_call *c = arg;
+	struct mps_meta *meta = meta_find(eng, c->id);
+	socklen_t len = sizeof(c->name);
+	int sfd = -1;
+
+	if (meta && meta->congestion[0]) {
+		memcpy(c->name, meta->congestion, sizeof(c->name));
+		c->rc = 0;
+		return;
+	}
+	/* the system's default, as the subflows got it */
+	for (unsigned i = 0; meta && i < meta->n_sf && sfd < 0; i++)
+		if (meta->sf[i]->sfd >= 0 && meta->sf[i]->state != MPS_SF_DEAD)
+			sfd = meta->sf[i]->sfd;
+	if (!meta)
+		sfd = mps_pump_sock(eng, c->id);
+	if (sfd >= 0 && !getsockopt(sfd, IPPROTO_TCP, TCP_CONGESTION, c->name, &len))
+		c->rc = 0;
+}
+
+int mps_engine_congestion_set(struct mps_engine *eng, unsigned meta_id, const char *name)
+{
+	struct cc_call c = { .id = meta_id, .rc = -ENOENT };
+	int rc;
+
+	snprintf(c.name, sizeof(c.name), "%s", name);
+	rc = mps_engine_call(eng, cmd_cc_set, &c);
+	return rc ? rc : c.rc;
+}
+
+int mps_engine_congestion_get(struct mps_engine *eng, unsigned meta_id, char name[16])
+{
+	struct cc_call c = { .id = meta_id, .rc = -ENOENT };
+	int rc;
+
+	rc = mps_engine_call(eng, cmd_cc_get, &c);
+	if (!rc)
+		rc = c.rc;
+	if (!rc)
+		memcpy(name, c.name, sizeof(c.name));
+	return rc;
 }

@@ -2,7 +2,8 @@
  * tcpopt.h - what an application's TCP-level socket options mean for a
  * multipath connection (tcpopt.c).
  *
- * Owns: the merge of the subflows' TCP_INFO into the one struct tcp_info
+ * Owns: the application's TCP_CONGESTION (meta->congestion), given to
+ * every subflow the connection has and opens later; the merge of the subflows' TCP_INFO into the one struct tcp_info
  * (<linux/tcp.h>) the application reads.  Field by field:
  *  - state: from the meta (CONNECTING: SYN_SENT or SYN_RECV; the
  *    DATA_FINs as TCP's FINs: FIN_WAIT1/2, CLOSE_WAIT, CLOSING; CLOSED:
@@ -42,6 +43,9 @@ void mps_tcpinfo_totals_add(struct tcp_info *agg, const struct mps_sf_totals *t)
 void mps_tcpinfo_totals_of(const struct tcp_info *ti, struct mps_sf_totals *t);
 /* TCP state (TCP_ESTABLISHED...) of a meta as the application sees it. */
 uint8_t mps_tcpinfo_state(const struct mps_meta *meta);
+/* Give sf its meta's congestion control, if the application chose one:
+ * when it has a socket and a meta (client: at connect; server: at JOIN). */
+void mps_tcpopt_subflow_apply(struct mps_subflow *sf);
 /* sizeof(struct tcp_info) of <linux/tcp.h>, which the shim, built
  * with <netinet/tcp.h>, cannot take itself. */
 size_t mps_tcpinfo_size(void);

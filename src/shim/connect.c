@@ -95,6 +95,23 @@ int mps_shim_install_fd(int fd, int app_end)
 	return 0;
 }
 
+/* TCP_CONGESTION set on the TCP socket before connect: every subflow of
+ * the connection gets it, the first one included (the command follows
+ * the connect in the engine's queue). */
+static void carry_congestion(struct mps_engine *eng, struct mps_fdent *e, unsigned id)
+{
+	char cc[sizeof(e->congestion)];
+
+	pthread_mutex_lock(&e->lock);
+	memcpy(cc, e->congestion, sizeof(cc));
+	pthread_mutex_unlock(&e->lock);
+	if (cc[0] && !mps_engine_congestion_set(eng, id, cc)) {
+		pthread_mutex_lock(&e->lock);
+		e->congestion[0] = '\0';	/* the engine's now */
+		pthread_mutex_unlock(&e->lock);
+	}
+}
+
 static int upgrade(int fd, struct mps_fdent *e, const struct sockaddr *addr,
 		   socklen_t len, const union mps_sockaddr *dest)
 {
@@ -148,6 +165,7 @@ static int upgrade(int fd, struct mps_fdent *e, const struct sockaddr *addr,
 		pthread_mutex_lock(&e->lock);
 		e->meta_id = id;
 		pthread_mutex_unlock(&e->lock);
+		carry_congestion(eng, e, id);
 		return -EINPROGRESS;
 	}
 
@@ -160,6 +178,7 @@ static int upgrade(int fd, struct mps_fdent *e, const struct sockaddr *addr,
 		mps_real_close(sv[1]);
 		return rc;
 	}
+	carry_congestion(eng, e, id);
 	pthread_mutex_lock(&e->lock);
 	e->meta_id = id;
 	while (e->state == MPS_FDS_CONNECTING)

@@ -51,6 +51,9 @@ struct mps_fdent {
 	unsigned meta_id;		/* relay: the engine's connection, 0 unknown
 					 * (inherited through an exec) */
 	struct { int opt, val; } tcpopt[MPS_FD_TCPOPTS];	/* IPPROTO_TCP ints */
+	char congestion[16];		/* TCP_CONGESTION set before connect (for
+					 * the engine), or on a relay no engine of
+					 * this process carries; "" none */
 	unsigned n_tcpopt;
 };
 

@@ -30,6 +30,18 @@ static int put_int(void *val, socklen_t *len, int v)
 	return 0;
 }
 
+/* The entry's engine, if this process runs it, and the connection's id. */
+static struct mps_engine *relay_engine(struct mps_fdent *e, unsigned *id)
+{
+	pid_t owner;
+
+	pthread_mutex_lock(&e->lock);
+	*id = e->meta_id;
+	owner = e->owner;
+	pthread_mutex_unlock(&e->lock);
+	return *id && owner == getpid() ? mps_shim_engine_running() : NULL;
+}
+
 /*
  * TCP_INFO: the engine merges the subflows' (tcpopt.h).  Without it (a
  * relay inherited through exec or fork, or a connection already gone)
@@ -42,16 +54,14 @@ static int relay_tcp_info(struct mps_fdent *e, void *val, socklen_t *len)
 	uint8_t buf[512];
 	size_t n;
 	unsigned id;
-	pid_t owner;
 	int rc = -ENOENT;
 
 	if (!len || (int)*len < 0)
 		return len ? -EINVAL : -EFAULT;
 	if (*len && !val)
 		return -EFAULT;
+	eng = relay_engine(e, &id);
 	pthread_mutex_lock(&e->lock);
-	id = e->meta_id;
-	owner = e->owner;
 	memset(buf, 0, sizeof(buf));
 	buf[0] = e->state == MPS_FDS_CONNECTED ? TCP_ESTABLISHED :
 		 e->state == MPS_FDS_CONNECTING ? TCP_SYN_SENT : TCP_CLOSE;
@@ -61,7 +71,7 @@ static int relay_tcp_info(struct mps_fdent *e, void *val, socklen_t *len)
 		n = *len;
 	/* the entry's lock is not held: the engine takes it to report a
 	 * connect */
-	if (id && owner == getpid() && (eng = mps_shim_engine_running())) {
+	if (eng) {
 		rc = mps_engine_tcp_info(eng, id, val, &n);
 		if (rc == -ENOENT)
 			buf[0] = TCP_CLOSE;	/* the connection has ended */
@@ -69,6 +79,77 @@ static int relay_tcp_info(struct mps_fdent *e, void *val, socklen_t *len)
 	if (rc && n)
 		memcpy(val, buf, n);
 	*len = (socklen_t)n;
+	return 0;
+}
+
+/*
+ * TCP_CONGESTION on a relay.  The kernel judges the name on a TCP socket
+ * of the application's family made for the purpose (same credentials,
+ * same namespace, so ENOENT, EPERM, EINVAL as TCP would say), and the
+ * name it keeps goes to the engine, which gives it to every subflow.
+ */
+static int congestion_probe(int domain, const void *val, socklen_t len, char name[16])
+{
+	socklen_t nlen = 16;
+	int rc = 0, fd = mps_real_socket(domain, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	memset(name, 0, 16);
+	if ((val && mps_real_setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, val, len)) ||
+	    mps_real_getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name, &nlen))
+		rc = -errno;
+	mps_real_close(fd);
+	return rc;
+}
+
+static int relay_congestion_set(struct mps_fdent *e, const void *val, socklen_t len)
+{
+	struct mps_engine *eng;
+	char name[16];
+	unsigned id;
+	int rc = congestion_probe(e->domain, val, len, name);
+
+	if (rc)
+		return rc;
+	eng = relay_engine(e, &id);
+	if (!eng || mps_engine_congestion_set(eng, id, name)) {
+		/* nothing carries it (any more): remembered, as a closed
+		 * TCP socket would */
+		pthread_mutex_lock(&e->lock);
+		memcpy(e->congestion, name, sizeof(e->congestion));
+		pthread_mutex_unlock(&e->lock);
+	}
+	return 0;
+}
+
+static int relay_congestion_get(struct mps_fdent *e, void *val, socklen_t *len)
+{
+	struct mps_engine *eng;
+	char name[16];
+	unsigned id;
+	int rc = -ENOENT;
+
+	if (!len)
+		return -EFAULT;
+	if ((int)*len < 0)
+		return -EINVAL;
+	eng = relay_engine(e, &id);
+	if (eng)
+		rc = mps_engine_congestion_get(eng, id, name);
+	if (rc) {
+		pthread_mutex_lock(&e->lock);
+		memcpy(name, e->congestion, sizeof(name));
+		pthread_mutex_unlock(&e->lock);
+		rc = name[0] ? 0 : congestion_probe(e->domain, NULL, 0, name);
+		if (rc)
+			return rc;
+	}
+	if (*len > sizeof(name))
+		*len = sizeof(name);
+	if (*len && !val)
+		return -EFAULT;
+	memcpy(val, name, *len);
 	return 0;
 }
 
@@ -102,7 +183,7 @@ static int relay_getsockopt(struct mps_fdent *e, int level, int opt, void *val,
 			*handled = 0;
 		}
 	} else if (level == IPPROTO_TCP) {
-		if (opt == TCP_INFO) {
+		if (opt == TCP_INFO || opt == TCP_CONGESTION) {
 			*handled = 2;	/* answered below, without the lock */
 		} else if (mps_fdent_tcpopt_get(e, opt, &v)) {
 			rc = put_int(val, len, v);
@@ -136,7 +217,8 @@ MPS_EXPORT int getsockopt(int fd, int level, int opt, void *val, socklen_t *len)
 	if (e && e->kind == MPS_FD_RELAY)
 		rc = relay_getsockopt(e, level, opt, val, len, &handled);
 	if (handled == 2)
-		rc = relay_tcp_info(e, val, len);
+		rc = opt == TCP_INFO ? relay_tcp_info(e, val, len) :
+				       relay_congestion_get(e, val, len);
 	if (e && e->kind == MPS_FD_LISTEN) {
 		/* the TCP listener itself answers: SO_ACCEPTCONN, SO_DOMAIN,
 		 * SO_REUSEADDR, TCP_DEFER_ACCEPT ... */
@@ -150,6 +232,22 @@ MPS_EXPORT int getsockopt(int fd, int level, int opt, void *val, socklen_t *len)
 	if (rc) {
 		errno = -rc;
 		return -1;
+	}
+	return 0;
+}
+
+/* Before connect: the TCP socket takes it, and the engine will too. */
+static int congestion_tcp_set(int fd, struct mps_fdent *e, const void *val, socklen_t len)
+{
+	char name[16] = "";
+	socklen_t nlen = sizeof(name);
+
+	if (mps_real_setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, val, len))
+		return -errno;
+	if (!mps_real_getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name, &nlen)) {
+		pthread_mutex_lock(&e->lock);
+		memcpy(e->congestion, name, sizeof(e->congestion));
+		pthread_mutex_unlock(&e->lock);
 	}
 	return 0;
 }
@@ -175,6 +273,16 @@ MPS_EXPORT int setsockopt(int fd, int level, int opt, const void *val, socklen_t
 			rc = mps_real_setsockopt(fd, level, opt, val, len);
 		mps_fdent_put(e);
 		return rc;
+	}
+	if (level == IPPROTO_TCP && opt == TCP_CONGESTION) {
+		rc = e->kind == MPS_FD_RELAY ? relay_congestion_set(e, val, len) :
+					       congestion_tcp_set(fd, e, val, len);
+		mps_fdent_put(e);
+		if (rc) {
+			errno = -rc;
+			return -1;
+		}
+		return 0;
 	}
 	if (level == IPPROTO_TCP && val && len >= sizeof(int)) {
 		memcpy(&v, val, sizeof(int));
