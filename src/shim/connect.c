@@ -199,6 +199,27 @@ static int upgrade(int fd, struct mps_fdent *e, const struct sockaddr *addr,
 	return rc;
 }
 
+/*
+ * IPV6_V6ONLY of an AF_INET6 socket, remembered now for getsockopt on the
+ * relay (it cannot change once connected).  A v6-only socket cannot reach
+ * an IPv4-mapped address: that connect is left to the kernel, which
+ * refuses it as TCP does.
+ */
+static bool v6only_refuses(int fd, struct mps_fdent *e, const struct sockaddr *addr)
+{
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)addr;
+	socklen_t n = sizeof(int);
+	int v6only = 0;
+
+	if (e->domain != AF_INET6 ||
+	    mps_real_getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &n))
+		return false;
+	pthread_mutex_lock(&e->lock);
+	mps_fdent_opt_set(e, IPPROTO_IPV6, IPV6_V6ONLY, v6only);
+	pthread_mutex_unlock(&e->lock);
+	return v6only && addr->sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr);
+}
+
 MPS_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
 	struct mps_fdent *e;
@@ -230,6 +251,10 @@ MPS_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 	if (!addr || len < sizeof(sa_family_t) ||
 	    (addr->sa_family != AF_INET && addr->sa_family != AF_INET6) ||
 	    len < mps_addr_len(addr)) {
+		mps_fdent_put(e);
+		return mps_real_connect(fd, addr, len);
+	}
+	if (v6only_refuses(fd, e, addr)) {
 		mps_fdent_put(e);
 		return mps_real_connect(fd, addr, len);
 	}

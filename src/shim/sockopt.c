@@ -4,30 +4,58 @@
  * A listener's options are the TCP listener's: the shim keeps a
  * descriptor of it for exactly this.
  *
- * Socket-level options that describe the socket itself (SO_ERROR, SO_TYPE,
- * SO_DOMAIN, SO_PROTOCOL, SO_ACCEPTCONN) answer as the TCP socket would.
- * IPPROTO_TCP integer options are remembered and read back (a relay is not
- * TCP, so the kernel would refuse them); TCP_INFO reports an established
- * connection.  IP-level options set on a relay (IP_TOS, IPV6_TCLASS: ssh
- * and sshd set them on every connection) succeed and are not applied.  Other socket-level options act on the relay itself, which
- * is what the app's reads and writes touch (SO_RCVBUF, SO_RCVTIMEO...).
+ * On a relay, socket-level options that describe the socket itself
+ * (SO_ERROR, SO_TYPE, SO_DOMAIN, SO_PROTOCOL, SO_ACCEPTCONN) answer as the
+ * TCP socket would; other socket-level options act on the relay itself,
+ * which is what the app's reads and writes touch (SO_RCVBUF,
+ * SO_RCVTIMEO...).  TCP_INFO and TCP_CONGESTION go to the engine.  Other
+ * integer options of the TCP and IP levels are judged by the kernel on a
+ * TCP socket of the app's family made for the purpose (the probe), so a
+ * value TCP refuses is refused with TCP's errno, and what the kernel
+ * keeps (TCP_NODELAY 5 reads back as 1) is remembered and read back;
+ * one never set reads as the probe's, the kernel's default.  They are not
+ * applied to the subflows (IP_TOS, IPV6_TCLASS: ssh and sshd set them on
+ * every connection).  IPV6_V6ONLY is the socket's from before connect.
  */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
 #include "fdtab.h"
 #include "shim.h"
 #include "tcpopt.h"
 
+/* An int option as the kernel returns it: a shorter buffer gets the
+ * first bytes. */
 static int put_int(void *val, socklen_t *len, int v)
 {
-	if (!val || !len || *len < sizeof(int))
+	if (!len)
+		return -EFAULT;
+	if ((int)*len < 0)
 		return -EINVAL;
-	memcpy(val, &v, sizeof(int));
-	*len = sizeof(int);
+	if (*len > sizeof(int))
+		*len = sizeof(int);
+	if (*len && !val)
+		return -EFAULT;
+	memcpy(val, &v, *len);
 	return 0;
+}
+
+static bool probed_level(int level)
+{
+	return level == IPPROTO_TCP || level == IPPROTO_IP || level == IPPROTO_IPV6;
+}
+
+/* A TCP socket of the relay's family, unconnected, for the kernel to
+ * judge an option on: the fd or -errno.  One per call, never kept: a
+ * program that closes every descriptor cannot pull it from under us. */
+static int probe_open(const struct mps_fdent *e)
+{
+	int fd = mps_real_socket(e->domain, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	return fd < 0 ? -errno : fd;
 }
 
 /* The entry's engine, if this process runs it, and the connection's id. */
@@ -153,6 +181,41 @@ static int relay_congestion_get(struct mps_fdent *e, void *val, socklen_t *len)
 	return 0;
 }
 
+/* TCP_MAXSEG of a connection reads its MSS: the engine's best subflow's. */
+static int relay_maxseg(struct mps_fdent *e, int *mss)
+{
+	struct tcp_info ti;
+	socklen_t n = sizeof(ti);
+
+	memset(&ti, 0, sizeof(ti));
+	relay_tcp_info(e, &ti, &n);
+	*mss = (int)ti.tcpi_snd_mss;
+	return ti.tcpi_snd_mss ? 0 : -ENOENT;
+}
+
+/* Options not answered under the entry's lock: the engine's, and the
+ * kernel's defaults on a probe. */
+static int relay_getsockopt_slow(struct mps_fdent *e, int level, int opt, void *val,
+				 socklen_t *len)
+{
+	int fd, rc, v;
+
+	if (level == IPPROTO_TCP && opt == TCP_INFO)
+		return relay_tcp_info(e, val, len);
+	if (level == IPPROTO_TCP && opt == TCP_CONGESTION)
+		return relay_congestion_get(e, val, len);
+	if (level == IPPROTO_TCP && opt == TCP_MAXSEG && !relay_maxseg(e, &v))
+		return put_int(val, len, v);
+	fd = probe_open(e);
+	if (fd < 0)
+		return fd;
+	rc = mps_real_getsockopt(fd, level, opt, val, len) ? -errno : 0;
+	mps_real_close(fd);
+	return rc;
+}
+
+/* *handled: 0 the relay itself answers, 1 answered, 2 answer with
+ * relay_getsockopt_slow (without the lock). */
 static int relay_getsockopt(struct mps_fdent *e, int level, int opt, void *val,
 			    socklen_t *len, int *handled)
 {
@@ -182,22 +245,11 @@ static int relay_getsockopt(struct mps_fdent *e, int level, int opt, void *val,
 		default:
 			*handled = 0;
 		}
-	} else if (level == IPPROTO_TCP) {
-		if (opt == TCP_INFO || opt == TCP_CONGESTION) {
-			*handled = 2;	/* answered below, without the lock */
-		} else if (mps_fdent_tcpopt_get(e, opt, &v)) {
+	} else if (probed_level(level)) {
+		if (mps_fdent_opt_get(e, level, opt, &v))
 			rc = put_int(val, len, v);
-		} else if (opt == TCP_NODELAY || opt == TCP_CORK ||
-			   opt == TCP_KEEPIDLE || opt == TCP_KEEPINTVL ||
-			   opt == TCP_KEEPCNT || opt == TCP_QUICKACK) {
-			rc = put_int(val, len, 0);
-		} else if (opt == TCP_MAXSEG) {
-			rc = put_int(val, len, 1448);
-		} else {
-			rc = -ENOPROTOOPT;
-		}
-	} else if (level == IPPROTO_IPV6 && opt == IPV6_V6ONLY) {
-		rc = put_int(val, len, 0);
+		else
+			*handled = 2;
 	} else {
 		*handled = 0;
 	}
@@ -217,8 +269,7 @@ MPS_EXPORT int getsockopt(int fd, int level, int opt, void *val, socklen_t *len)
 	if (e && e->kind == MPS_FD_RELAY)
 		rc = relay_getsockopt(e, level, opt, val, len, &handled);
 	if (handled == 2)
-		rc = opt == TCP_INFO ? relay_tcp_info(e, val, len) :
-				       relay_congestion_get(e, val, len);
+		rc = relay_getsockopt_slow(e, level, opt, val, len);
 	if (e && e->kind == MPS_FD_LISTEN) {
 		/* the TCP listener itself answers: SO_ACCEPTCONN, SO_DOMAIN,
 		 * SO_REUSEADDR, TCP_DEFER_ACCEPT ... */
@@ -252,10 +303,43 @@ static int congestion_tcp_set(int fd, struct mps_fdent *e, const void *val, sock
 	return 0;
 }
 
+/* Remember what the kernel kept of an int option set on sock. */
+static void remember(struct mps_fdent *e, int sock, int level, int opt)
+{
+	socklen_t n = sizeof(int);
+	int v;
+
+	if (mps_real_getsockopt(sock, level, opt, &v, &n) || n != sizeof(int))
+		return;
+	pthread_mutex_lock(&e->lock);
+	mps_fdent_opt_set(e, level, opt, v);
+	pthread_mutex_unlock(&e->lock);
+}
+
+/* A TCP- or IP-level option on a relay: the probe judges it. */
+static int relay_setsockopt(struct mps_fdent *e, int level, int opt, const void *val,
+			    socklen_t len)
+{
+	int fd, rc = 0;
+
+	/* a connected (bound) socket refuses to change it */
+	if (level == IPPROTO_IPV6 && opt == IPV6_V6ONLY && e->domain == AF_INET6)
+		return -EINVAL;
+	fd = probe_open(e);
+	if (fd < 0)
+		return fd;
+	if (mps_real_setsockopt(fd, level, opt, val, len))
+		rc = -errno;
+	else if (len >= sizeof(int))
+		remember(e, fd, level, opt);
+	mps_real_close(fd);
+	return rc;
+}
+
 MPS_EXPORT int setsockopt(int fd, int level, int opt, const void *val, socklen_t len)
 {
 	struct mps_fdent *e;
-	int rc, v;
+	int rc;
 
 	if (mps_shim_bypass())
 		return mps_real_setsockopt ? mps_real_setsockopt(fd, level, opt, val, len) :
@@ -277,27 +361,19 @@ MPS_EXPORT int setsockopt(int fd, int level, int opt, const void *val, socklen_t
 	if (level == IPPROTO_TCP && opt == TCP_CONGESTION) {
 		rc = e->kind == MPS_FD_RELAY ? relay_congestion_set(e, val, len) :
 					       congestion_tcp_set(fd, e, val, len);
-		mps_fdent_put(e);
-		if (rc) {
-			errno = -rc;
-			return -1;
-		}
-		return 0;
-	}
-	if (level == IPPROTO_TCP && val && len >= sizeof(int)) {
-		memcpy(&v, val, sizeof(int));
-		pthread_mutex_lock(&e->lock);
-		mps_fdent_tcpopt_set(e, opt, v);
-		pthread_mutex_unlock(&e->lock);
-	}
-	/* an AF_UNIX relay would refuse IP-level options with EOPNOTSUPP,
-	 * which a TCP socket never does */
-	if (e->kind == MPS_FD_RELAY &&
-	    (level == IPPROTO_TCP || level == IPPROTO_IP || level == IPPROTO_IPV6)) {
-		mps_fdent_put(e);
-		return 0;
+	} else if (e->kind == MPS_FD_RELAY && probed_level(level)) {
+		rc = relay_setsockopt(e, level, opt, val, len);
+	} else {
+		/* a TCP socket before connect: the kernel's own answer, and
+		 * what it kept is read back after the upgrade */
+		rc = mps_real_setsockopt(fd, level, opt, val, len) ? -errno : 0;
+		if (!rc && probed_level(level) && len >= sizeof(int))
+			remember(e, fd, level, opt);
 	}
 	mps_fdent_put(e);
-	rc = mps_real_setsockopt(fd, level, opt, val, len);
-	return rc;
+	if (rc) {
+		errno = -rc;
+		return -1;
+	}
+	return 0;
 }
