@@ -9,6 +9,11 @@
  *   mps-sockopts run PORT       the client: every case, one line each,
  *                               against 127.0.0.1, [::1] and
  *                               [::ffff:127.0.0.1]
+ *   mps-sockopts threads PORT   8 threads, each 20 times: connect, echo
+ *                               64 KiB, dup and close the dup, close;
+ *                               prints "threads ok=N bad=N multipath=N"
+ *   mps-sockopts badflags PORT  a listener on 127.0.0.1:PORT; accept4 with
+ *                               unknown flags: "accept4 badflags=RC/ERRNO"
  *   mps-sockopts hold PORT      TCP_CONGESTION "reno" set before connect;
  *                               prints "held" and keeps the connection
  *                               until SIGUSR1 (the test looks at the
@@ -724,6 +729,69 @@ static int run(void)
 	return 0;
 }
 
+#define N_THREADS 8
+#define N_ROUNDS 20
+
+static int thread_ok, thread_bad, thread_mp;
+
+/* Many threads in the shim at once: socket, connect (the first one
+ * starts the engine), dup, close, and data that must stay intact. */
+static void *thread_main(void *arg)
+{
+	static const char cmd = 'e';
+	uint8_t out[65536], in[65536];
+	unsigned seed = (unsigned)(uintptr_t)arg;
+
+	for (int r = 0; r < N_ROUNDS; r++) {
+		int fd = sock_for(D4), dfd, mp = 0;
+		bool ok;
+
+		for (size_t i = 0; i < sizeof(out); i++)
+			out[i] = pattern(i + seed * 1000 + (unsigned)r);
+		ok = fd >= 0 && !connect_to(fd, D4);
+		if (ok && mpshim_fd_state)
+			mp = mpshim_fd_state(fd) == MPSHIM_FD_MULTIPATH;
+		dfd = ok ? dup(fd) : -1;
+		ok = ok && dfd >= 0 && write_full(dfd, &cmd, 1) && !close(dfd);
+		ok = ok && write_full(fd, out, sizeof(out)) && read_full(fd, in, sizeof(in)) &&
+		     !memcmp(in, out, sizeof(in));
+		if (fd >= 0)
+			close(fd);
+		__atomic_add_fetch(ok ? &thread_ok : &thread_bad, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&thread_mp, mp, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+static int threads(void)
+{
+	pthread_t t[N_THREADS];
+
+	for (uintptr_t i = 0; i < N_THREADS; i++)
+		if (pthread_create(&t[i], NULL, thread_main, (void *)i))
+			return 3;
+	for (int i = 0; i < N_THREADS; i++)
+		pthread_join(t[i], NULL);
+	printf("threads ok=%d bad=%d multipath=%d\n", thread_ok, thread_bad, thread_mp);
+	return 0;
+}
+
+static int badflags(void)
+{
+	struct sockaddr_in s4 = { .sin_family = AF_INET };
+	int one = 1, rc, lfd = socket(AF_INET, SOCK_STREAM, 0);
+
+	s4.sin_port = htons((uint16_t)port);
+	s4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(lfd, (struct sockaddr *)&s4, sizeof(s4)) || listen(lfd, 8))
+		return 3;
+	rc = accept4(lfd, NULL, NULL, 0x4000 | SOCK_NONBLOCK);
+	printf("accept4 badflags=%d/%s\n", rc, rc < 0 ? ename(errno) : "0");
+	close(lfd);
+	return 0;
+}
+
 static void on_usr1(int sig)
 {
 	(void)sig;
@@ -762,5 +830,9 @@ int main(int argc, char **argv)
 		return run();
 	if (!strcmp(argv[1], "hold"))
 		return hold();
+	if (!strcmp(argv[1], "threads"))
+		return threads();
+	if (!strcmp(argv[1], "badflags"))
+		return badflags();
 	return 2;
 }

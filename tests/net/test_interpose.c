@@ -1,7 +1,8 @@
 /*
  * test_interpose.c - the interposition itself, seen from programs under
  * the shim: calls made before the shim's constructor ran
- * (tests/helpers/mps-early).
+ * (tests/helpers/mps-early), many threads connecting, copying, dup'ing
+ * and closing at once, accept4's flag check (tests/helpers/mps-sockopts).
  */
 #include <criterion/criterion.h>
 #include <signal.h>
@@ -70,4 +71,69 @@ Test(interpose, before_the_constructor)
 	cr_expect(strstr(out, "early state=0 echo=1\n"), "%s", out);
 	cr_expect(strstr(out, "main state=2 echo=1\n"), "%s", out);
 	free(out);
+}
+
+/* Run mps-sockopts MODE against port, under the shim or not; its output. */
+static char *sockopts(const char *mode, int port, bool shim, const char *extra_env)
+{
+	static char pre[600], up[96], portstr[16], path[600];
+	char out_path[600];
+	char *env[] = { pre, up, "MPSHIM_SUBFLOWS=2", "MPSHIM_EXIT_LINGER=1s",
+			(char *)extra_env, NULL };
+	char *argv[] = { path, (char *)mode, portstr, NULL };
+	int st;
+
+	snprintf(path, sizeof(path), "%s/tests/helpers/mps-sockopts", h_builddir());
+	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", h_shim_lib());
+	snprintf(up, sizeof(up), "MPSHIM_UPGRADE=127.0.0.1:%d", port);
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	snprintf(out_path, sizeof(out_path), "%s/%s-%d.out", h_tmpdir(), mode, shim);
+	st = h_wait(h_spawn(argv, shim ? env : NULL, out_path), 60000);
+	cr_assert_eq(st, 0, "mps-sockopts %s exited %d", mode, st);
+	return h_slurp(out_path);
+}
+
+/* 8 threads x 20 connections, each with a dup closed early: every
+ * connection multipath, every byte back, no crash. */
+Test(interpose, threads_at_once)
+{
+	char *out = sockopts("threads", server_up(), true, NULL);
+
+	cr_assert(out);
+	cr_expect(strstr(out, "threads ok=160 bad=0 multipath=160\n"), "%s", out);
+	free(out);
+}
+
+/* accept4 with a flag it does not know fails with EINVAL, on a shimmed
+ * listener as on TCP's. */
+Test(interpose, accept4_bad_flags)
+{
+	char acc[64], logenv[640], log[600], *out, *logtext;
+	int port = h_free_port();
+
+	out = sockopts("badflags", port, false, NULL);
+	cr_assert(out && strstr(out, "accept4 badflags=-1/EINVAL\n"), "plain: %s", out);
+	free(out);
+	snprintf(log, sizeof(log), "%s/badflags.log", h_tmpdir());
+	snprintf(logenv, sizeof(logenv), "MPSHIM_LOG_FILE=%s", log);
+	snprintf(acc, sizeof(acc), "MPSHIM_ACCEPT=*:%d", port);
+	{
+		static char pre[600], portstr[16], path[600];
+		char out_path[600];
+		char *env[] = { pre, acc, logenv, "MPSHIM_LOG=debug", NULL };
+		char *argv[] = { path, "badflags", portstr, NULL };
+
+		snprintf(path, sizeof(path), "%s/tests/helpers/mps-sockopts", h_builddir());
+		snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", h_shim_lib());
+		snprintf(portstr, sizeof(portstr), "%d", port);
+		snprintf(out_path, sizeof(out_path), "%s/badflags-shim.out", h_tmpdir());
+		cr_assert_eq(h_wait(h_spawn(argv, env, out_path), 20000), 0);
+		out = h_slurp(out_path);
+	}
+	logtext = h_slurp(log);
+	cr_assert(logtext && strstr(logtext, "listening for multipath clients"),
+		  "the shim did not take the listener: %s", logtext ? logtext : "");
+	cr_expect(out && strstr(out, "accept4 badflags=-1/EINVAL\n"), "shim: %s", out);
+	free(out);
+	free(logtext);
 }
