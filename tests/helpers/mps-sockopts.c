@@ -14,6 +14,11 @@
  *                               prints "threads ok=N bad=N multipath=N"
  *   mps-sockopts badflags PORT  a listener on 127.0.0.1:PORT; accept4 with
  *                               unknown flags: "accept4 badflags=RC/ERRNO"
+ *   mps-sockopts slowaccept PORT  listener with a backlog of 2 that
+ *                               accepts nothing for 1 s, then serves 32
+ *                               connections one by one (echo 4 bytes)
+ *   mps-sockopts burst PORT     32 threads connect at once, each sends its
+ *                               number and reads it back: "burst ok=N"
  *   mps-sockopts hold PORT      TCP_CONGESTION "reno" set before connect;
  *                               prints "held" and keeps the connection
  *                               until SIGUSR1 (the test looks at the
@@ -792,6 +797,69 @@ static int badflags(void)
 	return 0;
 }
 
+#define N_BURST 32
+
+static int slowaccept(void)
+{
+	struct sockaddr_in s4 = { .sin_family = AF_INET };
+	int one = 1, served = 0, lfd = socket(AF_INET, SOCK_STREAM, 0);
+
+	s4.sin_port = htons((uint16_t)port);
+	s4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(lfd, (struct sockaddr *)&s4, sizeof(s4)) || listen(lfd, 2))
+		return 3;
+	printf("listening\n");
+	sleep(1);
+	while (served < N_BURST) {
+		uint32_t id;
+		int fd = accept(lfd, NULL, NULL);
+
+		if (fd < 0)
+			return 4;
+		if (read_full(fd, &id, sizeof(id)))
+			write_full(fd, &id, sizeof(id));
+		close(fd);
+		served++;
+	}
+	printf("served %d\n", served);
+	return 0;
+}
+
+static int burst_ok;
+
+static void *burst_one(void *arg)
+{
+	uint32_t id = (uint32_t)(uintptr_t)arg, back = ~id;
+	int fd = sock_for(D4);
+
+	int step = 0;
+
+	if (fd >= 0 && !connect_to(fd, D4) && ++step && write_full(fd, &id, sizeof(id)) &&
+	    ++step && read_full(fd, &back, sizeof(back)) && ++step && back == id)
+		__atomic_add_fetch(&burst_ok, 1, __ATOMIC_RELAXED);
+	else
+		printf("burst %u failed at %s: %s\n", id,
+		       step == 0 ? "connect" : step == 1 ? "send" : step == 2 ? "recv" :
+		       "compare", strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+static int burst(void)
+{
+	pthread_t t[N_BURST];
+
+	for (uintptr_t i = 0; i < N_BURST; i++)
+		if (pthread_create(&t[i], NULL, burst_one, (void *)i))
+			return 3;
+	for (int i = 0; i < N_BURST; i++)
+		pthread_join(t[i], NULL);
+	printf("burst ok=%d\n", burst_ok);
+	return 0;
+}
+
 static void on_usr1(int sig)
 {
 	(void)sig;
@@ -834,5 +902,9 @@ int main(int argc, char **argv)
 		return threads();
 	if (!strcmp(argv[1], "badflags"))
 		return badflags();
+	if (!strcmp(argv[1], "slowaccept"))
+		return slowaccept();
+	if (!strcmp(argv[1], "burst"))
+		return burst();
 	return 2;
 }
