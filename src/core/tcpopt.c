@@ -214,15 +214,21 @@ struct info_call {
 	int rc;
 };
 
-static struct mps_meta *meta_find(struct mps_engine *eng, unsigned id);
+/* The live meta with that id (not one that fell back), or NULL. */
+static struct mps_meta *meta_find(struct mps_engine *eng, unsigned id)
+{
+	for (struct mps_meta *m = eng->metas; m; m = m->next)
+		if (m->id == id && !m->fallback[0])
+			return m;
+	return NULL;
+}
 
 static void cmd_tcp_info(struct mps_engine *eng, void *arg)
 {
 	struct info_call *c = arg;
+	struct mps_meta *meta = meta_find(eng, c->id);
 	socklen_t len = sizeof(c->ti);
 	int sfd;
-
-	struct mps_meta *meta = meta_find(eng, c->id);
 
 	if (meta) {
 		meta_tcp_info(meta, &c->ti);
@@ -247,7 +253,8 @@ int mps_engine_tcp_info(struct mps_engine *eng, unsigned id, void *buf, size_t *
 		return rc;
 	if (*len > sizeof(c.ti))
 		*len = sizeof(c.ti);
-	memcpy(buf, &c.ti, *len);
+	if (*len)
+		memcpy(buf, &c.ti, *len);
 	return 0;
 }
 
@@ -259,15 +266,6 @@ void mps_tcpopt_subflow_apply(struct mps_subflow *sf)
 	 * for a module unloaded since */
 	if (cc[0] && sf->sfd >= 0)
 		setsockopt(sf->sfd, IPPROTO_TCP, TCP_CONGESTION, cc, (socklen_t)strlen(cc));
-}
-
-/* The live meta with that id (not one that fell back), or NULL. */
-static struct mps_meta *meta_find(struct mps_engine *eng, unsigned id)
-{
-	for (struct mps_meta *m = eng->metas; m; m = m->next)
-		if (m->id == id && !m->fallback[0])
-			return m;
-	return NULL;
 }
 
 struct cc_call {
