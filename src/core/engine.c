@@ -31,6 +31,7 @@
 #include "path.h"
 #include "pm.h"
 #include "sched.h"
+#include "tcpopt.h"
 #include "sock.h"
 
 __thread bool mps_engine_thread;
@@ -198,6 +199,9 @@ int mps_meta_attach(struct mps_meta *meta, struct mps_subflow *sf)
 	sf->idx = meta->n_sf;
 	sf->addr_id = (uint8_t)meta->sf_ever++;
 	meta->sf[meta->n_sf++] = sf;
+	/* a server's JOIN: the application may have chosen its congestion
+	 * control since the first subflow */
+	mps_tcpopt_subflow_apply(sf);
 	return 0;
 }
 

@@ -95,6 +95,22 @@ typedef void (*mps_connect_cb)(void *arg, int err, const struct sockaddr *local,
 int mps_engine_connect(struct mps_engine *eng, const struct sockaddr *dest,
 		       int efd, size_t filler, mps_connect_cb cb, void *arg,
 		       unsigned *meta_id);
+/*
+ * The connection meta_id (see mps_engine_connect, handoff.h) as one TCP
+ * socket (tcpopt.c).  TCP_INFO: a struct tcp_info of <linux/tcp.h> merged
+ * from the subflows' (tcpopt.h says how), or the plain TCP connection's
+ * after a fallback, into buf: at most *len bytes, *len set to the bytes
+ * written.  0, or -ENOENT when no connection has that id any more.  any
+ * thread but the engine's.
+ */
+int mps_engine_tcp_info(struct mps_engine *eng, unsigned meta_id, void *buf,
+			size_t *len);
+/* TCP_CONGESTION: name (already accepted by the kernel on a socket of the
+ * caller's) for every subflow of the connection, now and later; and the
+ * name in use (the system default until one is set), in name[16], zero
+ * padded.  0 or -ENOENT.  any thread but the engine's. */
+int mps_engine_congestion_set(struct mps_engine *eng, unsigned meta_id, const char *name);
+int mps_engine_congestion_get(struct mps_engine *eng, unsigned meta_id, char name[16]);
 /* Is dest known not to speak mpshim (fallback cached)?  any thread. */
 bool mps_engine_dest_is_plain(struct mps_engine *eng, const struct sockaddr *dest);
 

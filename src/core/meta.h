@@ -160,6 +160,9 @@ struct mps_meta {
 	uint64_t opp_retrans_bytes;
 	const struct mps_pm_ops *pm;
 
+	char congestion[16];		/* the application's TCP_CONGESTION for
+					 * every subflow, "" the system's */
+
 	union mps_sockaddr dest;	/* where the client connects */
 	char fallback[64];		/* reason, "" when multipath */
 	int err;			/* first fatal error, -errno */

@@ -24,6 +24,7 @@
 #include "path.h"
 #include "pm.h"
 #include "sock.h"
+#include "tcpopt.h"
 
 #define MPS_SF_ICAP	(64 * 1024)
 
@@ -175,6 +176,7 @@ void mps_subflow_apply_sockopts(struct mps_subflow *sf)
 
 		setsockopt(sf->sfd, IPPROTO_TCP, TCP_USER_TIMEOUT, &v, sizeof(v));
 	}
+	mps_tcpopt_subflow_apply(sf);
 }
 
 static int obuf_reserve(struct mps_subflow *sf, size_t need)
@@ -832,6 +834,7 @@ void mps_subflow_maybe_release(struct mps_subflow *sf)
 	sf->released = true;
 	mps_timer_cancel(sf->eng->loop, &sf->timer);
 	if (sf->sfd >= 0) {
+		mps_tcpinfo_subflow_final(sf);
 		close(sf->sfd);
 		sf->sfd = -1;
 		sf->eng->cnt.subflows_open--;
