@@ -1051,6 +1051,8 @@ void mps_engine_unclassified_unlink(struct mps_subflow *sf)
 		if (*pp == sf) {
 			*pp = sf->lnext;
 			sf->lnext = NULL;
+			if (sf->listener && sf->listener->ho)
+				mps_listener_classified(sf->listener);
 			return;
 		}
 	}

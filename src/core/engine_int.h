@@ -33,6 +33,8 @@ struct mps_listener {
 	int refs;			/* the engine's list (with the accept op),
 					 * the channel op, each subflow it accepted */
 	bool closed;			/* the application closed it */
+	unsigned classifying;		/* shim: accepted, not yet classified */
+	bool acc_paused;		/* shim: the app's backlog is full */
 	union mps_sockaddr addr;
 	union mps_sockaddr backend;	/* proxyd: the plain TCP service */
 	struct mps_handoff *ho;		/* shim: the app's accept() instead */
@@ -172,6 +174,8 @@ void mps_listener_free_all(struct mps_engine *eng);
  * until the classify deadline): relay it to the backend, or give the TCP
  * socket itself to the app. */
 void mps_meta_plain_client(struct mps_subflow *sf);
+/* sf left its listener's classification (engine.c's unlink). */
+void mps_listener_classified(struct mps_listener *lst);
 /* sf's classify timer fired. */
 void mps_listener_classify_timeout(struct mps_subflow *sf);
 /* Shim server side: a HELLO was accepted on sf.  Hands the app its end of

@@ -57,6 +57,33 @@ struct mps_handoff {
 static void listener_accept(struct mps_op *op, int res);
 static void chan_cb(struct mps_op *op, int res);
 
+/*
+ * The application's backlog: connections in classification and those
+ * queued for its accept() together stay within the backlog it asked for.
+ * Beyond that the engine stops accepting, and the kernel's own listen
+ * queue and the clients' SYN retries make them wait, as for any TCP
+ * server that is slow to accept, instead of being refused.
+ */
+static bool backlog_full(const struct mps_listener *lst)
+{
+	return lst->ho && lst->ho->q_n + lst->classifying >= lst->ho->q_cap;
+}
+
+static void accept_resume(struct mps_listener *lst)
+{
+	if (!lst->acc_paused || lst->closed || backlog_full(lst))
+		return;
+	lst->acc_paused = false;
+	if (mps_loop_submit(lst->eng->loop, &lst->acc))
+		mps_err("listener: cannot re-arm accept");
+}
+
+void mps_listener_classified(struct mps_listener *lst)
+{
+	lst->classifying--;
+	accept_resume(lst);
+}
+
 static struct mps_listener *listener_new(struct mps_engine *eng, int fd,
 					 const struct sockaddr *addr)
 {
@@ -224,6 +251,7 @@ static bool chan_flush(struct mps_listener *lst)
 		close(it->fd);
 		ho->q_head = (ho->q_head + 1) % ho->q_cap;
 		ho->q_n--;
+		accept_resume(lst);
 	}
 	return true;
 }
@@ -518,7 +546,14 @@ static void listener_accept(struct mps_op *op, int res)
 		union mps_sockaddr peer;
 		socklen_t plen = sizeof(peer);
 		struct mps_subflow *sf;
-		int fd = accept4(lst->fd, &peer.sa, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd;
+
+		if (backlog_full(lst)) {
+			/* re-armed by accept_resume() */
+			lst->acc_paused = true;
+			return;
+		}
+		fd = accept4(lst->fd, &peer.sa, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
@@ -541,6 +576,7 @@ static void listener_accept(struct mps_op *op, int res)
 		sf->lnext = eng->unclassified;
 		eng->unclassified = sf;
 		if (lst->ho) {
+			lst->classifying++;
 			/* subflow options wait until it proves multipath */
 			classify_start(sf);
 			continue;
