@@ -52,9 +52,11 @@ struct mps_subflow {
 	bool initial;
 	union mps_sockaddr local, remote;
 
-	uint8_t *ibuf;
+	uint8_t *ibuf;			/* MPS_SF_IMIN, doubled by full reads */
 	size_t ilen, icap;
-	uint8_t *obuf;
+	bool ifull;			/* the last RECV filled ibuf */
+	bool ishrink;			/* trim.c: idle, shrink ibuf at the next RECV */
+	uint8_t *obuf;			/* NULL until a frame is queued */
 	size_t ooff, olen, ocap;
 	uint8_t *obuf_busy;		/* outgrown buffer a pending send still reads */
 	struct mps_op rd, wr, conn;
@@ -91,6 +93,13 @@ struct mps_subflow {
 	bool released;			/* socket gone; struct freed by its owner */
 	bool was_active;		/* ever carried data: keep it for stats */
 };
+
+/* Buffer sizes: ibuf starts at MPS_SF_IMIN and doubles while reads fill
+ * it (to MPS_SF_IMAX, more only for one frame that does not fit); obuf is
+ * allocated by the first frame, at least MPS_SF_OMIN. */
+#define MPS_SF_IMIN	512u
+#define MPS_SF_IMAX	(64u * 1024)
+#define MPS_SF_OMIN	512u
 
 /* Bytes queued in user space for the kernel. */
 static inline size_t mps_subflow_queued(const struct mps_subflow *sf)
