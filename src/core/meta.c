@@ -395,6 +395,8 @@ size_t mps_meta_snd_trim(struct mps_meta *meta)
 	if (!cap || snd->una != snd->end)
 		return 0;
 	mps_ring_free(&snd->q);
+	if (!snd->reinject.n)
+		mps_rangeset_free(&snd->reinject);
 	return cap;
 }
 
@@ -406,5 +408,6 @@ size_t mps_meta_rcv_trim(struct mps_meta *meta)
 	if (!cap || meta->ewr.pending || rcv->nxt != rcv->q.base || rcv->ooo.n)
 		return 0;
 	mps_ring_free(&rcv->q);
+	mps_rangeset_free(&rcv->ooo);
 	return cap;
 }

@@ -38,11 +38,7 @@ struct mps_subflow *mps_subflow_new(struct mps_engine *eng, int sfd)
 		return NULL;
 	/* small until the peer sends faster than one read of it takes:
 	 * handshakes, acks and heartbeats fit */
-	sf->ibuf = malloc(MPS_SF_IMIN);
-	if (!sf->ibuf) {
-		free(sf);
-		return NULL;
-	}
+	sf->ibuf = sf->ibuf_small;
 	sf->icap = MPS_SF_IMIN;
 	sf->eng = eng;
 	sf->sfd = sfd;
@@ -62,7 +58,8 @@ void mps_subflow_free(struct mps_subflow *sf)
 		close(sf->sfd);
 		sf->eng->cnt.subflows_open--;
 	}
-	free(sf->ibuf);
+	if (sf->ibuf != sf->ibuf_small)
+		free(sf->ibuf);
 	free(sf->obuf);
 	free(sf->obuf_busy);
 	free(sf->map);
@@ -301,17 +298,26 @@ void mps_subflow_start_recv(struct mps_subflow *sf)
 		return;
 	ncap = ibuf_next_cap(sf);
 	sf->ishrink = false;
-	if (ncap) {
-		uint8_t *nb = realloc(sf->ibuf, ncap);
+	if (ncap == MPS_SF_IMIN) {
+		/* back into the struct: a small heap block left behind would
+		 * pin a page of the heap that the trim freed around it */
+		memcpy(sf->ibuf_small, sf->ibuf, sf->ilen);
+		free(sf->ibuf);
+		sf->eng->trim_freed += sf->icap;
+		sf->ibuf = sf->ibuf_small;
+		sf->icap = ncap;
+	} else if (ncap) {
+		uint8_t *nb = malloc(ncap);
 
-		if (!nb) {
-			if (sf->ilen == sf->icap) {
-				mps_subflow_die(sf, -ENOMEM, "receive buffer");
-				return;
-			}
-		} else {
+		if (nb) {
+			memcpy(nb, sf->ibuf, sf->ilen);
+			if (sf->ibuf != sf->ibuf_small)
+				free(sf->ibuf);
 			sf->ibuf = nb;
 			sf->icap = ncap;
+		} else if (sf->ilen == sf->icap) {
+			mps_subflow_die(sf, -ENOMEM, "receive buffer");
+			return;
 		}
 	}
 	sf->rd.fd = sf->sfd;

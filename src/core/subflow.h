@@ -33,6 +33,13 @@ enum mps_sf_state {
 	MPS_SF_AUTH_WAIT,	/* server, forward mode: HELLO_ACK sent, waiting for AUTH */
 };
 
+/* Buffer sizes: ibuf starts at MPS_SF_IMIN and doubles while reads fill
+ * it (to MPS_SF_IMAX, more only for one frame that does not fit); obuf is
+ * allocated by the first frame, at least MPS_SF_OMIN. */
+#define MPS_SF_IMIN	512u
+#define MPS_SF_IMAX	(64u * 1024)
+#define MPS_SF_OMIN	512u
+
 /* A DSN range this subflow carried and the peer has not DATA_ACKed. */
 struct mps_sf_map {
 	uint64_t start, end;
@@ -52,8 +59,10 @@ struct mps_subflow {
 	bool initial;
 	union mps_sockaddr local, remote;
 
-	uint8_t *ibuf;			/* MPS_SF_IMIN, doubled by full reads */
+	uint8_t *ibuf;			/* ibuf_small, or a larger heap block
+					 * while full reads double it */
 	size_t ilen, icap;
+	uint8_t ibuf_small[MPS_SF_IMIN];
 	bool ifull;			/* the last RECV filled ibuf */
 	bool ishrink;			/* trim.c: idle, shrink ibuf at the next RECV */
 	uint8_t *obuf;			/* NULL until a frame is queued */
@@ -93,13 +102,6 @@ struct mps_subflow {
 	bool released;			/* socket gone; struct freed by its owner */
 	bool was_active;		/* ever carried data: keep it for stats */
 };
-
-/* Buffer sizes: ibuf starts at MPS_SF_IMIN and doubles while reads fill
- * it (to MPS_SF_IMAX, more only for one frame that does not fit); obuf is
- * allocated by the first frame, at least MPS_SF_OMIN. */
-#define MPS_SF_IMIN	512u
-#define MPS_SF_IMAX	(64u * 1024)
-#define MPS_SF_OMIN	512u
 
 /* Bytes queued in user space for the kernel. */
 static inline size_t mps_subflow_queued(const struct mps_subflow *sf)
