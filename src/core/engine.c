@@ -1024,17 +1024,21 @@ void mps_engine_iface_down(struct mps_engine *eng, unsigned ifindex,
 /* ------------------------------------------------------------------ */
 /* server side                                                         */
 
+/* O(1): thousands of clients may be classifying at once (a burst of new
+ * connections), and each one leaves the list. */
 void mps_engine_unclassified_unlink(struct mps_subflow *sf)
 {
-	struct mps_subflow **pp;
+	struct mps_engine *eng = sf->eng;
 
-	for (pp = &sf->eng->unclassified; *pp; pp = &(*pp)->lnext) {
-		if (*pp == sf) {
-			*pp = sf->lnext;
-			sf->lnext = NULL;
-			return;
-		}
-	}
+	if (sf->lprev)
+		sf->lprev->lnext = sf->lnext;
+	else if (eng->unclassified == sf)
+		eng->unclassified = sf->lnext;
+	else
+		return;		/* not on the list (any more) */
+	if (sf->lnext)
+		sf->lnext->lprev = sf->lprev;
+	sf->lnext = sf->lprev = NULL;
 }
 
 int mps_meta_server_hello(struct mps_subflow *sf, const struct mps_frame *f)

@@ -94,7 +94,8 @@ struct mps_subflow {
 	struct mps_timer timer;		/* connect / classify deadline */
 	int err;			/* -errno that ended it */
 	const char *why;		/* short reason, for logs */
-	struct mps_subflow *lnext;	/* engine's list of unclassified */
+	struct mps_subflow *lnext;	/* engine's list of unclassified, */
+	struct mps_subflow *lprev;	/* then the graveyard (lnext only) */
 	struct mps_listener *listener;	/* server: the listener that accepted it */
 	uint64_t classify_end_ns;	/* server: deadline for the first bytes */
 	bool classified;		/* server: the first bytes are ours */
