@@ -287,10 +287,6 @@ long mps_meta_rcv_data(struct mps_meta *meta, uint64_t dsn, const uint8_t *buf,
 		rcv->fin = true;
 		rcv->fin_dsn = end;
 	}
-	/* the sender is up against the right edge: if the reader keeps up
-	 * (seen when the app takes the bytes), the window is what limits */
-	if (right - end < rcv->wnd / 4)
-		rcv->edge_hit = true;
 	start = mps_seq_before(dsn, rcv->nxt) ? rcv->nxt : dsn;
 	rcv->dup_bytes += start - dsn;
 	mps_ring_write(&rcv->q, start, buf + (start - dsn), (size_t)(end - start));
@@ -319,11 +315,15 @@ size_t mps_meta_rcv_ready(struct mps_meta *meta, uint8_t **ptr)
 
 /*
  * The app took len bytes: the SEND that read them is over (an outgrown
- * buffer it read goes now).  If the peer reached the right edge while the
- * app keeps the ring at most half full, the window limits the transfer,
- * not the reader: double it (toward rcvbuf), which moves the right edge by
- * half the new window, so the next DATA_ACK goes out at once.  A slow
- * reader leaves the ring full and the window where it is.
+ * buffer it read goes now).  Once the app has taken a whole window while
+ * keeping the ring at most half full, the reader is not what limits the
+ * connection: double the window (toward rcvbuf), which moves the right
+ * edge by half the new window, so the next DATA_ACK goes out at once.  A
+ * window-limited sender delivers one window per round trip, so the window
+ * doubles once per round trip, as a slow start.  Memory follows the bytes
+ * held, not the window, so a fast reader's ring stays small however large
+ * the window; a slow reader keeps the ring full and the window where it
+ * is.
  */
 void mps_meta_rcv_consume(struct mps_meta *meta, size_t len)
 {
@@ -331,11 +331,13 @@ void mps_meta_rcv_consume(struct mps_meta *meta, size_t len)
 
 	mps_ring_mem_free(&rcv->q_busy);
 	mps_ring_release(&rcv->q, rcv->q.base + len);
-	if (!rcv->edge_hit || rcv->nxt - rcv->q.base > rcv->wnd / 2)
+	if (rcv->wnd >= rcv->max || rcv->nxt - rcv->q.base > rcv->wnd / 2)
 		return;
-	if (rcv->wnd < rcv->max)
-		rcv->wnd = rcv->wnd * 2 < rcv->max ? rcv->wnd * 2 : rcv->max;
-	rcv->edge_hit = false;
+	rcv->taken += len;
+	if (rcv->taken < rcv->wnd)
+		return;
+	rcv->wnd = rcv->wnd * 2 < rcv->max ? rcv->wnd * 2 : rcv->max;
+	rcv->taken = 0;
 }
 
 uint64_t mps_meta_rcv_ack(const struct mps_meta *meta)

@@ -104,8 +104,8 @@ struct mps_meta_rcv {
 					 * the app still reads */
 	size_t max;			/* bound of the window: rcvbuf */
 	size_t wnd;			/* right edge = q.base + wnd; only grows */
-	bool edge_hit;			/* data reached the last quarter of
-					 * the window since it last grew */
+	size_t taken;			/* bytes the app took, keeping up,
+					 * since wnd last grew */
 	uint64_t nxt;			/* one past the contiguous received bytes */
 	struct mps_rangeset ooo;	/* received beyond nxt */
 	bool fin;			/* peer's DATA_FIN seen */

@@ -310,12 +310,12 @@ static void setup_tune(void)
 
 TestSuite(meta_tune, .init = setup_tune, .fini = teardown);
 
-/* The peer sends everything up to the right edge in frames of 16 KiB,
- * in a shuffled order; returns the stream offset it reached. */
+/* The peer sends everything up to the right edge it was told in frames
+ * of 16 KiB, in a shuffled order; returns the stream offset it reached. */
 static size_t fill_window(size_t off)
 {
 	uint64_t base = meta.idsn_peer;
-	uint64_t right = meta.rcv.q.base + meta.rcv.wnd;
+	uint64_t right = meta.rcv.wnd_end_sent;
 	size_t end = (size_t)(right - base), n = 0;
 	size_t starts[128];
 
@@ -360,6 +360,10 @@ Test(meta_tune, fast_reader_opens_the_window_up_to_rcvbuf)
 					       1, false), -EPROTO);
 		got = drain(got);
 		cr_assert_eq(got, off);
+		if (meta.rcv.wnd != wnd)
+			cr_assert(mps_meta_rcv_ack_due(&meta),
+				  "a window that opened is told at once");
+		mps_meta_rcv_ack_sent(&meta);	/* the DATA_ACK tells the peer */
 		/* the right edge never moves left, the window never past rcvbuf */
 		cr_assert_geq(meta.rcv.q.base + meta.rcv.wnd, prev_right);
 		prev_right = meta.rcv.q.base + meta.rcv.wnd;
@@ -370,7 +374,32 @@ Test(meta_tune, fast_reader_opens_the_window_up_to_rcvbuf)
 		wnd = meta.rcv.wnd;
 	}
 	cr_assert_eq(meta.rcv.wnd, TUNE_MAX);
-	cr_assert(mps_meta_rcv_ack_due(&meta), "a window that opened is told at once");
+}
+
+/* The steady state of a bulk transfer: the whole window is in flight and
+ * the app reads each frame as it comes, so the receiver's own right edge
+ * is always a window ahead; the peer is still held by the edge it was
+ * told, and the window must grow. */
+Test(meta_tune, window_grows_while_the_app_reads_every_frame)
+{
+	uint64_t base = meta.idsn_peer;
+	size_t off = 0;
+
+	for (int rtt = 0; rtt < 3; rtt++) {
+		size_t wnd = meta.rcv.wnd;
+		uint64_t told = meta.rcv.wnd_end_sent;
+
+		while (mps_seq_before(base + off, told)) {
+			size_t len = told - (base + off) < 16384 ? told - (base + off) : 16384;
+
+			cr_assert_eq(mps_meta_rcv_data(&meta, base + off, pattern + off, len,
+						       false), (long)len);
+			off += len;
+			cr_assert_eq(drain(off - len), off);
+		}
+		cr_assert_eq(meta.rcv.wnd, 2 * wnd, "round trip %d: the window stayed", rtt);
+		mps_meta_rcv_ack_sent(&meta);
+	}
 }
 
 Test(meta_tune, slow_reader_keeps_the_window)
