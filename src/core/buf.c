@@ -86,8 +86,12 @@ int mps_ring_resize(struct mps_ring *r, size_t ncap, size_t keep,
 
 void mps_ring_write(struct mps_ring *r, uint64_t seq, const void *buf, size_t len)
 {
-	size_t idx = ring_index(r, seq);
-	size_t first = r->cap - idx < len ? r->cap - idx : len;
+	size_t idx, first;
+
+	if (!len)	/* a bare DATA_FIN: no byte, maybe no memory either */
+		return;
+	idx = ring_index(r, seq);
+	first = r->cap - idx < len ? r->cap - idx : len;
 
 	memcpy(r->data + idx, buf, first);
 	if (len > first)
@@ -96,8 +100,12 @@ void mps_ring_write(struct mps_ring *r, uint64_t seq, const void *buf, size_t le
 
 void mps_ring_read(const struct mps_ring *r, uint64_t seq, void *buf, size_t len)
 {
-	size_t idx = ring_index(r, seq);
-	size_t first = r->cap - idx < len ? r->cap - idx : len;
+	size_t idx, first;
+
+	if (!len)
+		return;
+	idx = ring_index(r, seq);
+	first = r->cap - idx < len ? r->cap - idx : len;
 
 	memcpy(buf, r->data + idx, first);
 	if (len > first)
@@ -107,9 +115,14 @@ void mps_ring_read(const struct mps_ring *r, uint64_t seq, void *buf, size_t len
 size_t mps_ring_span(const struct mps_ring *r, uint64_t seq, size_t maxlen,
 		     uint8_t **ptr)
 {
-	size_t idx = ring_index(r, seq);
-	size_t n = r->cap - idx;
+	size_t idx, n;
 
+	if (!r->cap) {
+		*ptr = NULL;
+		return 0;
+	}
+	idx = ring_index(r, seq);
+	n = r->cap - idx;
 	*ptr = r->data + idx;
 	return n < maxlen ? n : maxlen;
 }
