@@ -17,6 +17,7 @@
 #define MPS_PLAIN_CACHE		64
 #define MPS_ACK_DELAY_MS	5
 #define MPS_CLOSE_LINGER_MS	5000
+#define MPS_PATH_HEALTH_SLOTS	16
 
 struct mps_forward;
 struct mps_pump;
@@ -37,6 +38,13 @@ struct mps_listener {
 	struct mps_handoff *ho;		/* shim: the app's accept() instead */
 	struct mps_op acc;
 	struct mps_listener *next;
+};
+
+/* initial.c: a (local, remote) pair whose subflow failed for a path
+ * reason, avoided for a first subflow until until_ns (0: slot free). */
+struct mps_path_health {
+	union mps_sockaddr local, remote;
+	uint64_t until_ns;
 };
 
 struct mps_cmd {
@@ -63,7 +71,7 @@ struct mps_engine {
 	struct mps_subflow *graveyard;		/* released, freed after the flush */
 	struct mps_pump *pumps;
 	struct mps_listener *listeners;
-	unsigned next_meta_id;
+	unsigned next_meta_id;		/* atomic: mps_engine_connect draws too */
 
 	/* commands from other threads, woken through an eventfd */
 	pthread_mutex_t lock;
@@ -81,6 +89,14 @@ struct mps_engine {
 	/* destinations that did not answer HELLO_ACK (guarded by lock) */
 	union mps_sockaddr plain_cache[MPS_PLAIN_CACHE];
 	unsigned n_plain, plain_next;
+
+	/* paths that failed lately (engine thread only, initial.c) */
+	struct mps_path_health health[MPS_PATH_HEALTH_SLOTS];
+	unsigned health_next;
+
+	/* the shim's way to queue a byte in a relay (engine.h) */
+	bool (*relay_reset)(void *arg, unsigned meta_id);
+	void *relay_reset_arg;
 
 	bool draining;			/* process exit: count what is unsent */
 	int drain_pending;		/* -1 unknown, else connections left */
@@ -104,6 +120,8 @@ struct mps_engine {
 int mps_engine_call(struct mps_engine *eng, void (*fn)(struct mps_engine *, void *),
 		    void *arg);
 void mps_engine_mark_dirty(struct mps_meta *meta);
+/* The live meta with this id (any state), or NULL.  engine thread. */
+struct mps_meta *mps_engine_meta_by_id(struct mps_engine *eng, unsigned id);
 void mps_meta_abort(struct mps_meta *meta, int err, uint8_t code, bool tell_peer);
 void mps_meta_established(struct mps_meta *meta);
 void mps_meta_fallback(struct mps_meta *meta, const char *why);
@@ -115,6 +133,11 @@ int mps_meta_server_hello(struct mps_subflow *sf, const struct mps_frame *f);
  * forward mode's AUTH) or FASTCLOSE follows from meta_econn_cb.  0. */
 int mps_meta_server_connect(struct mps_meta *meta, struct mps_subflow *sf);
 int mps_meta_server_join(struct mps_subflow *sf, const struct mps_frame *f);
+/* Count a refused JOIN, in the total and by reason (metrics). */
+void mps_engine_join_refused(struct mps_engine *eng, enum mps_join_refusal reason);
+/* Server behind a load balancer: HELLO_ACK's NOJOIN flag for a connection
+ * that came in through it (then its initial subflow sf is a backup), or 0. */
+uint8_t mps_meta_behind_lb(struct mps_meta *meta, struct mps_subflow *sf);
 int mps_meta_attach(struct mps_meta *meta, struct mps_subflow *sf);
 void mps_meta_subflow_gone(struct mps_meta *meta, struct mps_subflow *sf);
 void mps_meta_try_free(struct mps_meta *meta);
@@ -178,11 +201,15 @@ void mps_engine_unclassified_unlink(struct mps_subflow *sf);
  * already read from `a` go to dest first.  done(arg, err, local) runs once
  * the connection to dest is up or has failed; on failure `a` is closed
  * (with a reset when it is TCP).  `why` is the fallback reason for stats
- * (NULL: a plain client, no stats line).
+ * (NULL: a plain client, no stats line).  meta_id: the id of the shim's
+ * connection it carries after a fallback (its TCP socket then answers the
+ * application's TCP_INFO), else 0.
  */
 int mps_pump_connect(struct mps_engine *eng, int a, const struct sockaddr *dest,
 		     const void *pre, size_t pre_len, const char *why,
-		     mps_connect_cb done, void *arg);
+		     mps_connect_cb done, void *arg, unsigned meta_id);
+/* The connected TCP socket of the pump carrying meta_id, or -ENOENT. */
+int mps_pump_sock(const struct mps_engine *eng, unsigned meta_id);
 void mps_pump_shutdown_all(struct mps_engine *eng);
 /* After the loop is freed: release every relay without ceremony. */
 void mps_pump_free_all(struct mps_engine *eng);

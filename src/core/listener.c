@@ -11,8 +11,8 @@
  * through a relay anyway.  For the shim the engine only peeks, so a plain
  * client's socket reaches the application with every byte still in it
  * and the application talks to the kernel socket itself: zero overhead.
- * The wait for those bytes is twice the handshake RTT (bounded by
- * accept_wait): a multipath client sends HELLO right after its connect
+ * The wait for those bytes is twice the handshake RTT, at least 50 ms
+ * (bounded by accept_wait): a multipath client sends HELLO right after its connect
  * completes, so it arrives with, or just after, the handshake's last ACK,
  * while a silent client (it waits for a server banner) costs the banner
  * that wait once.
@@ -31,7 +31,12 @@
 #include "handoff.h"
 #include "log.h"
 
-#define CLASSIFY_MIN_MS		10
+/* The floor covers the client's side, not the path: its engine thread
+ * sends the HELLO after its connect completes, and on a loaded host that
+ * thread can wait its turn for tens of milliseconds (10 ms let one HELLO
+ * in about a hundred through as plain on a busy 2-core test host).  A
+ * silent plain client pays it once, as the delay of the server's banner. */
+#define CLASSIFY_MIN_MS		50
 #define CLASSIFY_REPEEK_MS	2
 
 struct handoff_item {
@@ -484,7 +489,7 @@ void mps_meta_plain_client(struct mps_subflow *sf)
 	mps_engine_unclassified_unlink(sf);
 	mps_timer_cancel(eng->loop, &sf->timer);
 	rc = mps_pump_connect(eng, sf->sfd, &lst->backend.sa, sf->ibuf, sf->ilen,
-			      NULL, NULL, NULL);
+			      NULL, NULL, NULL, 0);
 	if (rc == 0) {
 		sf->sfd = -1;	/* owned by the relay now */
 		eng->cnt.subflows_open--;

@@ -22,6 +22,7 @@
 #include "buf.h"
 #include "crypto.h"
 #include "loop.h"
+#include "pm.h"
 
 struct mps_config;
 #define MPS_MAX_SUBFLOWS	16
@@ -147,14 +148,26 @@ struct mps_meta {
 	bool app_gone;			/* writing to the app failed */
 	bool app_readable;		/* erd's POLL saw the app end readable */
 	bool snd_trim;			/* erd's RECV cancelled to free the ring */
+	bool efd_reset;			/* the backend reset before its connect
+					 * was seen: its EOF is a reset */
+	bool app_reset_due;		/* aborted: reset the relay once no op
+					 * on it is pending */
 
 	struct mps_subflow *sf[MPS_MAX_SUBFLOWS];
 	unsigned n_sf;
 	struct mps_path paths[MPS_MAX_SUBFLOWS];	/* client side */
 	unsigned n_paths;
 	struct mps_timer retry_timer;	/* re-creating failed paths */
+	struct mps_timer init_timer;	/* first subflow: next path's turn */
+	struct mps_pm_candidate init_cand[MPS_PM_MAX_CANDIDATES];
+	unsigned n_init_cand;		/* listed once, when the connect starts */
+	unsigned init_tries;		/* first-subflow attempts started */
+	unsigned init_live;		/* ... and still connecting */
 	uint8_t peer_addr_ids[MPS_MAX_SUBFLOWS];	/* ADD_ADDRs already acted on */
 	unsigned n_peer_addrs;
+	/* client: the server's HELLO_ACK carried NOJOIN (it is behind a load
+	 * balancer): no subflow to dest beyond the first, only to ADD_ADDRs */
+	bool peer_nojoin;
 	struct mps_timer live_timer;	/* liveness checks and heartbeats */
 	uint64_t orphan_since_ns;	/* no live subflow since, 0 if some */
 	unsigned sf_ever;		/* subflows created, for address ids */
@@ -166,6 +179,9 @@ struct mps_meta {
 	bool opp_una_valid;
 	uint64_t opp_retrans_bytes;
 	const struct mps_pm_ops *pm;
+
+	char congestion[16];		/* the application's TCP_CONGESTION for
+					 * every subflow, "" the system's */
 
 	union mps_sockaddr dest;	/* where the client connects */
 	char fallback[64];		/* reason, "" when multipath */

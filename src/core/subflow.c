@@ -24,6 +24,7 @@
 #include "path.h"
 #include "pm.h"
 #include "sock.h"
+#include "tcpopt.h"
 
 static void sf_on_recv(struct mps_op *op, int res);
 static void sf_on_send(struct mps_op *op, int res);
@@ -167,6 +168,7 @@ void mps_subflow_apply_sockopts(struct mps_subflow *sf)
 
 		setsockopt(sf->sfd, IPPROTO_TCP, TCP_USER_TIMEOUT, &v, sizeof(v));
 	}
+	mps_tcpopt_subflow_apply(sf);
 }
 
 static int obuf_reserve(struct mps_subflow *sf, size_t need)
@@ -370,6 +372,10 @@ int mps_subflow_connect(struct mps_subflow *sf, const union mps_sockaddr *local,
 	const struct mps_config *cfg = &sf->eng->cfg;
 	int fd, rc;
 
+	/* known before the connect ends: a failure is noted against it */
+	sf->bound = local != NULL;
+	if (local)
+		sf->local = *local;
 	fd = mps_sock_connect_start(&remote->sa, local ? &local->sa : NULL);
 	if (fd < 0)
 		return fd;
@@ -398,6 +404,7 @@ static void sf_connected(struct mps_subflow *sf)
 	sf->ifindex = mps_addr_ifindex(&sf->local.sa);
 	mps_timer_cancel(sf->eng->loop, &sf->timer);
 	if (sf->initial) {
+		mps_initial_connected(sf);
 		sf->state = MPS_SF_HELLO_SENT;
 		rc = send_hello(sf);
 		mps_timer_arm(sf->eng->loop, &sf->timer,
@@ -427,14 +434,7 @@ static void sf_on_connect(struct mps_op *op, int res)
 	if (err) {
 		mps_timer_cancel(sf->eng->loop, &sf->timer);
 		if (sf->initial && sf->meta->state == MPS_META_CONNECTING) {
-			sf->state = MPS_SF_DEAD;
-			sf->err = -err;
-			sf->why = "connect failed";
-			if (sf->meta->fwd.on)
-				mps_forward_unreachable(sf->meta, -err, "proxy unreachable");
-			else
-				mps_meta_fail_connect(sf->meta, -err);
-			mps_subflow_maybe_release(sf);
+			mps_initial_failed(sf, -err, "connect failed");
 		} else {
 			mps_subflow_die(sf, -err, "connect failed");
 		}
@@ -451,15 +451,7 @@ static void sf_on_timer(struct mps_timer *t)
 	case MPS_SF_CONNECTING:
 		if (sf->initial && sf->meta->state == MPS_META_CONNECTING) {
 			mps_loop_cancel(sf->eng->loop, &sf->conn);
-			sf->state = MPS_SF_DEAD;
-			sf->err = -ETIMEDOUT;
-			sf->why = "connect timeout";
-			if (sf->meta->fwd.on)
-				mps_forward_unreachable(sf->meta, -ETIMEDOUT,
-							"proxy unreachable");
-			else
-				mps_meta_fail_connect(sf->meta, -ETIMEDOUT);
-			mps_subflow_maybe_release(sf);
+			mps_initial_failed(sf, -ETIMEDOUT, "connect timeout");
 		} else {
 			mps_subflow_die(sf, -ETIMEDOUT, "connect timeout");
 		}
@@ -543,6 +535,7 @@ static int sf_handle_hello_ack(struct mps_subflow *sf, const struct mps_frame *f
 	}
 	/* the server decides: on when either side asked for it */
 	meta->checksum = f->flags & MPS_HELLO_F_CRC;
+	meta->peer_nojoin = f->flags & MPS_HELLO_F_NOJOIN;
 	mps_timer_cancel(sf->eng->loop, &sf->timer);
 	mps_meta_seq_start(meta);
 	meta->snd.wnd_end = meta->idsn_local + f->u.hello_ack.window;
@@ -595,7 +588,7 @@ static int sf_handle_join_confirm(struct mps_subflow *sf, const struct mps_frame
 	    !mps_crypto_equal(mac, f->u.join_confirm.hmac, MPS_HMAC_LEN)) {
 		mps_warn("meta %u: JOIN refused from %s: bad HMAC in JOIN_CONFIRM",
 			 meta->id, mps_addr_str(&sf->remote.sa, a, sizeof(a)));
-		sf->eng->cnt.join_refused++;
+		mps_engine_join_refused(sf->eng, MPS_JOIN_BAD_HMAC);
 		return -EACCES;
 	}
 	mps_timer_cancel(sf->eng->loop, &sf->timer);
@@ -895,6 +888,7 @@ void mps_subflow_maybe_release(struct mps_subflow *sf)
 	sf->released = true;
 	mps_timer_cancel(sf->eng->loop, &sf->timer);
 	if (sf->sfd >= 0) {
+		mps_tcpinfo_subflow_final(sf);
 		close(sf->sfd);
 		sf->sfd = -1;
 		sf->eng->cnt.subflows_open--;

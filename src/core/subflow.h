@@ -48,6 +48,14 @@ struct mps_sf_map {
 	bool redone;			/* deadline reinjection already sent it */
 };
 
+/* TCP counters that outlive the socket, for the connection's TCP_INFO
+ * (tcpopt.h): read once more just before the socket closes. */
+struct mps_sf_totals {
+	uint64_t bytes_sent, bytes_retrans;
+	uint32_t total_retrans, segs_out, segs_in, data_segs_out, data_segs_in;
+	uint32_t delivered, delivered_ce, dsack_dups, reord_seen, rcv_ooopack;
+};
+
 struct mps_subflow {
 	struct mps_engine *eng;
 	struct mps_meta *meta;		/* NULL while classifying */
@@ -57,6 +65,7 @@ struct mps_subflow {
 	uint8_t addr_id;
 	bool backup;
 	bool initial;
+	bool bound;			/* left from a chosen local address */
 	union mps_sockaddr local, remote;
 
 	uint8_t *ibuf;			/* ibuf_small, or a larger heap block
@@ -76,6 +85,7 @@ struct mps_subflow {
 	uint64_t bytes_sent, bytes_recv;	/* DATA payload bytes */
 	uint64_t wire_sent, wire_recv;		/* all frame bytes */
 	uint64_t reinjected_bytes;		/* sent here as reinjection */
+	struct mps_sf_totals totals;		/* TCP's counters at close */
 
 	/* TCP_INFO snapshot */
 	uint32_t srtt_us, rttvar_us, cwnd, unacked, notsent_bytes;

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -157,6 +158,26 @@ void h_cleanup(void)
 	tmpdir[0] = '\0';
 }
 
+int h_tcp_connect(const char *addr, int port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct timeval tv = { .tv_sec = 5 };
+	int fd;
+
+	sin.sin_port = htons((uint16_t)port);
+	if (inet_pton(AF_INET, addr, &sin.sin_addr) != 1)
+		return -1;
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin))) {
+		close(fd);
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
 int h_free_port(void)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET };
@@ -298,6 +319,16 @@ int h_stats_read(const char *path, struct h_stats *out, int max_lines)
 			s->sf[s->n_sf].recv = num_after(p, "\"bytes_recv\": ");
 			sscanf(p, "{\"local\": \"%63[^\"]", s->sf[s->n_sf].local);
 			{
+				const char *r = strstr(p, "\"remote\": \"");
+				const char *close = strchr(p, '}');
+
+				const char *b = strstr(p, "\"backup\": true");
+
+				if (r && (!close || r < close))
+					sscanf(r + 11, "%63[^\"]", s->sf[s->n_sf].remote);
+				s->sf[s->n_sf].backup = b && (!close || b < close);
+			}
+			{
 				const char *e = strstr(p, "\"end\": \"");
 				const char *close = strchr(p, '}');
 
@@ -338,6 +369,14 @@ int h_frame_next(int fd, struct h_frames *r, struct mps_frame *f, int timeout_ms
 	}
 }
 
+bool h_frame_send(int fd, const struct mps_frame *f)
+{
+	uint8_t buf[1024];
+	int n = mps_frame_encode(f, buf, sizeof(buf));
+
+	return n > 0 && send(fd, buf, (size_t)n, MSG_NOSIGNAL) == n;
+}
+
 int h_frame_next_skip_ping(int fd, struct h_frames *r, struct mps_frame *f,
 			   int timeout_ms)
 {
@@ -361,4 +400,71 @@ bool h_closed_by_peer(int fd)
 	ended = r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
 	close(fd);
 	return ended;
+}
+
+int h_run(const char *cmd)
+{
+	int st = system(cmd);
+
+	return (st != -1 && WIFEXITED(st)) ? WEXITSTATUS(st) : -1;
+}
+
+bool h_netns_ok(void)
+{
+	return geteuid() == 0 && h_run("ip netns list >/dev/null 2>&1") == 0;
+}
+
+/* "KEY=value" line: value into out when the key is key. */
+static void tb_kv(const char *line, const char *key, char *out, size_t len)
+{
+	size_t k = strlen(key);
+
+	if (!strncmp(line, key, k) && line[k] == '=')
+		snprintf(out, len, "%s", line + k + 1);
+}
+
+bool h_testbed_up(struct h_testbed *tb, const char *prefix, const char *spec1,
+		  const char *spec2)
+{
+	char cmd[1400], line[256];
+	FILE *p;
+
+	memset(tb, 0, sizeof(*tb));
+	snprintf(tb->name, sizeof(tb->name), "%s%ld", prefix, (long)getpid());
+	snprintf(tb->script, sizeof(tb->script), "%s/testbed/mps-testbed", h_srcdir());
+	snprintf(cmd, sizeof(cmd), "%s up --name %s --paths 2 --path 1 %s --path 2 %s",
+		 tb->script, tb->name, spec1, spec2);
+	/* a half-made topology is removed by down too */
+	tb->up = true;
+	p = popen(cmd, "r");
+	if (!p)
+		return false;
+	while (fgets(line, sizeof(line), p)) {
+		line[strcspn(line, "\n")] = '\0';
+		tb_kv(line, "CLIENT_NS", tb->cli_ns, sizeof(tb->cli_ns));
+		tb_kv(line, "SERVER_NS", tb->srv_ns, sizeof(tb->srv_ns));
+		tb_kv(line, "ROUTER_NS", tb->rtr_ns, sizeof(tb->rtr_ns));
+		tb_kv(line, "CLIENT_ADDR_1", tb->cli_addr[0], sizeof(tb->cli_addr[0]));
+		tb_kv(line, "CLIENT_ADDR_2", tb->cli_addr[1], sizeof(tb->cli_addr[1]));
+		tb_kv(line, "SERVER_ADDR_1", tb->srv_addr[0], sizeof(tb->srv_addr[0]));
+		tb_kv(line, "SERVER_ADDR_2", tb->srv_addr[1], sizeof(tb->srv_addr[1]));
+		tb_kv(line, "CLIENT_IF_1", tb->cli_if[0], sizeof(tb->cli_if[0]));
+		tb_kv(line, "CLIENT_IF_2", tb->cli_if[1], sizeof(tb->cli_if[1]));
+	}
+	return pclose(p) == 0 && tb->cli_ns[0] && tb->srv_ns[0] &&
+	       tb->cli_addr[1][0] && tb->srv_addr[1][0] && tb->cli_if[1][0];
+}
+
+bool h_testbed_down(struct h_testbed *tb)
+{
+	char cmd[700];
+	bool ok = true;
+
+	if (tb->up) {
+		snprintf(cmd, sizeof(cmd), "%s down --name %s >/dev/null 2>&1",
+			 tb->script, tb->name);
+		ok = h_run(cmd) == 0;
+	}
+	tb->up = false;
+	return ok;
 }

@@ -38,6 +38,9 @@ int h_wait(pid_t pid, int timeout_ms);
 /* Kill every spawned process still running and remove the scratch dir. */
 void h_cleanup(void);
 
+/* A blocking TCP connection to addr:port (IPv4 text) with a 5 s receive
+ * timeout, or -1. */
+int h_tcp_connect(const char *addr, int port);
 /* A loopback TCP port nobody listens on right now. */
 int h_free_port(void);
 /* Wait until something accepts on 127.0.0.1:port (bounded). */
@@ -62,6 +65,8 @@ struct h_frames {
  * length, or -1 when the peer closed, sent nothing for timeout_ms, or sent
  * bytes that do not parse. */
 int h_frame_next(int fd, struct h_frames *r, struct mps_frame *f, int timeout_ms);
+/* Encode f and send it whole; false when it does not fit or send fails. */
+bool h_frame_send(int fd, const struct mps_frame *f);
 /* The same, passing over PINGs (a server's liveness probes). */
 int h_frame_next_skip_ping(int fd, struct h_frames *r, struct mps_frame *f,
 			   int timeout_ms);
@@ -69,12 +74,33 @@ int h_frame_next_skip_ping(int fd, struct h_frames *r, struct mps_frame *f,
  * false when it went silent (the socket's receive timeout).  Closes fd. */
 bool h_closed_by_peer(int fd);
 
+/* A two-path topology of the test bed (testbed/mps-testbed) for one test,
+ * named PREFIX + pid: its namespaces and addresses as `up` printed them. */
+struct h_testbed {
+	char name[32], script[512];
+	char cli_ns[64], srv_ns[64], rtr_ns[64];
+	char cli_addr[2][32], srv_addr[2][32], cli_if[2][32];
+	bool up;			/* h_testbed_down has work to do */
+};
+/* Root and network namespaces available? */
+bool h_netns_ok(void);
+/* Make it with the path SPECs of mps-testbed (e.g. "rate=20mbit,delay=5ms");
+ * false when `up` failed or printed less than expected. */
+bool h_testbed_up(struct h_testbed *tb, const char *prefix, const char *spec1,
+		  const char *spec2);
+/* Remove it (idempotent; also after a failed up).  false if down failed. */
+bool h_testbed_down(struct h_testbed *tb);
+/* Run a shell command: its exit status, -1 if it did not exit. */
+int h_run(const char *cmd);
+
 /* Stats line parsing: the subflows array of the idx-th line of a stats
  * file: counts of subflows and their byte counters. */
 struct h_sf_stat {
 	uint64_t sent, recv;
 	char end[48];		/* why it ended ("peer closed", "receive error"...) */
 	char local[64];		/* "ADDR:PORT" */
+	char remote[64];	/* "ADDR:PORT" */
+	bool backup;
 };
 struct h_stats {
 	int n_sf;

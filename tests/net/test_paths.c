@@ -17,79 +17,38 @@
 #include <unistd.h>
 #include "harness.h"
 
-static char tb_name[32];
-static char tb_script[512];
-static char cli_ns[64], srv_ns[64], cli_addr[2][32], srv_addr[2][32];
-static char cli_if[2][32];
-static bool tb_up;
-
-static int run(const char *cmd)
-{
-	int st = system(cmd);
-
-	return (st != -1 && WIFEXITED(st)) ? WEXITSTATUS(st) : -1;
-}
-
-static void kv(const char *line, const char *key, char *out, size_t len)
-{
-	size_t k = strlen(key);
-
-	if (!strncmp(line, key, k) && line[k] == '=')
-		snprintf(out, len, "%s", line + k + 1);
-}
+/* the test's topology; the names below are its fields */
+static struct h_testbed tb;
+static char *const tb_name = tb.name, *const tb_script = tb.script;
+static char *const cli_ns = tb.cli_ns, *const srv_ns = tb.srv_ns;
+static char (*const cli_addr)[32] = tb.cli_addr, (*const srv_addr)[32] = tb.srv_addr;
+static char (*const cli_if)[32] = tb.cli_if;
 
 static void topology_up(const char *spec1, const char *spec2)
 {
-	char cmd[1024], line[256];
-	FILE *p;
+	char cmd[1024];
 
-	if (geteuid() != 0 || run("ip netns list >/dev/null 2>&1") != 0)
+	if (!h_netns_ok())
 		cr_skip_test("needs root and network namespaces");
-	snprintf(tb_name, sizeof(tb_name), "mpstp%ld", (long)getpid());
-	snprintf(tb_script, sizeof(tb_script), "%s/testbed/mps-testbed", h_srcdir());
-	snprintf(cmd, sizeof(cmd), "%s up --name %s --paths 2 --path 1 %s --path 2 %s",
-		 tb_script, tb_name, spec1, spec2);
-	tb_up = true;
-	p = popen(cmd, "r");
-	cr_assert_not_null(p);
-	while (fgets(line, sizeof(line), p)) {
-		line[strcspn(line, "\n")] = '\0';
-		kv(line, "CLIENT_NS", cli_ns, sizeof(cli_ns));
-		kv(line, "SERVER_NS", srv_ns, sizeof(srv_ns));
-		kv(line, "CLIENT_ADDR_1", cli_addr[0], sizeof(cli_addr[0]));
-		kv(line, "CLIENT_ADDR_2", cli_addr[1], sizeof(cli_addr[1]));
-		kv(line, "SERVER_ADDR_1", srv_addr[0], sizeof(srv_addr[0]));
-		kv(line, "CLIENT_IF_1", cli_if[0], sizeof(cli_if[0]));
-		kv(line, "CLIENT_IF_2", cli_if[1], sizeof(cli_if[1]));
-		kv(line, "SERVER_ADDR_2", srv_addr[1], sizeof(srv_addr[1]));
-	}
-	cr_assert_eq(pclose(p), 0, "mps-testbed up failed");
-	cr_assert(cli_ns[0] && srv_ns[0] && cli_addr[1][0] && srv_addr[0][0]);
+	cr_assert(h_testbed_up(&tb, "mpstp", spec1, spec2), "mps-testbed up failed");
 	/* pin congestion control: the machine default (bbr without fq) is not
 	 * what this test is about.  A namespace may only pick an algorithm the
 	 * host allows, so allow cubic first. */
-	cr_assert_eq(run("grep -qw cubic /proc/sys/net/ipv4/tcp_allowed_congestion_control || "
+	cr_assert_eq(h_run("grep -qw cubic /proc/sys/net/ipv4/tcp_allowed_congestion_control || "
 			 "sysctl -qw net.ipv4.tcp_allowed_congestion_control=\""
 			 "$(cat /proc/sys/net/ipv4/tcp_allowed_congestion_control) cubic\""), 0);
 	snprintf(cmd, sizeof(cmd),
 		 "ip netns exec %s sysctl -qw net.ipv4.tcp_congestion_control=cubic && "
 		 "ip netns exec %s sysctl -qw net.ipv4.tcp_congestion_control=cubic",
 		 cli_ns, srv_ns);
-	cr_assert_eq(run(cmd), 0);
+	cr_assert_eq(h_run(cmd), 0);
 }
 
 static void fini(void)
 {
-	char cmd[600];
-
 	h_cleanup();
-	if (tb_up) {
-		snprintf(cmd, sizeof(cmd), "%s down --name %s >/dev/null 2>&1",
-			 tb_script, tb_name);
-		if (run(cmd) != 0)
-			cr_log_warn("mps-testbed down failed for %s", tb_name);
-	}
-	tb_up = false;
+	if (!h_testbed_down(&tb))
+		cr_log_warn("mps-testbed down failed for %s", tb_name);
 }
 
 /* Server side: httpd on 127.0.0.1:8080 and proxyd on SERVER_ADDR_1:8443;
@@ -116,21 +75,26 @@ static void servers_up(const char *proxyd_stats, const char *proxyd_log)
 		 "for i in $(seq 50); do ip netns exec %s ss -ltnH | grep -q ':8443 ' && "
 		 "ip netns exec %s ss -ltnH | grep -q ':8080 ' && exit 0; sleep 0.1; done; "
 		 "exit 1", srv_ns, srv_ns);
-	cr_assert_eq(run(cmd), 0, "servers did not start");
+	cr_assert_eq(h_run(cmd), 0, "servers did not start");
 }
 
 /* curl under the shim in the client namespace, one subflow per path;
- * client_env is one more MPSHIM_* setting. */
+ * client_env and client_env2 are more MPSHIM_* settings.  args are
+ * curl's own (NULL-terminated, at most 12). */
 static char client_env[96] = "MPSHIM_LOG=info";
+static char client_env2[96] = "MPSHIM_LOG=info";
 
-static pid_t shim_curl(const char *out, const char *stats, const char *log)
+static pid_t shim_curl_args(char *const *args, const char *stats, const char *log)
 {
-	static char url[128], env_up[96], env_local[96], env_stats[600], pre[600];
-	char *argv[] = { "ip", "netns", "exec", cli_ns, "env", pre, env_up, env_local,
-			 env_stats, "MPSHIM_LOG=info", client_env, "MPSHIM_SUBFLOW_TIMEOUT=1500ms",
-			 "curl", "-sS", "--max-time", "90", "-o", (char *)out, url, NULL };
+	static char env_up[96], env_local[96], env_stats[600], pre[600];
+	char *argv[32] = { "ip", "netns", "exec", cli_ns, "env", pre, env_up, env_local,
+			   env_stats, "MPSHIM_LOG=info", client_env, client_env2,
+			   "MPSHIM_SUBFLOW_TIMEOUT=1500ms", "curl", "-sS", "--max-time", "90" };
+	unsigned n = 17;
 
-	snprintf(url, sizeof(url), "http://%s:8443/blob", srv_addr[0]);
+	for (unsigned i = 0; args[i] && n < 31; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
 	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", h_shim_lib());
 	snprintf(env_up, sizeof(env_up), "MPSHIM_UPGRADE=%s:8443", srv_addr[0]);
 	/* interfaces by name: the path manager resolves their addresses */
@@ -138,6 +102,22 @@ static pid_t shim_curl(const char *out, const char *stats, const char *log)
 		 cli_if[1]);
 	snprintf(env_stats, sizeof(env_stats), "MPSHIM_STATS_FILE=%s", stats);
 	return h_spawn(argv, NULL, log);
+}
+
+/* http://SERVER_ADDR_1:8443/<name>, in a static buffer of its own per slot. */
+static char *blob_url(unsigned slot, const char *name)
+{
+	static char url[2][128];
+
+	snprintf(url[slot], sizeof(url[slot]), "http://%s:8443/%s", srv_addr[0], name);
+	return url[slot];
+}
+
+static pid_t shim_curl(const char *out, const char *stats, const char *log)
+{
+	char *args[] = { "-o", (char *)out, blob_url(0, "blob"), NULL };
+
+	return shim_curl_args(args, stats, log);
 }
 
 static void assert_same_file(const char *a, const char *b)
@@ -155,8 +135,9 @@ struct xfer {
 	const char *file;	/* what the server serves as /blob */
 };
 
-/* Make the blob, start the servers, and start curl under the shim. */
-static pid_t xfer_start(struct xfer *x, size_t size, unsigned seed)
+/* Make the blob, start the servers, and start curl under the shim
+ * (unless !curl: the caller starts its own). */
+static pid_t xfer_start(struct xfer *x, size_t size, unsigned seed, bool curl)
 {
 	pid_t pid;
 
@@ -167,6 +148,8 @@ static pid_t xfer_start(struct xfer *x, size_t size, unsigned seed)
 	snprintf(x->plog, sizeof(x->plog), "%s/proxyd.log", h_tmpdir());
 	snprintf(x->clog, sizeof(x->clog), "%s/curl.log", h_tmpdir());
 	servers_up(x->pstats, x->plog);
+	if (!curl)
+		return 0;
 	pid = shim_curl(x->out, x->stats, x->clog);
 	cr_assert_gt(pid, 0);
 	return pid;
@@ -191,7 +174,7 @@ static void path1_event(const char *what)
 	char cmd[700];
 
 	snprintf(cmd, sizeof(cmd), "%s event --name %s 1 %s", tb_script, tb_name, what);
-	cr_assert_eq(run(cmd), 0, "event %s failed", what);
+	cr_assert_eq(h_run(cmd), 0, "event %s failed", what);
 }
 
 TestSuite(paths, .fini = fini, .timeout = 150);
@@ -204,7 +187,7 @@ Test(paths, two_paths_different_delays_both_carry_data)
 	pid_t curl;
 
 	topology_up("rate=40mbit,delay=10ms", "rate=20mbit,delay=30ms");
-	curl = xfer_start(&x, 24u << 20, 11);
+	curl = xfer_start(&x, 24u << 20, 11, true);
 	xfer_finish(&x, curl, &s, NULL);
 	cr_assert_eq(s.n_sf, 2, "one subflow per path expected");
 	total = s.sf[0].recv + s.sf[1].recv;
@@ -221,7 +204,7 @@ Test(paths, blackholed_path_mid_transfer_completes_intact)
 	pid_t curl;
 
 	topology_up("rate=30mbit,delay=10ms", "rate=30mbit,delay=20ms");
-	curl = xfer_start(&x, 24u << 20, 12);
+	curl = xfer_start(&x, 24u << 20, 12, true);
 	usleep(1500 * 1000);
 	path1_event("blackhole");	/* packets vanish; the link stays up */
 	xfer_finish(&x, curl, &s, &ps);
@@ -243,7 +226,7 @@ static void connect_timeout_case(const char *mode)
 
 	topology_up("rate=50mbit,delay=5ms", "rate=50mbit,delay=5ms");
 	snprintf(cmd, sizeof(cmd), "%s event --name %s 1 blackhole", tb_script, tb_name);
-	cr_assert_eq(run(cmd), 0);
+	cr_assert_eq(h_run(cmd), 0);
 	snprintf(port, sizeof(port), "%d", 9);
 	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", h_shim_lib());
 	snprintf(up, sizeof(up), "MPSHIM_UPGRADE=%s:9", srv_addr[0]);
@@ -286,7 +269,7 @@ Test(paths, link_down_is_seen_at_once_by_both_ends)
 	pid_t curl;
 
 	topology_up("rate=30mbit,delay=10ms", "rate=30mbit,delay=20ms");
-	curl = xfer_start(&x, 24u << 20, 13);
+	curl = xfer_start(&x, 24u << 20, 13, true);
 	usleep(1500 * 1000);
 	path1_event("down");
 	xfer_finish(&x, curl, &s, &ps);
@@ -309,7 +292,7 @@ Test(paths, path_is_used_again_after_it_returns)
 
 	topology_up("rate=20mbit,delay=10ms", "rate=20mbit,delay=20ms");
 	/* ~12 s at 40 Mbit/s: room for the outage and the return */
-	curl = xfer_start(&x, 56u << 20, 14);
+	curl = xfer_start(&x, 56u << 20, 14, true);
 	usleep(1500 * 1000);
 	path1_event("blackhole");
 	usleep(2500 * 1000);
@@ -321,6 +304,79 @@ Test(paths, path_is_used_again_after_it_returns)
 	cr_log_info("path 1 after its return: %llu bytes", (unsigned long long)late_path1);
 }
 
+/*
+ * Path 1 is dark before the connection is opened.  Its first subflow must
+ * not wait there for connect_timeout (3 s, longer than curl's own connect
+ * timeout of 2 s): after connect_stagger the next path tries too, and wins.
+ */
+Test(paths, first_subflow_races_past_a_dead_path)
+{
+	struct xfer x;
+	struct h_stats s;
+	char *args[] = { "--connect-timeout", "2", "-o", x.out, NULL, NULL };
+	pid_t curl;
+
+	topology_up("rate=30mbit,delay=10ms", "rate=30mbit,delay=20ms");
+	path1_event("blackhole");
+	snprintf(client_env, sizeof(client_env), "MPSHIM_CONNECT_TIMEOUT=3s");
+	args[4] = blob_url(0, "blob");
+	xfer_start(&x, 4u << 20, 19, false);
+	curl = shim_curl_args(args, x.stats, x.clog);
+	cr_assert_gt(curl, 0);
+	xfer_finish(&x, curl, &s, NULL);
+	cr_assert_geq(s.n_sf, 1);
+	cr_assert(starts_with(s.sf[0].local, cli_addr[1]),
+		  "first subflow from %s, not from path 2", s.sf[0].local);
+	cr_assert_gt(s.sf[0].recv, 0);
+}
+
+/*
+ * One curl, two connections (Connection: close).  Path 1 dies during the
+ * first; the second must start on path 2 straight away: no stagger
+ * rescues it, and curl's connect timeout (1 s) is shorter than a SYN on
+ * the dead path takes to fail (subflow_timeout 1.5 s), so only the
+ * engine's memory of the failed path gets it through.
+ */
+Test(paths, new_connection_avoids_a_path_that_failed)
+{
+	char out1[512], out2[512], stats[512], pstats[512], plog[512], clog[512];
+	char big[512], small[512];
+	char *args[] = { "--connect-timeout", "1", "-H", "Connection: close",
+			 "-o", out1, NULL, "-o", out2, NULL, NULL };
+	struct h_stats s[2];
+	pid_t curl;
+	char *log;
+
+	topology_up("rate=20mbit,delay=10ms", "rate=20mbit,delay=20ms");
+	args[6] = blob_url(0, "big");
+	args[9] = blob_url(1, "small");
+	/* h_make_file's answer lives in one static buffer */
+	snprintf(big, sizeof(big), "%s", h_make_file("big", 24u << 20, 20));
+	snprintf(small, sizeof(small), "%s", h_make_file("small", 1u << 20, 21));
+	snprintf(out1, sizeof(out1), "%s/out1", h_tmpdir());
+	snprintf(out2, sizeof(out2), "%s/out2", h_tmpdir());
+	snprintf(stats, sizeof(stats), "%s/client.json", h_tmpdir());
+	snprintf(pstats, sizeof(pstats), "%s/proxyd.json", h_tmpdir());
+	snprintf(plog, sizeof(plog), "%s/proxyd.log", h_tmpdir());
+	snprintf(clog, sizeof(clog), "%s/curl.log", h_tmpdir());
+	snprintf(client_env, sizeof(client_env), "MPSHIM_CONNECT_TIMEOUT=20s");
+	snprintf(client_env2, sizeof(client_env2), "MPSHIM_CONNECT_STAGGER=0");
+	servers_up(pstats, plog);
+	curl = shim_curl_args(args, stats, clog);
+	cr_assert_gt(curl, 0);
+	usleep(1500 * 1000);
+	path1_event("blackhole");
+	log = NULL;
+	if (h_wait(curl, 120000) != 0)
+		log = h_slurp(clog);
+	cr_assert_null(log, "curl failed:\n%s", log);
+	assert_same_file(big, out1);
+	assert_same_file(small, out2);
+	usleep(300 * 1000);
+	cr_assert_eq(h_stats_read(stats, s, 2), 2, "two connections expected");
+	cr_assert(starts_with(s[1].sf[0].local, cli_addr[1]),
+		  "second connection started from %s", s[1].sf[0].local);
+}
 
 /* A download through proxyd with its scheduler set: intact, both paths. */
 static void scheduler_case(const char *sched, uint64_t size)
@@ -331,7 +387,7 @@ static void scheduler_case(const char *sched, uint64_t size)
 
 	topology_up("rate=30mbit,delay=10ms", "rate=15mbit,delay=30ms,loss=0.5%");
 	snprintf(proxyd_env, sizeof(proxyd_env), "MPSHIM_SCHEDULER=%s", sched);
-	curl = xfer_start(&x, size, 15);
+	curl = xfer_start(&x, size, 15, true);
 	xfer_finish(&x, curl, &s, &ps);
 	cr_assert_eq(ps.n_sf, 2);
 	for (int i = 0; i < 2; i++)
@@ -357,7 +413,7 @@ static void backup_case(bool fail_primary)
 	topology_up("rate=20mbit,delay=10ms", "rate=20mbit,delay=10ms");
 	/* written as in MPSHIM_LOCAL: by interface name */
 	snprintf(client_env, sizeof(client_env), "MPSHIM_BACKUP=%s", cli_if[1]);
-	curl = xfer_start(&x, 12u << 20, 16);
+	curl = xfer_start(&x, 12u << 20, 16, true);
 	if (fail_primary) {
 		usleep(1500 * 1000);
 		path1_event("down");
@@ -387,7 +443,7 @@ Test(paths, interface_down_and_up_again_during_a_transfer)
 	pid_t curl;
 
 	topology_up("rate=20mbit,delay=10ms", "rate=20mbit,delay=20ms");
-	curl = xfer_start(&x, 56u << 20, 17);
+	curl = xfer_start(&x, 56u << 20, 17, true);
 	usleep(1500 * 1000);
 	path1_event("down");
 	usleep(2000 * 1000);
@@ -426,7 +482,7 @@ Test(paths, single_path_blackout_is_ridden_out)
 	usleep(1500 * 1000);
 	snprintf(cmd, sizeof(cmd), "%s event --name %s 1 blackhole && sleep 1.5 && "
 		 "%s event --name %s 1 unblackhole", tb_script, tb_name, tb_script, tb_name);
-	cr_assert_eq(run(cmd), 0);
+	cr_assert_eq(h_run(cmd), 0);
 	cr_assert_eq(h_wait(curl, 120000), 0, "the connection did not survive");
 	assert_same_file(file, out);
 }
@@ -464,7 +520,7 @@ static void idle_client_run(const char *heartbeat, int idle_s, bool blackhole,
 	cr_assert_gt(h_spawn(proxyd, NULL, plog), 0);
 	snprintf(cmd, sizeof(cmd), "for i in $(seq 50); do ip netns exec %s ss -ltnH | "
 		 "grep -q ':8443 ' && exit 0; sleep 0.1; done; exit 1", srv_ns);
-	cr_assert_eq(run(cmd), 0);
+	cr_assert_eq(h_run(cmd), 0);
 	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", h_shim_lib());
 	snprintf(up, sizeof(up), "MPSHIM_UPGRADE=%s:8443", srv_addr[0]);
 	snprintf(env_local, sizeof(env_local), "MPSHIM_LOCAL=%s,%s", cli_addr[0],
@@ -522,7 +578,7 @@ Test(paths, discovered_interfaces_each_get_a_subflow)
 
 	topology_up("rate=30mbit,delay=10ms", "rate=30mbit,delay=15ms");
 	snprintf(client_env, sizeof(client_env), "MPSHIM_LOCAL=*");
-	curl = xfer_start(&x, 12u << 20, 19);
+	curl = xfer_start(&x, 12u << 20, 19, true);
 	xfer_finish(&x, curl, &s, NULL);
 	for (int i = 0; i < s.n_sf; i++)
 		for (int p = 0; p < 2; p++)
