@@ -198,7 +198,7 @@ const struct mps_option mps_options[] = {
 		.def = "4M",
 		CFG_FIELD(sndbuf),
 		.help = "Bound of the meta send buffer per connection: data "
-			"kept until acknowledged at the data level.  A maximum: "
+			"kept until acknowledged at the data level. A maximum: "
 			"the buffer grows with the traffic and is freed when idle.",
 	},
 	{

@@ -317,10 +317,11 @@ void mps_subflow_start_recv(struct mps_subflow *sf)
 				free(sf->ibuf);
 			sf->ibuf = nb;
 			sf->icap = ncap;
-		} else if (sf->ilen == sf->icap) {
-			mps_subflow_die(sf, -ENOMEM, "receive buffer");
-			return;
 		}
+	}
+	if (sf->ilen == sf->icap) {	/* no room, and none to be had */
+		mps_subflow_die(sf, -ENOMEM, "receive buffer");
+		return;
 	}
 	sf->rd.fd = sf->sfd;
 	sf->rd.buf = sf->ibuf + sf->ilen;

@@ -22,13 +22,13 @@
 
 /*
  * An idle connection in proxyd is its structures: struct mps_meta (about
- * 6.5 KiB, most of it the client's path table, zeroed), two struct
- * mps_subflow (under 1 KiB each) with a 512-byte input buffer each, and
- * the allocator's headers: about 9 KiB (10-11 KiB measured).  Its rings, output buffers and
- * DSN maps hold nothing and must be gone (src/core/trim.c); kernel socket
- * memory is not in VmRSS.  The client adds no more than that per
- * connection (its relay socket pair is kernel memory).  16 KiB leaves room
- * for the heap's fragmentation, and fails if even one 4 KiB ring per
+ * 8 KiB, most of it the client's path table, zeroed), two struct
+ * mps_subflow (1.4 KiB each, their 512-byte input buffers inside), and the
+ * allocator's headers: about 11 KiB (12 KiB measured).  Its rings, output
+ * buffers and DSN maps hold nothing and must be gone (src/core/trim.c);
+ * kernel socket memory is not in RssAnon.  The client adds about as much
+ * per connection (its relay socket pair is kernel memory).  16 KiB leaves
+ * room for the heap's fragmentation, and fails if even one 4 KiB ring per
  * direction stayed: each ring here grew to 64 KiB with the echo.
  */
 #define IDLE_KIB_MAX	16
