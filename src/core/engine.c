@@ -442,6 +442,7 @@ static void meta_free(struct mps_meta *meta)
 	if (meta->was_established)
 		mps_stats_meta_closed(eng, meta);
 	meta_stop_timers(meta);
+	mps_trim_unwatch(meta);
 	if (meta->role == MPS_ROLE_S)
 		token_unhash(meta);
 	if (meta->efd >= 0)
@@ -562,9 +563,24 @@ static void meta_app_read(struct mps_meta *meta)
 	if (meta->erd.pending || meta->app_rd_eof || meta->efd < 0 ||
 	    meta->state != MPS_META_ESTABLISHED)
 		return;
+	if (!meta->snd.q.cap && !meta->app_readable) {
+		/* a send ring without memory (new or trimmed, idle): wait for
+		 * the app's next byte without lending the kernel a buffer */
+		meta->erd.kind = MPS_OP_POLL;
+		if (mps_loop_poll(meta->eng->loop, &meta->erd, meta->efd, POLLIN))
+			mps_meta_abort(meta, -EIO, MPS_CLOSE_RESOURCE, true);
+		return;
+	}
 	n = mps_meta_snd_tail(meta, &p);
-	if (!n)
-		return;		/* send queue full: an ack will free room */
+	if (!n) {
+		/* send queue full: an ack will free room; but an empty ring
+		 * that could not get memory would wait for nothing */
+		if (!meta->snd.q.cap)
+			mps_meta_abort(meta, -ENOMEM, MPS_CLOSE_RESOURCE, true);
+		return;
+	}
+	meta->app_readable = false;
+	meta->erd.kind = MPS_OP_RECV;
 	meta->erd.fd = meta->efd;
 	meta->erd.buf = p;
 	meta->erd.len = n;
@@ -581,6 +597,17 @@ static void meta_erd_cb(struct mps_op *op, int res)
 		mps_engine_mark_dirty(meta);
 		return;
 	}
+	if (op->kind == MPS_OP_POLL) {
+		/* readable, at EOF or in error: the RECV that follows says */
+		meta->app_readable = true;
+		mps_engine_mark_dirty(meta);
+		return;
+	}
+	if (meta->snd_trim && res == -ECANCELED) {
+		mps_trim_recv_cancelled(meta, res);
+		return;
+	}
+	meta->snd_trim = false;
 	if (res > 0) {
 		mps_meta_snd_commit(meta, (size_t)res);
 	} else if (res == 0 && meta->efd_reset) {
@@ -648,6 +675,10 @@ int mps_meta_on_data(struct mps_meta *meta, const struct mps_frame *f)
 		return -EPROTO;
 	rc = mps_meta_rcv_data(meta, f->u.data.dsn, f->u.data.payload,
 			       f->u.data.len, f->flags & MPS_DATA_F_FIN);
+	if (rc == -ENOMEM) {
+		mps_warn("meta %u: no memory for received data", meta->id);
+		return (int)rc;
+	}
 	if (rc < 0) {
 		mps_warn("meta %u: DATA outside the window or contradicting FIN",
 			 meta->id);
@@ -720,6 +751,7 @@ static void meta_flush(struct mps_meta *meta)
 		meta_schedule(meta);
 		meta_maybe_ack(meta);
 		meta_app_read(meta);
+		mps_trim_watch(meta);
 		if (mps_meta_snd_done(meta) && mps_meta_rcv_done(meta) &&
 		    meta->app_wr_shut &&
 		    meta->rcv.ack_sent == mps_meta_rcv_ack(meta)) {
@@ -1043,19 +1075,23 @@ void mps_engine_iface_down(struct mps_engine *eng, unsigned ifindex,
 /* ------------------------------------------------------------------ */
 /* server side                                                         */
 
+/* O(1): thousands of clients may be classifying at once (a burst of new
+ * connections), and each one leaves the list. */
 void mps_engine_unclassified_unlink(struct mps_subflow *sf)
 {
-	struct mps_subflow **pp;
+	struct mps_engine *eng = sf->eng;
 
-	for (pp = &sf->eng->unclassified; *pp; pp = &(*pp)->lnext) {
-		if (*pp == sf) {
-			*pp = sf->lnext;
-			sf->lnext = NULL;
-			if (sf->listener && sf->listener->ho)
-				mps_listener_classified(sf->listener);
-			return;
-		}
-	}
+	if (sf->lprev)
+		sf->lprev->lnext = sf->lnext;
+	else if (eng->unclassified == sf)
+		eng->unclassified = sf->lnext;
+	else
+		return;		/* not on the list (any more) */
+	if (sf->lnext)
+		sf->lnext->lprev = sf->lprev;
+	sf->lnext = sf->lprev = NULL;
+	if (sf->listener && sf->listener->ho)
+		mps_listener_classified(sf->listener);
 }
 
 int mps_meta_server_hello(struct mps_subflow *sf, const struct mps_frame *f)
@@ -1665,6 +1701,7 @@ int mps_engine_new(struct mps_engine **out, const struct mps_config *cfg)
 	if (rc)
 		goto fail;
 	mps_loop_set_flush(eng->loop, engine_flush, eng);
+	mps_timer_init(&eng->trim_timer, mps_trim_tick, eng);
 	eng->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (eng->evfd < 0) {
 		rc = -errno;

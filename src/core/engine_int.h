@@ -65,6 +65,10 @@ struct mps_engine {
 	struct mps_meta *tok_hash[MPS_TOKEN_BUCKETS];	/* server metas by token */
 	struct mps_meta **dirty;		/* touched this iteration */
 	unsigned n_dirty, cap_dirty;
+	struct mps_meta *trim_list;		/* trim.c: metas holding buffers */
+	struct mps_timer trim_timer;
+	size_t trim_freed;			/* heap bytes freed since the last
+						 * malloc_trim */
 	struct mps_subflow *unclassified;	/* server: before HELLO/JOIN */
 	struct mps_subflow *graveyard;		/* released, freed after the flush */
 	struct mps_pump *pumps;
@@ -219,6 +223,23 @@ unsigned mps_pump_pending_out(const struct mps_engine *eng);
  * connections array, n entries being there already.  false when one did
  * not fit (it is taken back; the snapshot says it is truncated). */
 bool mps_pump_snapshot(const struct mps_engine *eng, struct mps_text *t, unsigned n);
+
+/*
+ * trim.c: idle connections give their buffers back.  A meta that holds
+ * ring or subflow buffers is on eng->trim_list; every MPS_TRIM_MS the
+ * ones that moved no byte since the last look free what is empty.
+ */
+#define MPS_TRIM_MS		1000
+void mps_trim_watch(struct mps_meta *meta);
+void mps_trim_unwatch(struct mps_meta *meta);
+void mps_trim_tick(struct mps_timer *t);
+/* erd's RECV, cancelled to free the send ring, completed with res. */
+void mps_trim_recv_cancelled(struct mps_meta *meta, int res);
+/* subflow.c: free an empty obuf and DSN map, mark ibuf for shrinking.
+ * Bytes freed. */
+size_t mps_subflow_trim(struct mps_subflow *sf);
+/* Does the subflow hold buffers above their minimum sizes? */
+bool mps_subflow_holds(const struct mps_subflow *sf);
 
 /* metrics.c */
 void mps_metrics_free(struct mps_engine *eng);

@@ -573,7 +573,10 @@ static void listener_accept(struct mps_op *op, int res)
 		sf->state = MPS_SF_CLASSIFY;
 		sf->listener = lst;
 		lst->refs++;
+		sf->lprev = NULL;
 		sf->lnext = eng->unclassified;
+		if (eng->unclassified)
+			eng->unclassified->lprev = sf;
 		eng->unclassified = sf;
 		if (lst->ho) {
 			lst->classifying++;

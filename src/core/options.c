@@ -198,7 +198,8 @@ const struct mps_option mps_options[] = {
 		.def = "4M",
 		CFG_FIELD(sndbuf),
 		.help = "Bound of the meta send buffer per connection: data "
-			"kept until acknowledged at the data level.",
+			"kept until acknowledged at the data level. A maximum: "
+			"the buffer grows with the traffic and is freed when idle.",
 	},
 	{
 		.name = "rcvbuf",
@@ -207,8 +208,9 @@ const struct mps_option mps_options[] = {
 		.min = 64 * K, .max = 1 * G,
 		.def = "4M",
 		CFG_FIELD(rcvbuf),
-		.help = "Bound of the meta receive buffer per connection; "
-			"also the advertised data-level window.",
+		.help = "Bound of the meta receive buffer per connection and of "
+			"the advertised data-level window; both grow with the "
+			"traffic (from 64K), memory is freed when idle.",
 	},
 	{
 		.name = "frame_size",

@@ -26,8 +26,6 @@
 #include "sock.h"
 #include "tcpopt.h"
 
-#define MPS_SF_ICAP	(64 * 1024)
-
 static void sf_on_recv(struct mps_op *op, int res);
 static void sf_on_send(struct mps_op *op, int res);
 static void sf_on_connect(struct mps_op *op, int res);
@@ -36,20 +34,13 @@ static void sf_on_timer(struct mps_timer *t);
 struct mps_subflow *mps_subflow_new(struct mps_engine *eng, int sfd)
 {
 	struct mps_subflow *sf = calloc(1, sizeof(*sf));
-	size_t ocap = 2 * ((size_t)eng->cfg.frame_size + 16) + 512;
 
 	if (!sf)
 		return NULL;
-	sf->ibuf = malloc(MPS_SF_ICAP);
-	sf->obuf = malloc(ocap);
-	if (!sf->ibuf || !sf->obuf) {
-		free(sf->ibuf);
-		free(sf->obuf);
-		free(sf);
-		return NULL;
-	}
-	sf->icap = MPS_SF_ICAP;
-	sf->ocap = ocap;
+	/* small until the peer sends faster than one read of it takes:
+	 * handshakes, acks and heartbeats fit */
+	sf->ibuf = sf->ibuf_small;
+	sf->icap = MPS_SF_IMIN;
 	sf->eng = eng;
 	sf->sfd = sfd;
 	sf->srtt_us = UINT32_MAX;	/* unknown until the first TCP_INFO */
@@ -68,7 +59,8 @@ void mps_subflow_free(struct mps_subflow *sf)
 		close(sf->sfd);
 		sf->eng->cnt.subflows_open--;
 	}
-	free(sf->ibuf);
+	if (sf->ibuf != sf->ibuf_small)
+		free(sf->ibuf);
 	free(sf->obuf);
 	free(sf->obuf_busy);
 	free(sf->map);
@@ -191,9 +183,10 @@ static int obuf_reserve(struct mps_subflow *sf, size_t need)
 	}
 	if (sf->olen + need <= sf->ocap)
 		return 0;
-	ncap = sf->ocap * 2;
-	while (ncap < sf->olen + need)
-		ncap *= 2;
+	/* doubling, or straight to what is needed (a first DATA frame) */
+	ncap = sf->ocap ? sf->ocap * 2 : MPS_SF_OMIN;
+	if (ncap < sf->olen + need)
+		ncap = sf->olen + need;
 	if (!sf->wr.pending) {
 		nb = realloc(sf->obuf, ncap);
 		if (!nb)
@@ -280,21 +273,55 @@ int mps_subflow_send_data(struct mps_subflow *sf, uint64_t dsn, size_t len,
 	return 0;
 }
 
+/* The size of ibuf for the next RECV, or 0 to keep it. */
+static size_t ibuf_next_cap(const struct mps_subflow *sf)
+{
+	if (sf->ilen == sf->icap) {
+		/* a frame larger than the buffer: double, and beyond
+		 * MPS_SF_IMAX straight to the protocol's largest frame */
+		if (sf->icap < MPS_SF_IMAX)
+			return sf->icap * 2;
+		return sf->icap < MPS_FRAME_MAX_LEN + 1024 ? MPS_FRAME_MAX_LEN + 1024 : 0;
+	}
+	/* a read that filled the buffer: more was waiting */
+	if (sf->ifull && sf->icap < MPS_SF_IMAX)
+		return sf->icap * 2;
+	/* trim.c found the connection idle: back to the minimum */
+	if (sf->ishrink && !sf->ifull && sf->icap > MPS_SF_IMIN && sf->ilen <= MPS_SF_IMIN / 2)
+		return MPS_SF_IMIN;
+	return 0;
+}
+
 void mps_subflow_start_recv(struct mps_subflow *sf)
 {
+	size_t ncap;
+
 	if (sf->rd.pending || sf->sfd < 0)
 		return;
-	if (sf->ilen == sf->icap) {
-		/* a frame larger than the buffer: grow to the protocol max */
-		size_t ncap = MPS_FRAME_MAX_LEN + 1024;
-		uint8_t *nb;
-
-		if (sf->icap >= ncap || !(nb = realloc(sf->ibuf, ncap))) {
-			mps_subflow_die(sf, -ENOMEM, "receive buffer");
-			return;
-		}
-		sf->ibuf = nb;
+	ncap = ibuf_next_cap(sf);
+	sf->ishrink = false;
+	if (ncap == MPS_SF_IMIN) {
+		/* back into the struct: a small heap block left behind would
+		 * pin a page of the heap that the trim freed around it */
+		memcpy(sf->ibuf_small, sf->ibuf, sf->ilen);
+		free(sf->ibuf);
+		sf->eng->trim_freed += sf->icap;
+		sf->ibuf = sf->ibuf_small;
 		sf->icap = ncap;
+	} else if (ncap) {
+		uint8_t *nb = malloc(ncap);
+
+		if (nb) {
+			memcpy(nb, sf->ibuf, sf->ilen);
+			if (sf->ibuf != sf->ibuf_small)
+				free(sf->ibuf);
+			sf->ibuf = nb;
+			sf->icap = ncap;
+		}
+	}
+	if (sf->ilen == sf->icap) {	/* no room, and none to be had */
+		mps_subflow_die(sf, -ENOMEM, "receive buffer");
+		return;
 	}
 	sf->rd.fd = sf->sfd;
 	sf->rd.buf = sf->ibuf + sf->ilen;
@@ -774,6 +801,7 @@ static void sf_on_recv(struct mps_op *op, int res)
 				res ? "receive error" : "peer closed");
 		return;
 	}
+	sf->ifull = (size_t)res == sf->rd.len;
 	sf->ilen += (size_t)res;
 	sf->wire_recv += (size_t)res;
 	sf_process(sf);
@@ -814,6 +842,33 @@ static void sf_on_send(struct mps_op *op, int res)
 	mps_subflow_kick(sf);
 	if (sf->meta)
 		mps_engine_mark_dirty(sf->meta);
+}
+
+size_t mps_subflow_trim(struct mps_subflow *sf)
+{
+	size_t freed = 0;
+
+	if (sf->obuf && !sf->wr.pending && sf->olen == sf->ooff && !sf->obuf_busy) {
+		freed += sf->ocap;
+		free(sf->obuf);
+		sf->obuf = NULL;
+		sf->ocap = sf->olen = sf->ooff = 0;
+	}
+	if (sf->map && !sf->map_n) {
+		freed += sf->map_cap * sizeof(*sf->map);
+		free(sf->map);
+		sf->map = NULL;
+		sf->map_cap = sf->map_head = 0;
+	}
+	/* a RECV is pending into ibuf: it shrinks when that one completes */
+	if (sf->icap > MPS_SF_IMIN)
+		sf->ishrink = true;
+	return freed;
+}
+
+bool mps_subflow_holds(const struct mps_subflow *sf)
+{
+	return sf->ocap > MPS_SF_OMIN || sf->icap > MPS_SF_IMIN || sf->map;
 }
 
 bool mps_subflow_idle(const struct mps_subflow *sf)

@@ -33,6 +33,13 @@ enum mps_sf_state {
 	MPS_SF_AUTH_WAIT,	/* server, forward mode: HELLO_ACK sent, waiting for AUTH */
 };
 
+/* Buffer sizes: ibuf starts at MPS_SF_IMIN and doubles while reads fill
+ * it (to MPS_SF_IMAX, more only for one frame that does not fit); obuf is
+ * allocated by the first frame, at least MPS_SF_OMIN. */
+#define MPS_SF_IMIN	512u
+#define MPS_SF_IMAX	(64u * 1024)
+#define MPS_SF_OMIN	512u
+
 /* A DSN range this subflow carried and the peer has not DATA_ACKed. */
 struct mps_sf_map {
 	uint64_t start, end;
@@ -61,9 +68,13 @@ struct mps_subflow {
 	bool bound;			/* left from a chosen local address */
 	union mps_sockaddr local, remote;
 
-	uint8_t *ibuf;
+	uint8_t *ibuf;			/* ibuf_small, or a larger heap block
+					 * while full reads double it */
 	size_t ilen, icap;
-	uint8_t *obuf;
+	uint8_t ibuf_small[MPS_SF_IMIN];
+	bool ifull;			/* the last RECV filled ibuf */
+	bool ishrink;			/* trim.c: idle, shrink ibuf at the next RECV */
+	uint8_t *obuf;			/* NULL until a frame is queued */
 	size_t ooff, olen, ocap;
 	uint8_t *obuf_busy;		/* outgrown buffer a pending send still reads */
 	struct mps_op rd, wr, conn;
@@ -93,7 +104,8 @@ struct mps_subflow {
 	struct mps_timer timer;		/* connect / classify deadline */
 	int err;			/* -errno that ended it */
 	const char *why;		/* short reason, for logs */
-	struct mps_subflow *lnext;	/* engine's list of unclassified */
+	struct mps_subflow *lnext;	/* engine's list of unclassified, */
+	struct mps_subflow *lprev;	/* then the graveyard (lnext only) */
 	struct mps_listener *listener;	/* server: the listener that accepted it */
 	uint64_t classify_end_ns;	/* server: deadline for the first bytes */
 	bool classified;		/* server: the first bytes are ours */
