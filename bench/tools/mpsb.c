@@ -8,6 +8,8 @@
  *	a bulk stream (N bytes or T ms of it, then FIN) or an echo service.
  *	One JSON line per finished connection on stdout ("sent" = bytes
  *	the server handed to its socket; "lost" is computed against it).
+ *	A connection that starts with "ping" instead (tests/helpers/mps-idle,
+ *	S8) gets "pong" and then the echo service.
  *   mpsb bulk --connect ADDR:PORT (--bytes N | --time MS) [--series FILE]
  *	[--bin-ms 100] [--deadline MS] [--no-verify] [--bind ADDR] [--mptcp]
  *	Download; times every read: connect/first/last byte, the longest
@@ -380,6 +382,20 @@ static int cmd_serve(int argc, char **argv)
 					continue;
 				}
 				c->rlen += (size_t)r;
+				if (c->rlen == 4 && !memcmp(&c->r, "ping", 4)) {
+					/* tests/helpers/mps-idle (S8): "ping" is
+					 * answered "pong", then an echo */
+					setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one,
+						   sizeof(one));
+					if (send(c->fd, "pong", 4, MSG_NOSIGNAL) != 4) {
+						conn_close(ep, c);
+						continue;
+					}
+					c->r.op = OP_ECHO;
+					c->ebuf = malloc(IOBUF);
+					c->state = 2;
+					continue;
+				}
 				if (c->rlen < REQ_LEN)
 					continue;
 				if (c->r.magic != REQ_MAGIC || c->r.op < 1 || c->r.op > 3) {

@@ -2,24 +2,56 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include "buf.h"
+
+/*
+ * Large ring buffers are mapped, not taken from the heap: unmapping gives
+ * the pages back to the kernel at once, while a freed heap block of
+ * megabytes stays resident (and glibc, having freed one mapped block,
+ * raises its own threshold and serves the next ones from the heap).
+ */
+#define RING_MMAP_MIN	(128 * 1024)
+
+static uint8_t *ring_mem_alloc(size_t len)
+{
+	void *p;
+
+	if (len < RING_MMAP_MIN)
+		return malloc(len);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void mps_ring_mem_free(struct mps_ring_mem *m)
+{
+	if (!m->data)
+		return;
+	if (m->len < RING_MMAP_MIN)
+		free(m->data);
+	else
+		munmap(m->data, m->len);
+	m->data = NULL;
+	m->len = 0;
+}
 
 int mps_ring_init(struct mps_ring *r, size_t cap, uint64_t base)
 {
-	r->data = malloc(cap);
-	if (!r->data)
-		return -ENOMEM;
-	r->cap = cap;
+	r->data = NULL;
+	r->cap = 0;
 	r->base = base;
 	r->off = 0;
-	return 0;
+	return mps_ring_resize(r, cap, 0, NULL);
 }
 
 void mps_ring_free(struct mps_ring *r)
 {
-	free(r->data);
+	struct mps_ring_mem m = { r->data, r->cap };
+
+	mps_ring_mem_free(&m);
 	r->data = NULL;
 	r->cap = 0;
+	r->off = 0;
 }
 
 static size_t ring_index(const struct mps_ring *r, uint64_t seq)
@@ -27,10 +59,39 @@ static size_t ring_index(const struct mps_ring *r, uint64_t seq)
 	return (r->off + (size_t)(seq - r->base)) % r->cap;
 }
 
+int mps_ring_resize(struct mps_ring *r, size_t ncap, size_t keep,
+		    struct mps_ring_mem *old)
+{
+	struct mps_ring_mem prev = { r->data, r->cap };
+	uint8_t *nd = NULL;
+
+	if (keep > ncap || keep > r->cap)
+		return -EINVAL;
+	if (ncap) {
+		nd = ring_mem_alloc(ncap);
+		if (!nd)
+			return -ENOMEM;
+		if (keep)
+			mps_ring_read(r, r->base, nd, keep);
+	}
+	r->data = nd;
+	r->cap = ncap;
+	r->off = 0;
+	if (old)
+		*old = prev;
+	else
+		mps_ring_mem_free(&prev);
+	return 0;
+}
+
 void mps_ring_write(struct mps_ring *r, uint64_t seq, const void *buf, size_t len)
 {
-	size_t idx = ring_index(r, seq);
-	size_t first = r->cap - idx < len ? r->cap - idx : len;
+	size_t idx, first;
+
+	if (!len)	/* a bare DATA_FIN: no byte, maybe no memory either */
+		return;
+	idx = ring_index(r, seq);
+	first = r->cap - idx < len ? r->cap - idx : len;
 
 	memcpy(r->data + idx, buf, first);
 	if (len > first)
@@ -39,8 +100,12 @@ void mps_ring_write(struct mps_ring *r, uint64_t seq, const void *buf, size_t le
 
 void mps_ring_read(const struct mps_ring *r, uint64_t seq, void *buf, size_t len)
 {
-	size_t idx = ring_index(r, seq);
-	size_t first = r->cap - idx < len ? r->cap - idx : len;
+	size_t idx, first;
+
+	if (!len)
+		return;
+	idx = ring_index(r, seq);
+	first = r->cap - idx < len ? r->cap - idx : len;
 
 	memcpy(buf, r->data + idx, first);
 	if (len > first)
@@ -50,9 +115,14 @@ void mps_ring_read(const struct mps_ring *r, uint64_t seq, void *buf, size_t len
 size_t mps_ring_span(const struct mps_ring *r, uint64_t seq, size_t maxlen,
 		     uint8_t **ptr)
 {
-	size_t idx = ring_index(r, seq);
-	size_t n = r->cap - idx;
+	size_t idx, n;
 
+	if (!r->cap) {
+		*ptr = NULL;
+		return 0;
+	}
+	idx = ring_index(r, seq);
+	n = r->cap - idx;
 	*ptr = r->data + idx;
 	return n < maxlen ? n : maxlen;
 }
@@ -61,7 +131,8 @@ void mps_ring_release(struct mps_ring *r, uint64_t seq)
 {
 	if (!mps_seq_after(seq, r->base))
 		return;
-	r->off = ring_index(r, seq);
+	/* an empty ring without memory only moves its base */
+	r->off = r->cap ? ring_index(r, seq) : 0;
 	r->base = seq;
 }
 

@@ -2,10 +2,12 @@
  * buf.h - sequence-indexed byte rings and range sets.
  *
  * Owns: the memory of a meta connection's send queue and receive (reorder)
- * queue.  Both are fixed-capacity rings addressed by 64-bit data sequence
- * numbers, so a byte's place is (dsn - base) and nothing is allocated per
- * segment.  A range set records which out-of-order pieces of the receive
- * ring are filled.
+ * queue.  Both are rings addressed by 64-bit data sequence numbers, so a
+ * byte's place is (dsn - base) and nothing is allocated per segment.  A
+ * ring's capacity changes only by mps_ring_resize(), which moves the bytes
+ * kept to a new buffer (capacity 0: no memory at all, for idle
+ * connections).  A range set records which out-of-order pieces of the
+ * receive ring are filled.
  */
 #ifndef MPS_BUF_H
 #define MPS_BUF_H
@@ -16,13 +18,29 @@
 
 struct mps_ring {
 	uint8_t *data;
-	size_t cap;
+	size_t cap;		/* bytes at data; 0: nothing allocated */
 	uint64_t base;		/* sequence number of the oldest byte kept */
 	size_t off;		/* index of base in data */
 };
 
+/* A ring's buffer detached from it (see mps_ring_resize). */
+struct mps_ring_mem {
+	uint8_t *data;
+	size_t len;
+};
+
 int mps_ring_init(struct mps_ring *r, size_t cap, uint64_t base);
 void mps_ring_free(struct mps_ring *r);
+/*
+ * Give the ring a buffer of ncap bytes (0: none), keeping the `keep` bytes
+ * from base (keep <= ncap and keep <= cap), which then start at index 0.
+ * With old != NULL the previous buffer is not freed but handed over, for a
+ * pending operation that still reads it; free it with mps_ring_mem_free.
+ * Returns 0 or -ENOMEM (the ring is then unchanged).
+ */
+int mps_ring_resize(struct mps_ring *r, size_t ncap, size_t keep,
+		    struct mps_ring_mem *old);
+void mps_ring_mem_free(struct mps_ring_mem *m);
 /* Copy len bytes at sequence seq; seq..seq+len must lie in [base, base+cap). */
 void mps_ring_write(struct mps_ring *r, uint64_t seq, const void *buf, size_t len);
 /* Contiguous span starting at seq, at most maxlen bytes (wrap cuts it). */

@@ -23,6 +23,7 @@
 #include <strings.h>
 #include <sys/auxv.h>
 #include <sys/stat.h>
+#include "addr.h"
 #include "log.h"
 
 #ifndef SYSCONFDIR
@@ -622,6 +623,22 @@ static int parse_addr_value(const char *val, char *field, size_t size,
 	return 0;
 }
 
+/* One entry of an ADDRS list: an address a peer can connect to, so
+ * neither "none" nor the unspecified address a listener binds. */
+static int parse_addrs_item(const char *item, char *field, char *err, size_t errlen)
+{
+	union mps_sockaddr sa;
+	int ret = parse_addr_value(item, field, MPS_CFG_ADDR_LEN, err, errlen);
+
+	if (ret)
+		return ret;
+	if (!field[0] || mps_addr_parse(field, &sa) || mps_addr_is_any(&sa.sa)) {
+		cfg_msg(err, errlen, "'%s' is not an address a client can reach", item);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static bool valid_ifname(const char *s)
 {
 	size_t len = strlen(s), i;
@@ -695,6 +712,7 @@ static int parse_list(const struct mps_option *opt, const char *val,
 		      struct mps_dest_rule *rules, unsigned *n_rules,
 		      struct mps_local *locals, unsigned *n_locals,
 		      struct mps_net_rule *nets, unsigned *n_nets,
+		      char (*addrs)[MPS_CFG_ADDR_LEN], unsigned *n_addrs,
 		      char *err, size_t errlen)
 {
 	const char *s = val, *e;
@@ -732,6 +750,17 @@ static int parse_list(const struct mps_option *opt, const char *val,
 				ret = parse_net(item, &nets[*n_nets], err, errlen);
 				if (!ret)
 					(*n_nets)++;
+			}
+		} else if (opt->type == MPS_OPT_ADDRS) {
+			if (*n_addrs >= MPS_CFG_MAX_ADDRS) {
+				cfg_msg(err, errlen, "more than %d addresses",
+					MPS_CFG_MAX_ADDRS);
+				ret = -ERANGE;
+			} else {
+				ret = parse_addrs_item(item, addrs[*n_addrs], err,
+						       errlen);
+				if (!ret)
+					(*n_addrs)++;
 			}
 		} else if (*n_locals >= MPS_CFG_MAX_LOCAL) {
 			cfg_msg(err, errlen, "more than %d local entries",
@@ -824,7 +853,7 @@ static int opt_parse(const struct mps_option *opt, struct mps_config *cfg,
 
 		/* every DESTS field is a rule array followed by its count */
 		assert(opt->size == sizeof(rules));
-		ret = parse_list(opt, val, rules, &n, NULL, NULL, NULL, NULL,
+		ret = parse_list(opt, val, rules, &n, NULL, NULL, NULL, NULL, NULL, NULL,
 				 err, errlen);
 		if (ret)
 			return ret;
@@ -839,7 +868,7 @@ static int opt_parse(const struct mps_option *opt, struct mps_config *cfg,
 		unsigned n = 0;
 
 		/* every LOCALS field is an array followed by its count */
-		ret = parse_list(opt, val, NULL, NULL, locals, &n, NULL, NULL,
+		ret = parse_list(opt, val, NULL, NULL, locals, &n, NULL, NULL, NULL, NULL,
 				 err, errlen);
 		if (ret)
 			return ret;
@@ -852,7 +881,7 @@ static int opt_parse(const struct mps_option *opt, struct mps_config *cfg,
 		unsigned n = 0;
 
 		/* every NETS field is an array followed by its count */
-		ret = parse_list(opt, val, NULL, NULL, NULL, NULL, nets, &n,
+		ret = parse_list(opt, val, NULL, NULL, NULL, NULL, nets, &n, NULL, NULL,
 				 err, errlen);
 		if (ret)
 			return ret;
@@ -862,6 +891,23 @@ static int opt_parse(const struct mps_option *opt, struct mps_config *cfg,
 	}
 	case MPS_OPT_ADDR:
 		return parse_addr_value(val, field, opt->size, err, errlen);
+	case MPS_OPT_ADDRS: {
+		char addrs[MPS_CFG_MAX_ADDRS][MPS_CFG_ADDR_LEN];
+		unsigned n = 0;
+
+		/* every ADDRS field is an array followed by its count */
+		assert(opt->size == sizeof(addrs));
+		if (strcasecmp(val, "none"))
+			ret = parse_list(opt, val, NULL, NULL, NULL, NULL, NULL, NULL,
+					 addrs, &n, err, errlen);
+		else
+			ret = 0;
+		if (ret)
+			return ret;
+		memcpy(field, addrs, n * sizeof(addrs[0]));
+		*(unsigned *)((char *)cfg + opt->offset + opt->size) = n;
+		return 0;
+	}
 	}
 	cfg_msg(err, errlen, "unknown option type %d", (int)opt->type);
 	return -EINVAL;
@@ -1407,6 +1453,7 @@ static const char *type_name(enum mps_opt_type type)
 	case MPS_OPT_POLICY:	return "policies";
 	case MPS_OPT_ADDR:	return "address";
 	case MPS_OPT_NETS:	return "networks";
+	case MPS_OPT_ADDRS:	return "addresses";
 	}
 	return "?";
 }
@@ -1451,6 +1498,9 @@ static void fmt_bounds(const struct mps_option *opt, char *buf, size_t len)
 		break;
 	case MPS_OPT_NETS:
 		snprintf(buf, len, "up to %d networks", MPS_CFG_MAX_RULES);
+		break;
+	case MPS_OPT_ADDRS:
+		snprintf(buf, len, "up to %d addresses", MPS_CFG_MAX_ADDRS);
 		break;
 	case MPS_OPT_STRING:
 	case MPS_OPT_ADDR:

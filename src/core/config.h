@@ -26,6 +26,7 @@
 #define MPS_CFG_MAX_POLICIES	16
 #define MPS_CFG_POLICY_LEN	240
 #define MPS_CFG_ADDR_LEN	64	/* "[V6ADDR]:PORT" */
+#define MPS_CFG_MAX_ADDRS	8	/* entries of an ADDRS list */
 
 /* One entry of the `upgrade` list: which TCP destinations become multipath.
  * any_addr / any_port stand for `*`; prefix_len selects a CIDR range. */
@@ -76,6 +77,7 @@ enum mps_opt_type {
 	MPS_OPT_POLICY,		/* "DEST key=value ... | DEST ..." */
 	MPS_OPT_ADDR,		/* ADDR:PORT or [V6ADDR]:PORT, or empty; kept as text */
 	MPS_OPT_NETS,		/* comma list of NETWORK[:PORTS] */
+	MPS_OPT_ADDRS,		/* comma list of ADDR:PORT, none unspecified; kept as text */
 };
 
 struct mps_config {
@@ -106,6 +108,7 @@ struct mps_config {
 	long frame_size;		/* max DATA payload per frame */
 	long notsent_lowat;		/* TCP_NOTSENT_LOWAT on subflows */
 	long connect_timeout_ms;
+	long connect_stagger_ms;	/* first subflow: next path after this */
 	long hello_timeout_ms;		/* wait for HELLO_ACK before falling back */
 	long subflow_timeout_ms;	/* TCP_USER_TIMEOUT on subflows */
 	long fail_min_ms;		/* liveness: floor of the no-ACK time */
@@ -130,6 +133,9 @@ struct mps_config {
 	/* mpshim-proxyd only (file or command line, no env variable) */
 	char listen[128];		/* ADDR:PORT, [V6]:PORT */
 	char backend[128];		/* ADDR:PORT of the plain TCP service */
+	/* this instance's own addresses, told to clients behind a load balancer */
+	char advertise[MPS_CFG_MAX_ADDRS][MPS_CFG_ADDR_LEN];
+	unsigned n_advertise;		/* must follow advertise[] */
 };
 
 struct mps_option {

@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,6 +31,7 @@
 #include "path.h"
 #include "pm.h"
 #include "sched.h"
+#include "tcpopt.h"
 #include "sock.h"
 
 __thread bool mps_engine_thread;
@@ -121,7 +124,22 @@ static void meta_advertise(struct mps_meta *meta, struct mps_subflow *sf);
 static void meta_ack_timer(struct mps_timer *t);
 static void meta_hs_timer(struct mps_timer *t);
 
-static struct mps_meta *meta_new(struct mps_engine *eng, enum mps_meta_role role)
+/* Meta ids are drawn by the engine and, for a client connect, by the
+ * application thread that asks for it (mps_engine_connect), so the shim
+ * knows the id before the meta exists: atomically, never 0. */
+static unsigned meta_id_next(struct mps_engine *eng)
+{
+	unsigned id;
+
+	do
+		id = __atomic_add_fetch(&eng->next_meta_id, 1, __ATOMIC_RELAXED);
+	while (!id);
+	return id;
+}
+
+/* id 0: draw a new one */
+static struct mps_meta *meta_new(struct mps_engine *eng, enum mps_meta_role role,
+				 unsigned id)
 {
 	const struct mps_config *cfg = &eng->cfg;
 	struct mps_meta *meta = calloc(1, sizeof(*meta));
@@ -135,7 +153,7 @@ static struct mps_meta *meta_new(struct mps_engine *eng, enum mps_meta_role role
 	meta->eng = eng;
 	meta->role = role;
 	meta->state = MPS_META_CONNECTING;
-	meta->id = ++eng->next_meta_id;
+	meta->id = id ? id : meta_id_next(eng);
 	meta->frame_size = (size_t)cfg->frame_size;
 	meta->cfg = &eng->cfg;
 	meta->sched = eng->sched;
@@ -181,6 +199,9 @@ int mps_meta_attach(struct mps_meta *meta, struct mps_subflow *sf)
 	sf->idx = meta->n_sf;
 	sf->addr_id = (uint8_t)meta->sf_ever++;
 	meta->sf[meta->n_sf++] = sf;
+	/* a server's JOIN: the application may have chosen its congestion
+	 * control since the first subflow */
+	mps_tcpopt_subflow_apply(sf);
 	return 0;
 }
 
@@ -247,15 +268,55 @@ static void meta_cancel_app_ops(struct mps_meta *meta)
 		mps_loop_cancel(loop, &meta->econn);
 }
 
-static void meta_close_efd(struct mps_meta *meta, bool reset)
+/* A TCP backend learns of the abort as a reset: the close in meta_free
+ * sends it.  SHUT_RD only wakes a pending recv; SHUT_WR would send a FIN
+ * first, which the backend would take for an orderly end. */
+static void meta_reset_backend(struct mps_meta *meta)
 {
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 
+	setsockopt(meta->efd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	shutdown(meta->efd, SHUT_RD);
+}
+
+/*
+ * An aborted connection's relay: its application must read ECONNRESET,
+ * as after a TCP reset (engine.h, mps_engine_set_relay_reset).  Done once
+ * no op on the relay is pending, or a pending recv could take the byte
+ * that makes the reset.  A TCP backend (proxyd) gets a real reset.
+ */
+static void meta_relay_reset_maybe(struct mps_meta *meta)
+{
+	struct mps_engine *eng = meta->eng;
+	int inq = 0;
+
+	if (!meta->app_reset_due || meta->erd.pending || meta->ewr.pending ||
+	    meta->efd < 0)
+		return;
+	meta->app_reset_due = false;
+	if (!meta->app_gone && (ioctl(meta->efd, SIOCINQ, &inq) || inq <= 0) &&
+	    !(eng->relay_reset && eng->relay_reset(eng->relay_reset_arg, meta->id))) {
+		shutdown(meta->efd, SHUT_RDWR);	/* no byte to leave: EOF */
+		return;
+	}
+	close(meta->efd);
+	meta->efd = -1;
+}
+
+static void meta_end_app_abort(struct mps_meta *meta)
+{
+	int domain = 0;
+	socklen_t len = sizeof(domain);
+
 	if (meta->efd < 0)
 		return;
-	if (reset)	/* a TCP backend learns of the abort as a reset */
-		setsockopt(meta->efd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	shutdown(meta->efd, SHUT_RDWR);
+	if (getsockopt(meta->efd, SOL_SOCKET, SO_DOMAIN, &domain, &len) ||
+	    domain != AF_UNIX) {
+		meta_reset_backend(meta);
+		return;
+	}
+	meta->app_reset_due = true;
+	meta_relay_reset_maybe(meta);
 }
 
 static void drain_filler(struct mps_meta *meta)
@@ -313,6 +374,7 @@ void mps_meta_fail_connect(struct mps_meta *meta, int err)
 	meta->err = err;
 	meta->state = MPS_META_CLOSED;
 	mps_timer_cancel(meta->eng->loop, &meta->hs_timer);
+	mps_timer_cancel(meta->eng->loop, &meta->init_timer);
 	meta_report_connect(meta, err, NULL);
 	for (unsigned i = 0; i < meta->n_sf; i++)
 		mps_subflow_die(meta->sf[i], err, "meta failed");
@@ -347,7 +409,7 @@ void mps_meta_abort(struct mps_meta *meta, int err, uint8_t code, bool tell_peer
 		}
 	}
 	meta_cancel_app_ops(meta);
-	meta_close_efd(meta, true);
+	meta_end_app_abort(meta);
 	mps_engine_mark_dirty(meta);
 }
 
@@ -369,6 +431,7 @@ static void meta_stop_timers(struct mps_meta *meta)
 	mps_timer_cancel(loop, &meta->ack_timer);
 	mps_timer_cancel(loop, &meta->hs_timer);
 	mps_timer_cancel(loop, &meta->retry_timer);
+	mps_timer_cancel(loop, &meta->init_timer);
 	mps_timer_cancel(loop, &meta->live_timer);
 }
 
@@ -379,6 +442,7 @@ static void meta_free(struct mps_meta *meta)
 	if (meta->was_established)
 		mps_stats_meta_closed(eng, meta);
 	meta_stop_timers(meta);
+	mps_trim_unwatch(meta);
 	if (meta->role == MPS_ROLE_S)
 		token_unhash(meta);
 	if (meta->efd >= 0)
@@ -499,9 +563,24 @@ static void meta_app_read(struct mps_meta *meta)
 	if (meta->erd.pending || meta->app_rd_eof || meta->efd < 0 ||
 	    meta->state != MPS_META_ESTABLISHED)
 		return;
+	if (!meta->snd.q.cap && !meta->app_readable) {
+		/* a send ring without memory (new or trimmed, idle): wait for
+		 * the app's next byte without lending the kernel a buffer */
+		meta->erd.kind = MPS_OP_POLL;
+		if (mps_loop_poll(meta->eng->loop, &meta->erd, meta->efd, POLLIN))
+			mps_meta_abort(meta, -EIO, MPS_CLOSE_RESOURCE, true);
+		return;
+	}
 	n = mps_meta_snd_tail(meta, &p);
-	if (!n)
-		return;		/* send queue full: an ack will free room */
+	if (!n) {
+		/* send queue full: an ack will free room; but an empty ring
+		 * that could not get memory would wait for nothing */
+		if (!meta->snd.q.cap)
+			mps_meta_abort(meta, -ENOMEM, MPS_CLOSE_RESOURCE, true);
+		return;
+	}
+	meta->app_readable = false;
+	meta->erd.kind = MPS_OP_RECV;
 	meta->erd.fd = meta->efd;
 	meta->erd.buf = p;
 	meta->erd.len = n;
@@ -514,11 +593,26 @@ static void meta_erd_cb(struct mps_op *op, int res)
 	struct mps_meta *meta = op->ctx;
 
 	if (meta->state != MPS_META_ESTABLISHED) {
+		meta_relay_reset_maybe(meta);
 		mps_engine_mark_dirty(meta);
 		return;
 	}
+	if (op->kind == MPS_OP_POLL) {
+		/* readable, at EOF or in error: the RECV that follows says */
+		meta->app_readable = true;
+		mps_engine_mark_dirty(meta);
+		return;
+	}
+	if (meta->snd_trim && res == -ECANCELED) {
+		mps_trim_recv_cancelled(meta, res);
+		return;
+	}
+	meta->snd_trim = false;
 	if (res > 0) {
 		mps_meta_snd_commit(meta, (size_t)res);
+	} else if (res == 0 && meta->efd_reset) {
+		mps_meta_abort(meta, -ECONNRESET, MPS_CLOSE_ABORT, true);
+		return;
 	} else if (res == 0) {
 		meta->app_rd_eof = true;
 		meta->snd.fin_queued = true;
@@ -557,6 +651,7 @@ static void meta_ewr_cb(struct mps_op *op, int res)
 	struct mps_meta *meta = op->ctx;
 
 	if (meta->state == MPS_META_CLOSED) {
+		meta_relay_reset_maybe(meta);
 		mps_engine_mark_dirty(meta);
 		return;
 	}
@@ -580,6 +675,10 @@ int mps_meta_on_data(struct mps_meta *meta, const struct mps_frame *f)
 		return -EPROTO;
 	rc = mps_meta_rcv_data(meta, f->u.data.dsn, f->u.data.payload,
 			       f->u.data.len, f->flags & MPS_DATA_F_FIN);
+	if (rc == -ENOMEM) {
+		mps_warn("meta %u: no memory for received data", meta->id);
+		return (int)rc;
+	}
 	if (rc < 0) {
 		mps_warn("meta %u: DATA outside the window or contradicting FIN",
 			 meta->id);
@@ -652,6 +751,7 @@ static void meta_flush(struct mps_meta *meta)
 		meta_schedule(meta);
 		meta_maybe_ack(meta);
 		meta_app_read(meta);
+		mps_trim_watch(meta);
 		if (mps_meta_snd_done(meta) && mps_meta_rcv_done(meta) &&
 		    meta->app_wr_shut &&
 		    meta->rcv.ack_sent == mps_meta_rcv_ack(meta)) {
@@ -716,7 +816,9 @@ static void engine_flush(void *ctx)
 void mps_meta_established(struct mps_meta *meta)
 {
 	char a[MPS_ADDRSTRLEN];
-	struct mps_subflow *sf0 = meta->sf[0];
+	/* a client's first subflow won the race of initial.c */
+	struct mps_subflow *sf0 = meta->role == MPS_ROLE_C ? meta->paths[0].sf :
+				  meta->sf[0];
 
 	meta->state = MPS_META_ESTABLISHED;
 	meta->was_established = true;
@@ -796,7 +898,7 @@ void mps_meta_fallback(struct mps_meta *meta, const char *why)
 	fb->efd = meta->efd;
 	fb->filler = meta->filler;
 	rc = mps_pump_connect(eng, meta->efd, &to->sa, NULL, 0, why,
-			      fallback_done, fb);
+			      fallback_done, fb, meta->id);
 	if (rc) {
 		free(fb);
 		mps_meta_fail_connect(meta, rc);
@@ -829,6 +931,7 @@ struct connect_cmd {
 	size_t filler;
 	mps_connect_cb cb;
 	void *arg;
+	unsigned id;
 };
 
 /* A `policy` entry for this destination: the connection gets its own
@@ -863,12 +966,9 @@ static void cmd_connect(struct mps_engine *eng, void *arg)
 {
 	struct connect_cmd *cc = arg;
 	struct mps_meta *meta;
-	struct mps_subflow *sf;
-	union mps_sockaddr local;
-	bool has_local = false;
 	int rc;
 
-	meta = meta_new(eng, MPS_ROLE_C);
+	meta = meta_new(eng, MPS_ROLE_C, cc->id);
 	if (!meta) {
 		rc = -ENOMEM;
 		goto fail;
@@ -888,28 +988,11 @@ static void cmd_connect(struct mps_engine *eng, void *arg)
 		return;
 	}
 	rc = meta_keys_new(meta);
-	sf = rc ? NULL : mps_subflow_new(eng, -1);
-	if (!sf) {
-		mps_meta_fail_connect(meta, rc ? rc : -ENOMEM);
+	if (rc) {
+		mps_meta_fail_connect(meta, rc);
 		return;
 	}
-	sf->initial = true;
-	mps_meta_attach(meta, sf);
-	rc = meta->pm->initial_local(meta, &local, &has_local);
-	if (!rc)
-		rc = mps_path_add(meta, has_local ? &local : NULL, &meta->dest, true, false);
-	if (!rc) {
-		sf->path = 0;
-		meta->paths[0].sf = sf;
-		rc = mps_subflow_connect(sf, has_local ? &local : NULL, &meta->dest);
-	}
-	if (rc) {
-		sf->state = MPS_SF_DEAD;
-		if (meta->fwd.on)
-			mps_forward_unreachable(meta, rc, "proxy unreachable");
-		else
-			mps_meta_fail_connect(meta, rc);
-	}
+	mps_initial_start(meta);
 	return;
 fail:
 	cc->cb(cc->arg, rc, NULL, false);
@@ -992,17 +1075,23 @@ void mps_engine_iface_down(struct mps_engine *eng, unsigned ifindex,
 /* ------------------------------------------------------------------ */
 /* server side                                                         */
 
+/* O(1): thousands of clients may be classifying at once (a burst of new
+ * connections), and each one leaves the list. */
 void mps_engine_unclassified_unlink(struct mps_subflow *sf)
 {
-	struct mps_subflow **pp;
+	struct mps_engine *eng = sf->eng;
 
-	for (pp = &sf->eng->unclassified; *pp; pp = &(*pp)->lnext) {
-		if (*pp == sf) {
-			*pp = sf->lnext;
-			sf->lnext = NULL;
-			return;
-		}
-	}
+	if (sf->lprev)
+		sf->lprev->lnext = sf->lnext;
+	else if (eng->unclassified == sf)
+		eng->unclassified = sf->lnext;
+	else
+		return;		/* not on the list (any more) */
+	if (sf->lnext)
+		sf->lnext->lprev = sf->lprev;
+	sf->lnext = sf->lprev = NULL;
+	if (sf->listener && sf->listener->ho)
+		mps_listener_classified(sf->listener);
 }
 
 int mps_meta_server_hello(struct mps_subflow *sf, const struct mps_frame *f)
@@ -1013,7 +1102,7 @@ int mps_meta_server_hello(struct mps_subflow *sf, const struct mps_frame *f)
 	struct mps_meta *meta;
 	int rc;
 
-	meta = meta_new(eng, MPS_ROLE_S);
+	meta = meta_new(eng, MPS_ROLE_S, 0);
 	if (!meta)
 		return -ENOMEM;
 	mps_engine_unclassified_unlink(sf);
@@ -1114,34 +1203,94 @@ static uint8_t errno_to_close_code(int err)
 	}
 }
 
+/* The address a subflow reached, as a listener or `advertise` names it
+ * (a wildcard IPv6 listener sees IPv4 clients as v4-mapped). */
+static void meta_local_addr(const struct mps_subflow *sf, union mps_sockaddr *out)
+{
+	mps_addr_unmap(&sf->local.sa, out);
+}
+
 /*
- * proxyd listening on several addresses tells each client about the ones
- * it did not connect to (ADD_ADDR, authenticated with the join key), so a
- * client's fullmesh can reach the server over each of them.  Wildcard
- * listeners and other address families are not advertised.
+ * A connection that reached an instance behind a load balancer (it has
+ * `advertise` addresses) through another address, the balancer's:
+ *
+ * - HELLO_ACK carries NOJOIN (returned here): a JOIN sent to that address
+ *   could be balanced to another instance, which does not know the token,
+ *   so the client joins the advertised addresses only;
+ * - the initial subflow becomes a backup on this side: a balancer that
+ *   terminates TCP (HAProxy in TCP mode) answers it from next door and
+ *   buffers for the client's path, so its RTT says nothing about that
+ *   path and the scheduler would pile data into the balancer.  It carries
+ *   data until the client's direct subflows have joined, and again if
+ *   they all fail.
+ *
+ * 0 for any other connection.
+ */
+uint8_t mps_meta_behind_lb(struct mps_meta *meta, struct mps_subflow *sf)
+{
+	const struct mps_config *cfg = meta->cfg;
+	union mps_sockaddr here, a;
+
+	if (!cfg->n_advertise)
+		return 0;
+	meta_local_addr(sf, &here);
+	for (unsigned i = 0; i < cfg->n_advertise; i++)
+		if (!mps_addr_parse(cfg->advertise[i], &a) && mps_addr_equal(&a.sa, &here.sa))
+			return 0;
+	sf->backup = true;
+	return MPS_HELLO_F_NOJOIN;
+}
+
+/* One ADD_ADDR on sf: id and addr, authenticated with the join key. */
+static void meta_add_addr_send(struct mps_meta *meta, struct mps_subflow *sf,
+			       unsigned id, const struct sockaddr *addr)
+{
+	struct mps_frame f = { .type = MPS_FT_ADD_ADDR };
+	uint8_t mac[32];
+
+	if (mps_addr_to_frame(addr, &f.u.add_addr.addr) ||
+	    mps_crypto_addr_hmac(meta->join_key, (uint8_t)id, f.u.add_addr.addr.family,
+				 f.u.add_addr.addr.port, f.u.add_addr.addr.addr, mac))
+		return;
+	f.u.add_addr.addr_id = (uint8_t)id;
+	memcpy(f.u.add_addr.hmac, mac, MPS_HMAC_TRUNC_LEN);
+	mps_subflow_send_frame(sf, &f);
+}
+
+/*
+ * Tell the client the server's other addresses (ADD_ADDR), so a client's
+ * path manager can reach the server over each of them: the `advertise`
+ * list when there is one (an instance behind a load balancer: its own
+ * addresses, ids 1..n), else every other address proxyd listens on for
+ * the same service (ids number the listeners from 1).  The address the
+ * client reached, wildcard listeners and other address families are not
+ * advertised.
  */
 static void meta_advertise(struct mps_meta *meta, struct mps_subflow *sf)
 {
+	const struct mps_config *cfg = meta->cfg;
+	union mps_sockaddr here, a;
 	unsigned id = 0;
 
+	meta_local_addr(sf, &here);
+	if (cfg->n_advertise) {
+		for (unsigned i = 0; i < cfg->n_advertise; i++) {
+			if (mps_addr_parse(cfg->advertise[i], &a) ||
+			    a.sa.sa_family != here.sa.sa_family ||
+			    mps_addr_equal(&a.sa, &here.sa))
+				continue;
+			meta_add_addr_send(meta, sf, i + 1, &a.sa);
+		}
+		return;
+	}
 	for (struct mps_listener *lst = meta->eng->listeners; lst; lst = lst->next) {
-		struct mps_frame f = { .type = MPS_FT_ADD_ADDR };
-		uint8_t mac[32];
-
 		id++;
 		if (lst->closed || mps_addr_is_any(&lst->addr.sa) ||
 		    !mps_listener_same_service(lst, sf->listener) ||
 		    lst->addr.sa.sa_family != sf->local.sa.sa_family ||
 		    mps_addr_equal(&lst->addr.sa, &sf->local.sa))
 			continue;
-		if (mps_addr_to_frame(&lst->addr.sa, &f.u.add_addr.addr) ||
-		    mps_crypto_addr_hmac(meta->join_key, (uint8_t)id,
-					 f.u.add_addr.addr.family, f.u.add_addr.addr.port,
-					 f.u.add_addr.addr.addr, mac))
-			continue;
-		f.u.add_addr.addr_id = (uint8_t)id;
-		memcpy(f.u.add_addr.hmac, mac, MPS_HMAC_TRUNC_LEN);
-		mps_subflow_send_frame(sf, &f);
+		meta_add_addr_send(meta, sf, id, &lst->addr.sa);
 	}
 }
 
@@ -1158,6 +1307,13 @@ static void meta_econn_cb(struct mps_op *op, int res)
 		return;
 	}
 	err = -mps_sock_connect_result(meta->efd, res);
+	if (err == ECONNRESET) {
+		/* a refused SYN says ECONNREFUSED: this backend accepted,
+		 * then aborted.  Reading SO_ERROR cleared the reset, so its
+		 * data reads to EOF: remember to end with a reset there */
+		meta->efd_reset = true;
+		err = 0;
+	}
 	if (err) {
 		char a[MPS_ADDRSTRLEN];
 		struct mps_frame fc = { .type = MPS_FT_FASTCLOSE };
@@ -1183,7 +1339,8 @@ static void meta_econn_cb(struct mps_op *op, int res)
 		}
 	} else {
 		mps_meta_seq_start(meta);
-		f.flags = meta->checksum ? MPS_HELLO_F_CRC : 0;
+		f.flags = (uint8_t)((meta->checksum ? MPS_HELLO_F_CRC : 0) |
+				    mps_meta_behind_lb(meta, sf));
 		f.u.hello_ack.version = MPS_PROTO_VERSION;
 		f.u.hello_ack.key = meta->key_local;
 		memcpy(f.u.hello_ack.pub, meta->kx.pub, MPS_X25519_LEN);
@@ -1203,6 +1360,23 @@ static void meta_econn_cb(struct mps_op *op, int res)
 	mps_engine_mark_dirty(meta);
 }
 
+const char *mps_join_refusal_name(unsigned reason)
+{
+	static const char *const names[MPS_JOIN_REASONS] = {
+		[MPS_JOIN_UNKNOWN_TOKEN] = "unknown_token",
+		[MPS_JOIN_REPLAY] = "replayed_nonce",
+		[MPS_JOIN_LIMIT] = "subflow_limit",
+		[MPS_JOIN_BAD_HMAC] = "bad_hmac",
+	};
+	return reason < MPS_JOIN_REASONS ? names[reason] : "?";
+}
+
+void mps_engine_join_refused(struct mps_engine *eng, enum mps_join_refusal reason)
+{
+	eng->cnt.join_refused++;
+	eng->cnt.join_refused_by[reason]++;
+}
+
 int mps_meta_server_join(struct mps_subflow *sf, const struct mps_frame *f)
 {
 	struct mps_engine *eng = sf->eng;
@@ -1214,17 +1388,18 @@ int mps_meta_server_join(struct mps_subflow *sf, const struct mps_frame *f)
 
 	mps_addr_str(&sf->remote.sa, a, sizeof(a));
 	if (!meta || meta->state != MPS_META_ESTABLISHED) {
-		/* usually a JOIN that arrived after its connection closed */
+		/* a JOIN that arrived after its connection closed, or one a
+		 * load balancer sent to another instance than the HELLO */
 		mps_info("JOIN refused from %s: unknown token %08x", a,
 			 f->u.join.token);
-		eng->cnt.join_refused++;
+		mps_engine_join_refused(eng, MPS_JOIN_UNKNOWN_TOKEN);
 		return -EACCES;
 	}
 	for (unsigned i = 0; i < meta->n_seen_nonces && i < 32; i++) {
 		if (meta->seen_nonces[i] == f->u.join.nonce) {
 			mps_warn("meta %u: JOIN refused from %s: replayed nonce",
 				 meta->id, a);
-			eng->cnt.join_refused++;
+			mps_engine_join_refused(eng, MPS_JOIN_REPLAY);
 			return -EACCES;
 		}
 	}
@@ -1234,7 +1409,7 @@ int mps_meta_server_join(struct mps_subflow *sf, const struct mps_frame *f)
 	rc = mps_meta_attach(meta, sf);
 	if (rc) {
 		mps_warn("meta %u: JOIN refused from %s: subflow limit", meta->id, a);
-		eng->cnt.join_refused++;
+		mps_engine_join_refused(eng, MPS_JOIN_LIMIT);
 		return -EACCES;	/* not attached: the subflow frees itself */
 	}
 	sf->backup = f->flags & MPS_JOIN_F_BACKUP;
@@ -1355,9 +1530,11 @@ int mps_engine_call(struct mps_engine *eng, void (*fn)(struct mps_engine *, void
 }
 
 int mps_engine_connect(struct mps_engine *eng, const struct sockaddr *dest,
-		       int efd, size_t filler, mps_connect_cb cb, void *arg)
+		       int efd, size_t filler, mps_connect_cb cb, void *arg,
+		       unsigned *meta_id)
 {
 	struct connect_cmd *cc = calloc(1, sizeof(*cc));
+	unsigned id;
 	int rc;
 
 	if (!cc)
@@ -1367,9 +1544,13 @@ int mps_engine_connect(struct mps_engine *eng, const struct sockaddr *dest,
 	cc->filler = filler;
 	cc->cb = cb;
 	cc->arg = arg;
+	/* the engine may free cc as soon as it is posted */
+	id = cc->id = meta_id_next(eng);
 	rc = engine_post(eng, cmd_connect, cc);
 	if (rc)
 		free(cc);
+	else if (meta_id)
+		*meta_id = id;
 	return rc;
 }
 
@@ -1378,6 +1559,75 @@ static void cmd_drain(struct mps_engine *eng, void *arg)
 	(void)arg;
 	eng->draining = true;
 	engine_count_drain(eng);
+}
+
+struct mps_meta *mps_engine_meta_by_id(struct mps_engine *eng, unsigned id)
+{
+	for (struct mps_meta *m = eng->metas; m; m = m->next)
+		if (m->id == id)
+			return m;
+	return NULL;
+}
+
+void mps_engine_set_relay_reset(struct mps_engine *eng,
+				bool (*fn)(void *arg, unsigned meta_id), void *arg)
+{
+	eng->relay_reset = fn;
+	eng->relay_reset_arg = arg;
+}
+
+struct id_cmd {
+	unsigned id;
+	long rc;
+};
+
+static void cmd_abort_one(struct mps_engine *eng, void *arg)
+{
+	struct id_cmd *c = arg;
+	struct mps_meta *meta = mps_engine_meta_by_id(eng, c->id);
+
+	if (!meta || meta->state == MPS_META_CLOSED) {
+		c->rc = -ENOENT;
+		return;
+	}
+	mps_info("meta %u: the application closed with SO_LINGER 0: aborting", meta->id);
+	/* it is closing its end: nobody to reset */
+	meta->app_gone = true;
+	mps_meta_abort(meta, -ECONNRESET, MPS_CLOSE_ABORT, true);
+	c->rc = 0;
+}
+
+int mps_engine_abort(struct mps_engine *eng, unsigned meta_id)
+{
+	struct id_cmd c = { .id = meta_id };
+	int rc = mps_engine_call(eng, cmd_abort_one, &c);
+
+	return rc ? rc : (int)c.rc;
+}
+
+static void cmd_unacked(struct mps_engine *eng, void *arg)
+{
+	struct id_cmd *c = arg;
+	struct mps_meta *meta = mps_engine_meta_by_id(eng, c->id);
+
+	if (!meta || meta->state == MPS_META_CLOSED) {
+		c->rc = 0;
+		return;
+	}
+	if (meta->state != MPS_META_ESTABLISHED) {
+		c->rc = 1;	/* still connecting: nothing acknowledged */
+		return;
+	}
+	c->rc = (long)(meta->snd.end - meta->snd.una) + !meta->snd.fin_acked;
+}
+
+unsigned long mps_engine_unacked(struct mps_engine *eng, unsigned meta_id)
+{
+	struct id_cmd c = { .id = meta_id };
+
+	if (mps_engine_call(eng, cmd_unacked, &c))
+		return 0;
+	return (unsigned long)c.rc;
 }
 
 static void cmd_abort_all(struct mps_engine *eng, void *arg)
@@ -1452,6 +1702,7 @@ int mps_engine_new(struct mps_engine **out, const struct mps_config *cfg)
 	if (rc)
 		goto fail;
 	mps_loop_set_flush(eng->loop, engine_flush, eng);
+	mps_timer_init(&eng->trim_timer, mps_trim_tick, eng);
 	eng->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (eng->evfd < 0) {
 		rc = -errno;

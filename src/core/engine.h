@@ -86,14 +86,55 @@ void mps_engine_join_thread(struct mps_engine *eng);
  * POLLOUT are read and discarded before cb runs.  cb(arg, err, local) runs
  * once, on the engine thread, when the connection is established (err 0;
  * multipath false after a fallback to plain TCP) or has failed (-errno).  After a
- * failure the engine closes efd.  any thread.
+ * failure the engine closes efd.  *meta_id (may be NULL) gets the id of the
+ * connection, by which mps_engine_tcp_info() and the like find it.  any
+ * thread.
  */
 typedef void (*mps_connect_cb)(void *arg, int err, const struct sockaddr *local,
 			       bool multipath);
 int mps_engine_connect(struct mps_engine *eng, const struct sockaddr *dest,
-		       int efd, size_t filler, mps_connect_cb cb, void *arg);
+		       int efd, size_t filler, mps_connect_cb cb, void *arg,
+		       unsigned *meta_id);
+/*
+ * The connection meta_id (see mps_engine_connect, handoff.h) as one TCP
+ * socket (tcpopt.c).  TCP_INFO: a struct tcp_info of <linux/tcp.h> merged
+ * from the subflows' (tcpopt.h says how), or the plain TCP connection's
+ * after a fallback, into buf: at most *len bytes, *len set to the bytes
+ * written.  0, or -ENOENT when no connection has that id any more.  any
+ * thread but the engine's.
+ */
+int mps_engine_tcp_info(struct mps_engine *eng, unsigned meta_id, void *buf,
+			size_t *len);
+/* TCP_CONGESTION: name (already accepted by the kernel on a socket of the
+ * caller's) for every subflow of the connection, now and later; and the
+ * name in use (the system default until one is set), in name[16], zero
+ * padded.  0 or -ENOENT.  any thread but the engine's. */
+int mps_engine_congestion_set(struct mps_engine *eng, unsigned meta_id, const char *name);
+int mps_engine_congestion_get(struct mps_engine *eng, unsigned meta_id, char name[16]);
 /* Is dest known not to speak mpshim (fallback cached)?  any thread. */
 bool mps_engine_dest_is_plain(struct mps_engine *eng, const struct sockaddr *dest);
+
+/*
+ * The application's end of a relay and TCP's reset.  An AF_UNIX socket
+ * carries no reset, but closing one whose own receive queue holds data
+ * sets ECONNRESET on its peer.  So when a connection is aborted (FASTCLOSE,
+ * every subflow reset, a protocol error), the engine closes its end with
+ * a byte queued in it: from the application's side, by fn(arg, meta_id),
+ * which writes one byte into the relay of that connection and says whether
+ * it could (the shim: the relay must be a descriptor of this process).
+ * Without it, or when it cannot, the application reads EOF instead.  Set
+ * once, before the first connection.
+ */
+void mps_engine_set_relay_reset(struct mps_engine *eng,
+				bool (*fn)(void *arg, unsigned meta_id), void *arg);
+/* SO_LINGER {1, 0} on a relay the application closes: abort the
+ * connection as TCP's reset would, FASTCLOSE to the peer and the queued
+ * data dropped.  -ENOENT if it is gone.  any thread but the engine's. */
+int mps_engine_abort(struct mps_engine *eng, unsigned meta_id);
+/* What the peer has not acknowledged of meta_id's sending side: bytes,
+ * plus 1 until its DATA_FIN is acknowledged (SO_LINGER's wait).  0 once
+ * all is, or the connection ended.  any thread but the engine's. */
+unsigned long mps_engine_unacked(struct mps_engine *eng, unsigned meta_id);
 
 /*
  * Process exit (shim): wait up to timeout_ms until every connection has
@@ -124,6 +165,18 @@ enum mps_fwd_refusal {
 /* "disabled", "no_target", ...: the reason as metrics and logs name it. */
 const char *mps_forward_refusal_name(unsigned reason);
 
+/* Why a server refused a JOIN (counters, logs, metrics).  Behind a load
+ * balancer, a JOIN balanced to the wrong instance is an unknown token. */
+enum mps_join_refusal {
+	MPS_JOIN_UNKNOWN_TOKEN,	/* no ESTABLISHED connection has the token */
+	MPS_JOIN_REPLAY,	/* a nonce seen before for that connection */
+	MPS_JOIN_LIMIT,		/* the connection holds MPS_MAX_SUBFLOWS */
+	MPS_JOIN_BAD_HMAC,	/* JOIN_CONFIRM does not verify */
+	MPS_JOIN_REASONS,
+};
+/* "unknown_token", ...: the reason as metrics and logs name it. */
+const char *mps_join_refusal_name(unsigned reason);
+
 struct mps_engine_counters {
 	unsigned long metas_open, metas_total, subflows_open;
 	unsigned long plain_relays, fallbacks, join_refused, proto_errors;
@@ -131,6 +184,7 @@ struct mps_engine_counters {
 	unsigned long long bytes_sent, bytes_recv, reinjected_bytes;	/* closed metas */
 	unsigned long fwd_accepted;			/* forward clients let through */
 	unsigned long fwd_refused[MPS_FWD_REASONS];
+	unsigned long join_refused_by[MPS_JOIN_REASONS];	/* sum: join_refused */
 };
 void mps_engine_counters(const struct mps_engine *eng,
 			 struct mps_engine_counters *out);

@@ -17,6 +17,7 @@
 #define MPS_PLAIN_CACHE		64
 #define MPS_ACK_DELAY_MS	5
 #define MPS_CLOSE_LINGER_MS	5000
+#define MPS_PATH_HEALTH_SLOTS	16
 
 struct mps_forward;
 struct mps_pump;
@@ -32,13 +33,23 @@ struct mps_listener {
 	int refs;			/* the engine's list (with the accept op),
 					 * the channel op, each subflow it accepted */
 	bool closed;			/* the application closed it */
+	unsigned classifying;		/* shim: accepted, not yet classified */
+	bool acc_paused;		/* accept op held back: the app's backlog
+					 * is full, or out of descriptors */
 	union mps_sockaddr addr;
 	union mps_sockaddr backend;	/* proxyd: the plain TCP service */
 	struct mps_handoff *ho;		/* shim: the app's accept() instead */
 	struct mps_op acc;
-	struct mps_timer acc_pause;	/* out of descriptors: poll again later */
+	struct mps_timer acc_pause;	/* out of descriptors: the pause's end */
 	uint64_t nofile_warn_ns;	/* last "out of descriptors" warning */
 	struct mps_listener *next;
+};
+
+/* initial.c: a (local, remote) pair whose subflow failed for a path
+ * reason, avoided for a first subflow until until_ns (0: slot free). */
+struct mps_path_health {
+	union mps_sockaddr local, remote;
+	uint64_t until_ns;
 };
 
 struct mps_cmd {
@@ -57,6 +68,10 @@ struct mps_engine {
 	struct mps_meta *tok_hash[MPS_TOKEN_BUCKETS];	/* server metas by token */
 	struct mps_meta **dirty;		/* touched this iteration */
 	unsigned n_dirty, cap_dirty;
+	struct mps_meta *trim_list;		/* trim.c: metas holding buffers */
+	struct mps_timer trim_timer;
+	size_t trim_freed;			/* heap bytes freed since the last
+						 * malloc_trim */
 	struct mps_subflow *unclassified;	/* server: before HELLO/JOIN */
 	struct mps_subflow *graveyard;		/* released, freed after the flush */
 	struct mps_pump *pumps;
@@ -64,7 +79,7 @@ struct mps_engine {
 	int spare_fd;				/* listener.c: spent to refuse a
 						 * connection when out of
 						 * descriptors; -1 */
-	unsigned next_meta_id;
+	unsigned next_meta_id;		/* atomic: mps_engine_connect draws too */
 
 	/* commands from other threads, woken through an eventfd */
 	pthread_mutex_t lock;
@@ -82,6 +97,14 @@ struct mps_engine {
 	/* destinations that did not answer HELLO_ACK (guarded by lock) */
 	union mps_sockaddr plain_cache[MPS_PLAIN_CACHE];
 	unsigned n_plain, plain_next;
+
+	/* paths that failed lately (engine thread only, initial.c) */
+	struct mps_path_health health[MPS_PATH_HEALTH_SLOTS];
+	unsigned health_next;
+
+	/* the shim's way to queue a byte in a relay (engine.h) */
+	bool (*relay_reset)(void *arg, unsigned meta_id);
+	void *relay_reset_arg;
 
 	bool draining;			/* process exit: count what is unsent */
 	int drain_pending;		/* -1 unknown, else connections left */
@@ -105,6 +128,8 @@ struct mps_engine {
 int mps_engine_call(struct mps_engine *eng, void (*fn)(struct mps_engine *, void *),
 		    void *arg);
 void mps_engine_mark_dirty(struct mps_meta *meta);
+/* The live meta with this id (any state), or NULL.  engine thread. */
+struct mps_meta *mps_engine_meta_by_id(struct mps_engine *eng, unsigned id);
 void mps_meta_abort(struct mps_meta *meta, int err, uint8_t code, bool tell_peer);
 void mps_meta_established(struct mps_meta *meta);
 void mps_meta_fallback(struct mps_meta *meta, const char *why);
@@ -116,6 +141,11 @@ int mps_meta_server_hello(struct mps_subflow *sf, const struct mps_frame *f);
  * forward mode's AUTH) or FASTCLOSE follows from meta_econn_cb.  0. */
 int mps_meta_server_connect(struct mps_meta *meta, struct mps_subflow *sf);
 int mps_meta_server_join(struct mps_subflow *sf, const struct mps_frame *f);
+/* Count a refused JOIN, in the total and by reason (metrics). */
+void mps_engine_join_refused(struct mps_engine *eng, enum mps_join_refusal reason);
+/* Server behind a load balancer: HELLO_ACK's NOJOIN flag for a connection
+ * that came in through it (then its initial subflow sf is a backup), or 0. */
+uint8_t mps_meta_behind_lb(struct mps_meta *meta, struct mps_subflow *sf);
 int mps_meta_attach(struct mps_meta *meta, struct mps_subflow *sf);
 void mps_meta_subflow_gone(struct mps_meta *meta, struct mps_subflow *sf);
 void mps_meta_try_free(struct mps_meta *meta);
@@ -154,6 +184,8 @@ void mps_listener_free_all(struct mps_engine *eng);
  * until the classify deadline): relay it to the backend, or give the TCP
  * socket itself to the app. */
 void mps_meta_plain_client(struct mps_subflow *sf);
+/* sf left its listener's classification (engine.c's unlink). */
+void mps_listener_classified(struct mps_listener *lst);
 /* sf's classify timer fired. */
 void mps_listener_classify_timeout(struct mps_subflow *sf);
 /* Shim server side: a HELLO was accepted on sf.  Hands the app its end of
@@ -179,11 +211,15 @@ void mps_engine_unclassified_unlink(struct mps_subflow *sf);
  * already read from `a` go to dest first.  done(arg, err, local) runs once
  * the connection to dest is up or has failed; on failure `a` is closed
  * (with a reset when it is TCP).  `why` is the fallback reason for stats
- * (NULL: a plain client, no stats line).
+ * (NULL: a plain client, no stats line).  meta_id: the id of the shim's
+ * connection it carries after a fallback (its TCP socket then answers the
+ * application's TCP_INFO), else 0.
  */
 int mps_pump_connect(struct mps_engine *eng, int a, const struct sockaddr *dest,
 		     const void *pre, size_t pre_len, const char *why,
-		     mps_connect_cb done, void *arg);
+		     mps_connect_cb done, void *arg, unsigned meta_id);
+/* The connected TCP socket of the pump carrying meta_id, or -ENOENT. */
+int mps_pump_sock(const struct mps_engine *eng, unsigned meta_id);
 void mps_pump_shutdown_all(struct mps_engine *eng);
 /* After the loop is freed: release every relay without ceremony. */
 void mps_pump_free_all(struct mps_engine *eng);
@@ -193,6 +229,23 @@ unsigned mps_pump_pending_out(const struct mps_engine *eng);
  * connections array, n entries being there already.  false when one did
  * not fit (it is taken back; the snapshot says it is truncated). */
 bool mps_pump_snapshot(const struct mps_engine *eng, struct mps_text *t, unsigned n);
+
+/*
+ * trim.c: idle connections give their buffers back.  A meta that holds
+ * ring or subflow buffers is on eng->trim_list; every MPS_TRIM_MS the
+ * ones that moved no byte since the last look free what is empty.
+ */
+#define MPS_TRIM_MS		1000
+void mps_trim_watch(struct mps_meta *meta);
+void mps_trim_unwatch(struct mps_meta *meta);
+void mps_trim_tick(struct mps_timer *t);
+/* erd's RECV, cancelled to free the send ring, completed with res. */
+void mps_trim_recv_cancelled(struct mps_meta *meta, int res);
+/* subflow.c: free an empty obuf and DSN map, mark ibuf for shrinking.
+ * Bytes freed. */
+size_t mps_subflow_trim(struct mps_subflow *sf);
+/* Does the subflow hold buffers above their minimum sizes? */
+bool mps_subflow_holds(const struct mps_subflow *sf);
 
 /* metrics.c */
 void mps_metrics_free(struct mps_engine *eng);

@@ -152,7 +152,8 @@ int mps_forward_server_hello(struct mps_meta *meta, struct mps_subflow *sf,
 	/* the challenge: our fresh key_s and pub_s, which the client's proof
 	 * must cover; the connection is not established by it */
 	mps_meta_seq_start(meta);
-	r.flags = (uint8_t)(MPS_HELLO_F_AUTH | (meta->checksum ? MPS_HELLO_F_CRC : 0));
+	r.flags = (uint8_t)(MPS_HELLO_F_AUTH | (meta->checksum ? MPS_HELLO_F_CRC : 0) |
+			    mps_meta_behind_lb(meta, sf));
 	r.u.hello_ack.version = MPS_PROTO_VERSION;
 	r.u.hello_ack.key = meta->key_local;
 	memcpy(r.u.hello_ack.pub, meta->kx.pub, MPS_X25519_LEN);

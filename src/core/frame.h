@@ -54,6 +54,10 @@ enum mps_frame_type {
 #define MPS_HELLO_F_PSK		0x02	/* key id follows: the client will AUTH */
 #define MPS_HELLO_F_CRC		0x04	/* sender asks for CRC32C on DATA */
 #define MPS_HELLO_F_AUTH	0x08	/* HELLO_ACK only: prove the PSK first */
+/* HELLO_ACK only: open no subflow to the address and port this connection
+ * reached, only to advertised ones (RFC 8684's "C" bit; a server behind an
+ * L4 load balancer) */
+#define MPS_HELLO_F_NOJOIN	0x10
 #define MPS_JOIN_F_BACKUP	0x01
 #define MPS_PRIO_F_BACKUP	0x01
 #define MPS_DATA_F_FIN		0x01	/* DATA_FIN: stream ends after this payload */

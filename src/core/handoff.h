@@ -35,7 +35,8 @@ struct mps_handoff_msg {
 	uint32_t magic;
 	uint8_t multipath;		/* 0: the descriptor is the TCP socket */
 	uint8_t pad[3];
-	uint32_t meta_id;		/* for logs and `mpshim stats` */
+	uint32_t meta_id;		/* for logs, `mpshim stats` and the
+					 * shim's TCP_INFO */
 	union mps_sockaddr local;	/* the TCP connection's addresses, */
 	union mps_sockaddr peer;	/* in the listener's family */
 };

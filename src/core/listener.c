@@ -11,8 +11,8 @@
  * through a relay anyway.  For the shim the engine only peeks, so a plain
  * client's socket reaches the application with every byte still in it
  * and the application talks to the kernel socket itself: zero overhead.
- * The wait for those bytes is twice the handshake RTT (bounded by
- * accept_wait): a multipath client sends HELLO right after its connect
+ * The wait for those bytes is twice the handshake RTT, at least 50 ms
+ * (bounded by accept_wait): a multipath client sends HELLO right after its connect
  * completes, so it arrives with, or just after, the handshake's last ACK,
  * while a silent client (it waits for a server banner) costs the banner
  * that wait once.
@@ -31,7 +31,12 @@
 #include "handoff.h"
 #include "log.h"
 
-#define CLASSIFY_MIN_MS		10
+/* The floor covers the client's side, not the path: its engine thread
+ * sends the HELLO after its connect completes, and on a loaded host that
+ * thread can wait its turn for tens of milliseconds (10 ms let one HELLO
+ * in about a hundred through as plain on a busy 2-core test host).  A
+ * silent plain client pays it once, as the delay of the server's banner. */
+#define CLASSIFY_MIN_MS		50
 #define CLASSIFY_REPEEK_MS	2
 #define NOFILE_PAUSE_MS		100	/* no spare descriptor: wait, then accept */
 #define NOFILE_WARN_NS		(10 * 1000000000ull)	/* at most one warning */
@@ -52,8 +57,54 @@ struct mps_handoff {
 };
 
 static void listener_accept(struct mps_op *op, int res);
-static void listener_resume(struct mps_timer *t);
+static void accept_pause_end(struct mps_timer *t);
 static void chan_cb(struct mps_op *op, int res);
+
+/*
+ * The application's backlog: connections in classification and those
+ * queued for its accept() together stay within the backlog it asked for.
+ * Beyond that the engine stops accepting, and the kernel's own listen
+ * queue and the clients' SYN retries make them wait, as for any TCP
+ * server that is slow to accept, instead of being refused.
+ */
+static bool backlog_full(const struct mps_listener *lst)
+{
+	return lst->ho && lst->ho->q_n + lst->classifying >= lst->ho->q_cap;
+}
+
+/*
+ * Accepting pauses (the accept op not submitted, lst->acc_paused) for
+ * two reasons: the application's backlog is full, until a connection
+ * leaves it; or descriptors ran out with no spare to refuse one, for
+ * NOFILE_PAUSE_MS (lst->acc_pause armed).  It resumes when neither holds.
+ */
+static void accept_pause(struct mps_listener *lst, uint64_t nofile_ms)
+{
+	lst->acc_paused = true;
+	if (nofile_ms)
+		mps_timer_arm(lst->eng->loop, &lst->acc_pause, nofile_ms);
+}
+
+static void accept_resume(struct mps_listener *lst)
+{
+	if (!lst->acc_paused || lst->closed || backlog_full(lst) ||
+	    mps_timer_armed(&lst->acc_pause))
+		return;
+	lst->acc_paused = false;
+	if (mps_loop_submit(lst->eng->loop, &lst->acc))
+		mps_err("listener: cannot re-arm accept");
+}
+
+static void accept_pause_end(struct mps_timer *t)
+{
+	accept_resume(t->ctx);
+}
+
+void mps_listener_classified(struct mps_listener *lst)
+{
+	lst->classifying--;
+	accept_resume(lst);
+}
 
 static struct mps_listener *listener_new(struct mps_engine *eng, int fd,
 					 const struct sockaddr *addr)
@@ -67,7 +118,7 @@ static struct mps_listener *listener_new(struct mps_engine *eng, int fd,
 	lst->refs = 1;
 	memcpy(&lst->addr, addr, mps_addr_len(addr));
 	mps_op_init(&lst->acc, MPS_OP_POLL, listener_accept, lst);
-	mps_timer_init(&lst->acc_pause, listener_resume, lst);
+	mps_timer_init(&lst->acc_pause, accept_pause_end, lst);
 	/* the spare is taken while descriptors are plenty: it is the one
 	 * that lets a listener refuse a connection when they run out */
 	if (eng->spare_fd < 0)
@@ -165,11 +216,12 @@ static void listener_close(struct mps_listener *lst)
 	}
 	/* the list's reference goes with the accept op, the channel op
 	 * holds its own */
-	if (mps_timer_armed(&lst->acc_pause)) {
-		/* paused for descriptors: the accept op, submitted again and
-		 * cancelled, still carries the release */
+	if (lst->acc_paused) {
+		/* the accept op, submitted again and cancelled, still
+		 * carries the release */
 		mps_timer_cancel(eng->loop, &lst->acc_pause);
-		if (mps_loop_poll(eng->loop, &lst->acc, lst->fd, POLLIN))
+		lst->acc_paused = false;
+		if (mps_loop_submit(eng->loop, &lst->acc))
 			mps_err("listener: cannot release a paused listener");
 	}
 	if (lst->acc.pending)
@@ -237,6 +289,7 @@ static bool chan_flush(struct mps_listener *lst)
 		close(it->fd);
 		ho->q_head = (ho->q_head + 1) % ho->q_cap;
 		ho->q_n--;
+		accept_resume(lst);
 	}
 	return true;
 }
@@ -502,7 +555,7 @@ void mps_meta_plain_client(struct mps_subflow *sf)
 	mps_engine_unclassified_unlink(sf);
 	mps_timer_cancel(eng->loop, &sf->timer);
 	rc = mps_pump_connect(eng, sf->sfd, &lst->backend.sa, sf->ibuf, sf->ilen,
-			      NULL, NULL, NULL);
+			      NULL, NULL, NULL, 0);
 	if (rc == 0) {
 		sf->sfd = -1;	/* owned by the relay now */
 		eng->cnt.subflows_open--;
@@ -553,14 +606,6 @@ static int listener_refuse_one(struct mps_listener *lst, int err)
 	return fd >= 0 ? 1 : 0;
 }
 
-static void listener_resume(struct mps_timer *t)
-{
-	struct mps_listener *lst = t->ctx;
-
-	if (mps_loop_poll(lst->eng->loop, &lst->acc, lst->fd, POLLIN))
-		mps_err("listener: cannot re-arm accept");
-}
-
 static void listener_accept(struct mps_op *op, int res)
 {
 	struct mps_listener *lst = op->ctx;
@@ -579,7 +624,13 @@ static void listener_accept(struct mps_op *op, int res)
 		union mps_sockaddr peer;
 		socklen_t plen = sizeof(peer);
 		struct mps_subflow *sf;
-		int fd = accept4(lst->fd, &peer.sa, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd;
+
+		if (backlog_full(lst)) {
+			accept_pause(lst, 0);
+			return;
+		}
+		fd = accept4(lst->fd, &peer.sa, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
 			int rc;
@@ -595,7 +646,7 @@ static void listener_accept(struct mps_op *op, int res)
 			if (rc > 0)
 				continue;
 			if (rc < 0) {
-				mps_timer_arm(eng->loop, &lst->acc_pause, NOFILE_PAUSE_MS);
+				accept_pause(lst, NOFILE_PAUSE_MS);
 				return;
 			}
 			break;
@@ -611,9 +662,13 @@ static void listener_accept(struct mps_op *op, int res)
 		sf->state = MPS_SF_CLASSIFY;
 		sf->listener = lst;
 		lst->refs++;
+		sf->lprev = NULL;
 		sf->lnext = eng->unclassified;
+		if (eng->unclassified)
+			eng->unclassified->lprev = sf;
 		eng->unclassified = sf;
 		if (lst->ho) {
+			lst->classifying++;
 			/* subflow options wait until it proves multipath */
 			classify_start(sf);
 			continue;

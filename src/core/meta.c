@@ -12,16 +12,13 @@
 
 int mps_meta_seq_init(struct mps_meta *meta, size_t sndbuf, size_t rcvbuf)
 {
-	int rc;
-
-	rc = mps_ring_init(&meta->snd.q, sndbuf, 0);
-	if (rc)
-		return rc;
-	rc = mps_ring_init(&meta->rcv.q, rcvbuf, 0);
-	if (rc) {
-		mps_ring_free(&meta->snd.q);
-		return rc;
-	}
+	/* no ring memory yet: an idle connection never needs any */
+	mps_ring_init(&meta->snd.q, 0, 0);
+	mps_ring_init(&meta->rcv.q, 0, 0);
+	meta->snd.max = sndbuf;
+	meta->rcv.max = rcvbuf;
+	/* the peer may send this much before our first DATA_ACK */
+	meta->rcv.wnd = rcvbuf < MPS_INITIAL_WINDOW ? rcvbuf : MPS_INITIAL_WINDOW;
 	/* reinjection holes are bounded by what was ever in flight */
 	mps_rangeset_init(&meta->snd.reinject, (unsigned)(sndbuf / 64 + 16));
 	mps_rangeset_init(&meta->rcv.ooo, MPS_MAX_OOO_RANGES);
@@ -32,6 +29,7 @@ void mps_meta_seq_free(struct mps_meta *meta)
 {
 	mps_ring_free(&meta->snd.q);
 	mps_ring_free(&meta->rcv.q);
+	mps_ring_mem_free(&meta->rcv.q_busy);
 	mps_rangeset_free(&meta->snd.reinject);
 	mps_rangeset_free(&meta->rcv.ooo);
 }
@@ -58,10 +56,36 @@ size_t mps_meta_snd_space(const struct mps_meta *meta)
 	return meta->snd.q.cap - (size_t)(meta->snd.end - meta->snd.una);
 }
 
+/*
+ * Double the send ring while the app keeps it at least half full and the
+ * peer's window would take more than half of it in flight: then the ring,
+ * not the path or the peer, would limit the connection.  With a small
+ * window (a slow reader on the other side) the ring stays at twice it.
+ */
+static void snd_grow(struct mps_meta *meta)
+{
+	struct mps_meta_snd *snd = &meta->snd;
+	size_t used = (size_t)(snd->end - snd->una);
+	size_t cap = snd->q.cap, ncap;
+	uint64_t wnd = mps_seq_after(snd->wnd_end, snd->una) ? snd->wnd_end - snd->una : 0;
+
+	if (cap >= snd->max)
+		return;
+	if (cap && (used < cap / 2 || wnd <= cap / 2))
+		return;
+	ncap = cap ? cap * 2 : MPS_RING_MIN;
+	if (ncap > snd->max)
+		ncap = snd->max;
+	/* a failure keeps the ring as it is: the app waits for acks */
+	mps_ring_resize(&snd->q, ncap, used, NULL);
+}
+
 size_t mps_meta_snd_tail(struct mps_meta *meta, uint8_t **ptr)
 {
-	size_t space = mps_meta_snd_space(meta);
+	size_t space;
 
+	snd_grow(meta);
+	space = mps_meta_snd_space(meta);
 	if (!space) {
 		*ptr = NULL;
 		return 0;
@@ -183,12 +207,53 @@ bool mps_meta_snd_done(const struct mps_meta *meta)
 	return meta->snd.fin_acked;
 }
 
+/* One past the highest byte stored in the receive ring. */
+static uint64_t rcv_stored_end(const struct mps_meta_rcv *rcv)
+{
+	if (rcv->ooo.n && mps_seq_after(rcv->ooo.r[rcv->ooo.n - 1].end, rcv->nxt))
+		return rcv->ooo.r[rcv->ooo.n - 1].end;
+	return rcv->nxt;
+}
+
+/*
+ * Make the receive ring hold [base, end).  The window already promised the
+ * peer these bytes (end <= base + wnd <= base + rcvbuf), so this only
+ * follows the data: memory is taken when bytes arrive, not when a window
+ * is advertised.  Bytes stored (out of order ones too) move along.
+ */
+static int rcv_make_room(struct mps_meta *meta, uint64_t end)
+{
+	struct mps_meta_rcv *rcv = &meta->rcv;
+	size_t need = (size_t)(end - rcv->q.base);
+	size_t keep = (size_t)(rcv_stored_end(rcv) - rcv->q.base);
+	size_t ncap = rcv->q.cap ? rcv->q.cap * 2 : MPS_RING_MIN;
+	struct mps_ring_mem old = { NULL, 0 };
+	int rc;
+
+	if (need <= rcv->q.cap)
+		return 0;
+	while (ncap < need)
+		ncap *= 2;
+	if (ncap > rcv->max)
+		ncap = rcv->max;
+	/* a SEND to the app may still read the old buffer: keep it alive
+	 * until it completes (a buffer between the two is nobody's) */
+	rc = mps_ring_resize(&rcv->q, ncap, keep, meta->ewr.pending ? &old : NULL);
+	if (rc)
+		return rc;
+	if (rcv->q_busy.data)
+		mps_ring_mem_free(&old);
+	else
+		rcv->q_busy = old;
+	return 0;
+}
+
 long mps_meta_rcv_data(struct mps_meta *meta, uint64_t dsn, const uint8_t *buf,
 		       size_t len, bool fin)
 {
 	struct mps_meta_rcv *rcv = &meta->rcv;
 	uint64_t end = dsn + len;
-	uint64_t right = rcv->q.base + rcv->q.cap;
+	uint64_t right = rcv->q.base + rcv->wnd;
 	uint64_t start;
 	int rc;
 
@@ -207,13 +272,20 @@ long mps_meta_rcv_data(struct mps_meta *meta, uint64_t dsn, const uint8_t *buf,
 		return -EPROTO;
 	if (mps_seq_after(end, right))
 		return -EPROTO;
+	if (!mps_seq_after(end, rcv->nxt)) {
+		if (fin && !rcv->fin) {
+			rcv->fin = true;
+			rcv->fin_dsn = end;
+		}
+		rcv->dup_bytes += len;
+		return 0;
+	}
+	rc = rcv_make_room(meta, end);
+	if (rc)
+		return rc;
 	if (fin && !rcv->fin) {
 		rcv->fin = true;
 		rcv->fin_dsn = end;
-	}
-	if (!mps_seq_after(end, rcv->nxt)) {
-		rcv->dup_bytes += len;
-		return 0;
 	}
 	start = mps_seq_before(dsn, rcv->nxt) ? rcv->nxt : dsn;
 	rcv->dup_bytes += start - dsn;
@@ -241,9 +313,31 @@ size_t mps_meta_rcv_ready(struct mps_meta *meta, uint8_t **ptr)
 	return mps_ring_span(&rcv->q, rcv->q.base, n, ptr);
 }
 
+/*
+ * The app took len bytes: the SEND that read them is over (an outgrown
+ * buffer it read goes now).  Once the app has taken a whole window while
+ * keeping the ring at most half full, the reader is not what limits the
+ * connection: double the window (toward rcvbuf), which moves the right
+ * edge by half the new window, so the next DATA_ACK goes out at once.  A
+ * window-limited sender delivers one window per round trip, so the window
+ * doubles once per round trip, as a slow start.  Memory follows the bytes
+ * held, not the window, so a fast reader's ring stays small however large
+ * the window; a slow reader keeps the ring full and the window where it
+ * is.
+ */
 void mps_meta_rcv_consume(struct mps_meta *meta, size_t len)
 {
-	mps_ring_release(&meta->rcv.q, meta->rcv.q.base + len);
+	struct mps_meta_rcv *rcv = &meta->rcv;
+
+	mps_ring_mem_free(&rcv->q_busy);
+	mps_ring_release(&rcv->q, rcv->q.base + len);
+	if (rcv->wnd >= rcv->max || rcv->nxt - rcv->q.base > rcv->wnd / 2)
+		return;
+	rcv->taken += len;
+	if (rcv->taken < rcv->wnd)
+		return;
+	rcv->wnd = rcv->wnd * 2 < rcv->max ? rcv->wnd * 2 : rcv->max;
+	rcv->taken = 0;
 }
 
 uint64_t mps_meta_rcv_ack(const struct mps_meta *meta)
@@ -256,7 +350,7 @@ uint64_t mps_meta_rcv_ack(const struct mps_meta *meta)
 uint32_t mps_meta_rcv_window(const struct mps_meta *meta)
 {
 	const struct mps_meta_rcv *rcv = &meta->rcv;
-	uint64_t right = rcv->q.base + rcv->q.cap;
+	uint64_t right = rcv->q.base + rcv->wnd;
 	uint64_t ack = mps_meta_rcv_ack(meta);
 	uint64_t w;
 
@@ -276,7 +370,7 @@ bool mps_meta_rcv_ack_due(const struct mps_meta *meta)
 	const struct mps_meta_rcv *rcv = &meta->rcv;
 	uint64_t ack = mps_meta_rcv_ack(meta);
 	uint64_t wnd_end = ack + mps_meta_rcv_window(meta);
-	uint64_t step = rcv->q.cap / 8;
+	uint64_t step = rcv->wnd / 8;
 
 	if (rcv->fin && ack == rcv->fin_dsn + 1 && rcv->ack_sent != ack)
 		return true;
@@ -284,7 +378,7 @@ bool mps_meta_rcv_ack_due(const struct mps_meta *meta)
 		return true;
 	/* a window that was nearly shut and opens must be told at once, or
 	 * the sender stalls until the ack timer */
-	if (wnd_end - rcv->wnd_end_sent >= rcv->q.cap / 4)
+	if (wnd_end - rcv->wnd_end_sent >= rcv->wnd / 4)
 		return true;
 	return false;
 }
@@ -293,4 +387,29 @@ void mps_meta_rcv_ack_sent(struct mps_meta *meta)
 {
 	meta->rcv.ack_sent = mps_meta_rcv_ack(meta);
 	meta->rcv.wnd_end_sent = meta->rcv.ack_sent + mps_meta_rcv_window(meta);
+}
+
+size_t mps_meta_snd_trim(struct mps_meta *meta)
+{
+	struct mps_meta_snd *snd = &meta->snd;
+	size_t cap = snd->q.cap;
+
+	if (!cap || snd->una != snd->end)
+		return 0;
+	mps_ring_free(&snd->q);
+	if (!snd->reinject.n)
+		mps_rangeset_free(&snd->reinject);
+	return cap;
+}
+
+size_t mps_meta_rcv_trim(struct mps_meta *meta)
+{
+	struct mps_meta_rcv *rcv = &meta->rcv;
+	size_t cap = rcv->q.cap;
+
+	if (!cap || meta->ewr.pending || rcv->nxt != rcv->q.base || rcv->ooo.n)
+		return 0;
+	mps_ring_free(&rcv->q);
+	mps_rangeset_free(&rcv->ooo);
+	return cap;
 }

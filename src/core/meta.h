@@ -22,6 +22,7 @@
 #include "buf.h"
 #include "crypto.h"
 #include "loop.h"
+#include "pm.h"
 
 struct mps_config;
 #define MPS_MAX_SUBFLOWS	16
@@ -72,9 +73,18 @@ enum mps_meta_state {
 	MPS_META_CLOSED,	/* both directions done or aborted; being freed */
 };
 
+/*
+ * Ring sizes are tuned to what the connection moves (see "Buffer
+ * autotuning" in doc/ARCHITECTURE.md): a ring starts without memory,
+ * doubles from MPS_RING_MIN when it must, never beyond its bound
+ * (sndbuf, rcvbuf), and is freed again when it is empty and idle.
+ */
+#define MPS_RING_MIN		4096u
+
 /* Sending half: bytes from the application, kept until DATA_ACKed. */
 struct mps_meta_snd {
-	struct mps_ring q;		/* holds [una, end) */
+	struct mps_ring q;		/* holds [una, end); capacity tuned */
+	size_t max;			/* bound of q's capacity: sndbuf */
 	uint64_t una;			/* oldest byte not DATA_ACKed */
 	uint64_t nxt;			/* next new byte to map onto a subflow */
 	uint64_t end;			/* one past the last byte the app gave */
@@ -89,7 +99,14 @@ struct mps_meta_snd {
 
 /* Receiving half: reorder ring whose base is the first undelivered byte. */
 struct mps_meta_rcv {
-	struct mps_ring q;		/* base = next byte to hand to the app */
+	struct mps_ring q;		/* base = next byte to hand to the app;
+					 * capacity follows the data held */
+	struct mps_ring_mem q_busy;	/* outgrown buffer a pending SEND to
+					 * the app still reads */
+	size_t max;			/* bound of the window: rcvbuf */
+	size_t wnd;			/* right edge = q.base + wnd; only grows */
+	size_t taken;			/* bytes the app took, keeping up,
+					 * since wnd last grew */
 	uint64_t nxt;			/* one past the contiguous received bytes */
 	struct mps_rangeset ooo;	/* received beyond nxt */
 	bool fin;			/* peer's DATA_FIN seen */
@@ -120,21 +137,37 @@ struct mps_meta {
 	struct mps_meta_rcv rcv;
 	size_t frame_size;
 
-	/* the application end: relay socket (shim) or backend socket (proxyd) */
+	/* the application end: relay socket (shim) or backend socket (proxyd).
+	 * erd is a RECV into the send ring, or, while the ring has no
+	 * memory, a POLL for the app's next byte */
 	int efd;
 	struct mps_op erd, ewr;
 	struct mps_op econn;		/* proxyd: backend connect in flight */
 	bool app_rd_eof;		/* app will send no more */
 	bool app_wr_shut;		/* we shut the app's read side (EOF given) */
 	bool app_gone;			/* writing to the app failed */
+	bool app_readable;		/* erd's POLL saw the app end readable */
+	bool snd_trim;			/* erd's RECV cancelled to free the ring */
+	bool efd_reset;			/* the backend reset before its connect
+					 * was seen: its EOF is a reset */
+	bool app_reset_due;		/* aborted: reset the relay once no op
+					 * on it is pending */
 
 	struct mps_subflow *sf[MPS_MAX_SUBFLOWS];
 	unsigned n_sf;
 	struct mps_path paths[MPS_MAX_SUBFLOWS];	/* client side */
 	unsigned n_paths;
 	struct mps_timer retry_timer;	/* re-creating failed paths */
+	struct mps_timer init_timer;	/* first subflow: next path's turn */
+	struct mps_pm_candidate init_cand[MPS_PM_MAX_CANDIDATES];
+	unsigned n_init_cand;		/* listed once, when the connect starts */
+	unsigned init_tries;		/* first-subflow attempts started */
+	unsigned init_live;		/* ... and still connecting */
 	uint8_t peer_addr_ids[MPS_MAX_SUBFLOWS];	/* ADD_ADDRs already acted on */
 	unsigned n_peer_addrs;
+	/* client: the server's HELLO_ACK carried NOJOIN (it is behind a load
+	 * balancer): no subflow to dest beyond the first, only to ADD_ADDRs */
+	bool peer_nojoin;
 	struct mps_timer live_timer;	/* liveness checks and heartbeats */
 	uint64_t orphan_since_ns;	/* no live subflow since, 0 if some */
 	unsigned sf_ever;		/* subflows created, for address ids */
@@ -146,6 +179,9 @@ struct mps_meta {
 	bool opp_una_valid;
 	uint64_t opp_retrans_bytes;
 	const struct mps_pm_ops *pm;
+
+	char congestion[16];		/* the application's TCP_CONGESTION for
+					 * every subflow, "" the system's */
 
 	union mps_sockaddr dest;	/* where the client connects */
 	char fallback[64];		/* reason, "" when multipath */
@@ -165,6 +201,9 @@ struct mps_meta {
 	bool was_established;		/* a stats line is due at the end */
 
 	struct mps_meta *next, *prev;	/* engine's list */
+	struct mps_meta *trim_next, *trim_prev;	/* trim.c: holding buffers */
+	bool on_trim_list;
+	uint64_t trim_mark;		/* trim.c: progress at the last look */
 	struct mps_meta *tok_next;	/* engine's token hash chain */
 };
 
@@ -174,9 +213,12 @@ void mps_meta_seq_free(struct mps_meta *meta);
 /* Start the sequence spaces once both keys are known. */
 void mps_meta_seq_start(struct mps_meta *meta);
 
-/* Room for app bytes in the send queue. */
+/* Room for app bytes in the send queue as it is allocated now. */
 size_t mps_meta_snd_space(const struct mps_meta *meta);
-/* Contiguous free span at the send queue's tail for a recv from the app. */
+/* Contiguous free span at the send queue's tail for a recv from the app.
+ * Grows the ring first when the app fills it and the peer's window could
+ * take more, so call it only while no operation reads or writes the ring.
+ * 0 when the queue is full, or when memory for an empty one is lacking. */
 size_t mps_meta_snd_tail(struct mps_meta *meta, uint8_t **ptr);
 void mps_meta_snd_commit(struct mps_meta *meta, size_t len);
 
@@ -197,7 +239,8 @@ bool mps_meta_snd_done(const struct mps_meta *meta);
 
 /* A DATA frame arrived.  Returns new bytes accepted (>= 0) or -EPROTO for a
  * frame beyond the advertised window or a FIN that contradicts an earlier
- * one, -ENOSPC when the peer fragments the window past the hole bound. */
+ * one, -ENOSPC when the peer fragments the window past the hole bound,
+ * -ENOMEM when the ring cannot grow to hold it. */
 long mps_meta_rcv_data(struct mps_meta *meta, uint64_t dsn, const uint8_t *buf,
 		       size_t len, bool fin);
 /* Contiguous bytes ready for the app. */
@@ -211,5 +254,11 @@ bool mps_meta_rcv_done(const struct mps_meta *meta);
 /* Should a DATA_ACK go out now (ack or window moved enough)? */
 bool mps_meta_rcv_ack_due(const struct mps_meta *meta);
 void mps_meta_rcv_ack_sent(struct mps_meta *meta);
+
+/* Idle connections: free a ring that holds no byte.  The send ring only
+ * while no RECV from the app writes into it, the receive ring only while no
+ * SEND to the app reads it (checked here: meta->ewr).  Bytes freed. */
+size_t mps_meta_snd_trim(struct mps_meta *meta);
+size_t mps_meta_rcv_trim(struct mps_meta *meta);
 
 #endif

@@ -40,6 +40,29 @@ struct mps_metrics {
 	struct mps_scrape scrapes[MPS_METRICS_MAX_SCRAPES];
 };
 
+/*
+ * One counter family by reason at buf + n: its HELP and TYPE lines, then
+ * name{reason="..."} for each of the count reasons.  The new length, or
+ * what snprintf says (negative, or len and more when it did not fit).
+ */
+static int by_reason(char *buf, size_t len, int n, const char *name, const char *help,
+		     const char *(*reason_name)(unsigned), const unsigned long *v,
+		     unsigned count)
+{
+	int m = snprintf(buf + n, len - (size_t)n, "# HELP %s %s\n# TYPE %s counter\n",
+			 name, help, name);
+
+	for (unsigned r = 0;; r++) {
+		if (m < 0)
+			return m;
+		n += m;
+		if ((size_t)n >= len || r == count)
+			return n;
+		m = snprintf(buf + n, len - (size_t)n, "%s{reason=\"%s\"} %lu\n", name,
+			     reason_name(r), v[r]);
+	}
+}
+
 static int format(const struct mps_engine *eng, char *buf, size_t len)
 {
 	const struct mps_engine_counters *c = &eng->cnt;
@@ -81,19 +104,23 @@ static int format(const struct mps_engine *eng, char *buf, size_t len)
 	m = snprintf(buf + n, len - (size_t)n,
 		"# HELP mpshim_forward_connections_total Forward-mode clients authenticated and let through to their destination.\n"
 		"# TYPE mpshim_forward_connections_total counter\n"
-		"mpshim_forward_connections_total %lu\n"
-		"# HELP mpshim_forward_refusals_total Forward-mode clients refused, by reason.\n"
-		"# TYPE mpshim_forward_refusals_total counter\n",
+		"mpshim_forward_connections_total %lu\n",
 		c->fwd_accepted);
-	for (unsigned r = 0; m >= 0 && r < MPS_FWD_REASONS; r++) {
-		n += m;
-		if ((size_t)n >= len)
-			return n;
-		m = snprintf(buf + n, len - (size_t)n,
-			     "mpshim_forward_refusals_total{reason=\"%s\"} %lu\n",
-			     mps_forward_refusal_name(r), c->fwd_refused[r]);
-	}
-	return m < 0 ? m : n + m;
+	if (m < 0)
+		return m;
+	n += m;
+	if ((size_t)n >= len)
+		return n;
+	n = by_reason(buf, len, n, "mpshim_forward_refusals_total",
+		      "Forward-mode clients refused, by reason.",
+		      mps_forward_refusal_name, c->fwd_refused, MPS_FWD_REASONS);
+	if (n < 0 || (size_t)n >= len)
+		return n;
+	/* behind a load balancer, unknown_token counts JOINs balanced to
+	 * another instance than their connection's */
+	return by_reason(buf, len, n, "mpshim_join_refusals_total",
+			 "JOINs refused, by reason.",
+			 mps_join_refusal_name, c->join_refused_by, MPS_JOIN_REASONS);
 }
 
 static struct mps_scrape *scrape_free_slot(struct mps_metrics *m)

@@ -73,7 +73,7 @@ const struct mps_option mps_options[] = {
 		.help = "Shim server side: longest wait for a new client's "
 			"first bytes before it is handed to the app as plain TCP. "
 			"The wait is twice the connection's handshake RTT, at "
-			"least 10 ms, at most this.",
+			"least 50 ms, at most this.",
 	},
 	{
 		.name = "subflows",
@@ -198,7 +198,8 @@ const struct mps_option mps_options[] = {
 		.def = "4M",
 		CFG_FIELD(sndbuf),
 		.help = "Bound of the meta send buffer per connection: data "
-			"kept until acknowledged at the data level.",
+			"kept until acknowledged at the data level. A maximum: "
+			"the buffer grows with the traffic and is freed when idle.",
 	},
 	{
 		.name = "rcvbuf",
@@ -207,8 +208,9 @@ const struct mps_option mps_options[] = {
 		.min = 64 * K, .max = 1 * G,
 		.def = "4M",
 		CFG_FIELD(rcvbuf),
-		.help = "Bound of the meta receive buffer per connection; "
-			"also the advertised data-level window.",
+		.help = "Bound of the meta receive buffer per connection and of "
+			"the advertised data-level window; both grow with the "
+			"traffic (from 64K), memory is freed when idle.",
 	},
 	{
 		.name = "frame_size",
@@ -240,6 +242,18 @@ const struct mps_option mps_options[] = {
 			"connection of a fallback, proxyd's backend (ETIMEDOUT); "
 			"also the JOIN waits and the HELLO_ACK wait after the "
 			"server's PING.",
+	},
+	{
+		.name = "connect_stagger",
+		.env = "MPSHIM_CONNECT_STAGGER",
+		.type = MPS_OPT_MS,
+		.min = 0, .max = 60000,
+		.def = "250ms",
+		CFG_FIELD(connect_stagger_ms),
+		.help = "Shim: when the first subflow has not connected after "
+			"this long, also try it from the next local entry; the "
+			"first to connect carries the connection (Happy Eyeballs "
+			"across paths). 0: the next entry only after a failure.",
 	},
 	{
 		.name = "hello_timeout",
@@ -414,6 +428,21 @@ const struct mps_option mps_options[] = {
 			"ADDR:PORT or [V6ADDR]:PORT. Required unless forward is on; "
 			"in forward mode it serves clients that name no "
 			"destination.",
+	},
+	{
+		.name = "advertise",
+		.env = NULL,
+		.type = MPS_OPT_ADDRS,
+		.def = "",
+		CFG_FIELD(advertise),
+		.help = "mpshim-proxyd behind an L4 load balancer: this instance's "
+			"own directly reachable addresses, comma list of ADDR:PORT "
+			"or [V6ADDR]:PORT. Clients are told them (ADD_ADDR) instead "
+			"of the other listen addresses, and, when they came in "
+			"through another address (the balancer's), not to open "
+			"subflows to that one: their subflows then all reach this "
+			"instance. Empty or none: advertise the other listen "
+			"addresses.",
 	},
 	{
 		.name = "forward",

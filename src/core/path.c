@@ -49,12 +49,26 @@ static void path_wait(struct mps_meta *meta, struct mps_path *p)
 	retry_arm(meta);
 }
 
+/*
+ * May a JOIN go to remote?  Not to the address the connection reached when
+ * the server said NOJOIN: it sits behind a load balancer there, which
+ * could hand the JOIN to another instance than the connection's.
+ */
+static bool path_joinable(const struct mps_meta *meta, const union mps_sockaddr *remote)
+{
+	return !meta->peer_nojoin || !mps_addr_equal(&remote->sa, &meta->dest.sa);
+}
+
 static int path_open(struct mps_meta *meta, unsigned idx)
 {
 	struct mps_path *p = &meta->paths[idx];
 	struct mps_subflow *sf;
 	int rc;
 
+	if (!path_joinable(meta, &p->remote)) {
+		p->retry_at_ns = 0;	/* and never again */
+		return -EPERM;
+	}
 	if (p->local_idx >= 0) {
 		const struct mps_config *cfg = cfg_of(meta);
 
@@ -86,6 +100,8 @@ int mps_path_add(struct mps_meta *meta, const union mps_sockaddr *local,
 
 	if (meta->n_paths >= MPS_MAX_SUBFLOWS)
 		return -ENOSPC;
+	if (!initial && !path_joinable(meta, remote))
+		return -EPERM;
 	p = &meta->paths[meta->n_paths];
 	memset(p, 0, sizeof(*p));
 	p->has_local = local != NULL;
@@ -109,6 +125,8 @@ int mps_path_add_local(struct mps_meta *meta, unsigned idx,
 
 	if (meta->n_paths >= MPS_MAX_SUBFLOWS)
 		return -ENOSPC;
+	if (!path_joinable(meta, remote))
+		return -EPERM;
 	rc = mps_path_add(meta, NULL, remote, true, backup);
 	if (rc)
 		return rc;
@@ -121,7 +139,10 @@ void mps_path_subflow_up(struct mps_subflow *sf)
 {
 	struct mps_meta *meta = sf->meta;
 
-	if (!meta || sf->path < 0)
+	if (!meta)
+		return;
+	mps_path_health_note(meta->eng, &sf->local, &sf->remote, 0);
+	if (sf->path < 0)
 		return;
 	meta->paths[sf->path].backoff_ms = (unsigned)cfg_of(meta)->retry_min_ms;
 	meta->paths[sf->path].failures = 0;
@@ -132,6 +153,8 @@ void mps_path_subflow_failed(struct mps_subflow *sf)
 	struct mps_meta *meta = sf->meta;
 	struct mps_path *p;
 
+	if (meta && meta->role == MPS_ROLE_C)
+		mps_path_health_note(meta->eng, &sf->local, &sf->remote, sf->err);
 	if (!meta || sf->path < 0 || meta->role != MPS_ROLE_C ||
 	    meta->state != MPS_META_ESTABLISHED)
 		return;
@@ -139,6 +162,11 @@ void mps_path_subflow_failed(struct mps_subflow *sf)
 	if (p->sf != sf)
 		return;
 	sf->path = -1;
+	if (!path_joinable(meta, &p->remote)) {
+		/* the initial path behind a load balancer: never again */
+		p->sf = NULL;
+		return;
+	}
 	path_wait(meta, p);
 }
 
@@ -168,7 +196,7 @@ void mps_path_retry_all(struct mps_engine *eng)
 		if (m->role != MPS_ROLE_C || m->state != MPS_META_ESTABLISHED)
 			continue;
 		for (unsigned i = 0; i < m->n_paths; i++) {
-			if (!m->paths[i].sf) {
+			if (!m->paths[i].sf && path_joinable(m, &m->paths[i].remote)) {
 				m->paths[i].retry_at_ns = now;
 				any = true;
 			}
@@ -354,4 +382,5 @@ void mps_path_timers_init(struct mps_meta *meta)
 {
 	mps_timer_init(&meta->retry_timer, retry_timer_cb, meta);
 	mps_timer_init(&meta->live_timer, live_timer_cb, meta);
+	mps_initial_timer_init(meta);
 }

@@ -7,7 +7,9 @@
  * failed when its data gets no TCP acknowledgement for
  * max(subflow_fail_min, subflow_fail_rtts x SRTT), plus PING heartbeats on
  * idle subflows.  Independent of interface state; netlink.c adds the fast
- * path for interfaces that go away.
+ * path for interfaces that go away.  initial.c races the first subflow
+ * across paths and remembers, engine-wide, which paths failed lately, so
+ * the next connection starts on one that works.
  */
 #ifndef MPS_PATH_H
 #define MPS_PATH_H
@@ -33,6 +35,24 @@ void mps_path_subflow_up(struct mps_subflow *sf);
 void mps_path_subflow_failed(struct mps_subflow *sf);
 /* An address or interface appeared: every waiting path tries now. */
 void mps_path_retry_all(struct mps_engine *eng);
+
+/* initial.c: open the first subflow of a client connection (attempts
+ * race across the path manager's candidates); 0 or -errno, after which
+ * the connection has failed and its callback ran. */
+int mps_initial_start(struct mps_meta *meta);
+/* A first-subflow attempt failed (connect error or timeout). */
+void mps_initial_failed(struct mps_subflow *sf, int err, const char *why);
+/* A first-subflow attempt connected: it carries the HELLO, the others go. */
+void mps_initial_connected(struct mps_subflow *sf);
+void mps_initial_timer_init(struct mps_meta *meta);
+
+/* A subflow from local to remote worked (err 0) or failed with err; only
+ * path errors (timeouts, unreachable, interface down) mark the pair bad,
+ * for 60 s or until it works again. */
+void mps_path_health_note(struct mps_engine *eng, const union mps_sockaddr *local,
+			  const union mps_sockaddr *remote, int err);
+bool mps_path_health_bad(struct mps_engine *eng, const union mps_sockaddr *local,
+			 const union mps_sockaddr *remote);
 
 /* Set up the meta's retry and liveness timers (meta_new). */
 void mps_path_timers_init(struct mps_meta *meta);

@@ -13,7 +13,7 @@ static unsigned n_registered;
 
 int mps_pm_register(const struct mps_pm_ops *ops)
 {
-	if (!ops || !ops->name || !ops->name[0] || !ops->initial_local ||
+	if (!ops || !ops->name || !ops->name[0] || !ops->initial_locals ||
 	    !ops->established)
 		return -EINVAL;
 	if (mps_pm_find(ops->name))

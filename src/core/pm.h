@@ -14,12 +14,23 @@ struct mps_meta;
 struct mps_subflow;
 struct mps_config;
 
+#define MPS_PM_MAX_CANDIDATES	8	/* = MPS_CFG_MAX_LOCAL */
+
+/* Where a first subflow may leave from. */
+struct mps_pm_candidate {
+	union mps_sockaddr local;	/* when has_local */
+	bool has_local;			/* false: the kernel chooses */
+	bool backup;			/* a backup entry's address */
+};
+
 struct mps_pm_ops {
 	const char *name;
-	/* Local address for the initial subflow (family of the destination);
-	 * returns 0 with *has_local false to let the kernel choose. */
-	int (*initial_local)(struct mps_meta *meta, union mps_sockaddr *local,
-			     bool *has_local);
+	/* The candidates for the first subflow (family of the destination),
+	 * best first: paths that failed lately come last, backups after
+	 * every regular one.  Fills c[0..max) and returns how many, at
+	 * least 1 (a candidate without has_local lets the kernel choose). */
+	unsigned (*initial_locals)(struct mps_meta *meta, struct mps_pm_candidate *c,
+				   unsigned max);
 	/* The meta connection is established (client): open more subflows. */
 	void (*established)(struct mps_meta *meta);
 	/* Optional: the server advertised another of its addresses (an

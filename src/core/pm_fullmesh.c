@@ -25,23 +25,47 @@ static bool is_backup(const struct mps_config *cfg, const struct mps_local *loc)
 	return false;
 }
 
-static int fm_initial_local(struct mps_meta *meta, union mps_sockaddr *local,
-			    bool *has_local)
+/*
+ * The entries in the order a first subflow tries them: regular ones in
+ * configuration order, then backups; within each, the paths that failed
+ * lately (path.h) last.  An entry without an address of the destination's
+ * family now is no candidate, nor is a second entry with the same address.
+ */
+static unsigned fm_initial_locals(struct mps_meta *meta, struct mps_pm_candidate *c,
+				  unsigned max)
 {
 	const struct mps_config *cfg = meta->cfg;
+	unsigned n = 0;
 
-	*has_local = false;
-	/* the first regular entry carries the connection; backups join */
-	for (unsigned i = 0; i < cfg->n_local; i++) {
-		if (is_backup(cfg, &cfg->local[i]))
-			continue;
-		if (mps_addr_local_resolve(&cfg->local[i], meta->dest.sa.sa_family,
-					   local) == 0) {
-			*has_local = true;
-			return 0;
+	for (unsigned pass = 0; pass < 4; pass++) {
+		bool backups = pass >= 2, failed = pass & 1;
+
+		for (unsigned i = 0; i < cfg->n_local && n < max; i++) {
+			union mps_sockaddr a;
+			bool dup = false;
+
+			if (is_backup(cfg, &cfg->local[i]) != backups ||
+			    mps_addr_local_resolve(&cfg->local[i],
+						   meta->dest.sa.sa_family, &a))
+				continue;
+			if (mps_path_health_bad(meta->eng, &a, &meta->dest) != failed)
+				continue;
+			for (unsigned k = 0; k < n && !dup; k++)
+				dup = mps_addr_equal(&c[k].local.sa, &a.sa);
+			if (dup)
+				continue;
+			c[n].local = a;
+			c[n].has_local = true;
+			c[n].backup = backups;
+			n++;
 		}
 	}
-	return 0;
+	if (n)
+		return n;
+	/* nothing configured resolves: the kernel picks */
+	c[0].has_local = false;
+	c[0].backup = false;
+	return 1;
 }
 
 /* "*": one path from each address of the interfaces that are up now
@@ -61,11 +85,12 @@ static void fm_discover(struct mps_meta *meta, const union mps_sockaddr *first)
 static void fm_established(struct mps_meta *meta)
 {
 	const struct mps_config *cfg = meta->cfg;
-	union mps_sockaddr first, local;
-	bool has_first;
+	/* the path the first subflow won on (initial.c) */
+	const union mps_sockaddr first = meta->paths[0].local;
+	bool has_first = meta->paths[0].has_local;
+	union mps_sockaddr local;
 	int family = meta->dest.sa.sa_family;
 
-	fm_initial_local(meta, &first, &has_first);
 	for (unsigned i = 0; i < cfg->n_local; i++) {
 		if (cfg->local[i].any_iface) {
 			fm_discover(meta, has_first ? &first : NULL);
@@ -96,7 +121,7 @@ static void fm_add_addr(struct mps_meta *meta, const union mps_sockaddr *remote)
 
 const struct mps_pm_ops mps_pm_fullmesh = {
 	.name = "fullmesh",
-	.initial_local = fm_initial_local,
+	.initial_locals = fm_initial_locals,
 	.established = fm_established,
 	.add_addr = fm_add_addr,
 };

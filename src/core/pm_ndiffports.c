@@ -3,7 +3,8 @@
  *
  * Each subflow gets its own source port, so ECMP, per-flow load balancers
  * or per-flow rate limits along the path see distinct flows.  With one
- * local address configured, every subflow is bound to it.
+ * local address configured, every subflow is bound to it.  A server behind
+ * a load balancer (NOJOIN) gets them on the first address it advertises.
  */
 #include "config.h"
 #include "engine.h"
@@ -11,31 +12,51 @@
 #include "path.h"
 #include "pm.h"
 
-static int nd_initial_local(struct mps_meta *meta, union mps_sockaddr *local,
-			    bool *has_local)
+/* Every subflow shares one path: there is no other to race. */
+static unsigned nd_initial_locals(struct mps_meta *meta, struct mps_pm_candidate *c,
+				  unsigned max)
 {
 	const struct mps_config *cfg = meta->cfg;
 
-	*has_local = false;
-	if (cfg->n_local &&
-	    mps_addr_local_resolve(&cfg->local[0], meta->dest.sa.sa_family, local) == 0)
-		*has_local = true;
-	return 0;
+	(void)max;
+	c->backup = false;
+	c->has_local = cfg->n_local &&
+		       mps_addr_local_resolve(&cfg->local[0], meta->dest.sa.sa_family,
+					      &c->local) == 0;
+	return 1;
 }
 
 static void nd_established(struct mps_meta *meta)
 {
 	const struct mps_config *cfg = meta->cfg;
-	union mps_sockaddr local;
-	bool has_local;
+	const struct mps_path *first = &meta->paths[0];
 
-	nd_initial_local(meta, &local, &has_local);
 	for (long i = 1; i < cfg->subflows; i++)
-		mps_path_add(meta, has_local ? &local : NULL, &meta->dest, false, false);
+		mps_path_add(meta, first->has_local ? &first->local : NULL, &meta->dest,
+			     false, false);
+}
+
+/*
+ * Other server addresses are not ndiffports' business, except behind a
+ * load balancer: the server said NOJOIN, so the subflows that would have
+ * gone to dest (nd_established's were refused) go to the first address it
+ * advertises instead.
+ */
+static void nd_add_addr(struct mps_meta *meta, const union mps_sockaddr *remote)
+{
+	const struct mps_config *cfg = meta->cfg;
+	const struct mps_path *first = &meta->paths[0];
+
+	if (!meta->peer_nojoin || meta->n_paths > 1)
+		return;
+	for (long i = 1; i < cfg->subflows; i++)
+		mps_path_add(meta, first->has_local ? &first->local : NULL, remote,
+			     false, false);
 }
 
 const struct mps_pm_ops mps_pm_ndiffports = {
 	.name = "ndiffports",
-	.initial_local = nd_initial_local,
+	.initial_locals = nd_initial_locals,
 	.established = nd_established,
+	.add_addr = nd_add_addr,
 };

@@ -43,6 +43,7 @@ struct mps_pump {
 	bool dead;
 	mps_connect_cb done;
 	void *arg;
+	unsigned meta_id;		/* shim fallback: the meta it replaces */
 	struct mps_pump *next, *prev;
 };
 
@@ -230,7 +231,7 @@ static void pump_timeout(struct mps_timer *t)
 
 int mps_pump_connect(struct mps_engine *eng, int a, const struct sockaddr *dest,
 		     const void *pre, size_t pre_len, const char *why,
-		     mps_connect_cb done, void *arg)
+		     mps_connect_cb done, void *arg, unsigned meta_id)
 {
 	struct mps_pump *p = calloc(1, sizeof(*p));
 	int b = -1, rc;
@@ -258,6 +259,7 @@ int mps_pump_connect(struct mps_engine *eng, int a, const struct sockaddr *dest,
 	}
 	p->done = done;
 	p->arg = arg;
+	p->meta_id = meta_id;
 	for (int i = 0; i < 2; i++) {
 		struct mps_pump_dir *d = &p->d[i];
 
@@ -377,4 +379,12 @@ bool mps_pump_snapshot(const struct mps_engine *eng, struct mps_text *t, unsigne
 		n++;
 	}
 	return !t->full;
+}
+
+int mps_pump_sock(const struct mps_engine *eng, unsigned meta_id)
+{
+	for (const struct mps_pump *p = eng->pumps; p; p = p->next)
+		if (meta_id && p->meta_id == meta_id && p->connected && !p->dead)
+			return p->b;
+	return -ENOENT;
 }

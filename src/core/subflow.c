@@ -24,8 +24,7 @@
 #include "path.h"
 #include "pm.h"
 #include "sock.h"
-
-#define MPS_SF_ICAP	(64 * 1024)
+#include "tcpopt.h"
 
 static void sf_on_recv(struct mps_op *op, int res);
 static void sf_on_send(struct mps_op *op, int res);
@@ -35,20 +34,13 @@ static void sf_on_timer(struct mps_timer *t);
 struct mps_subflow *mps_subflow_new(struct mps_engine *eng, int sfd)
 {
 	struct mps_subflow *sf = calloc(1, sizeof(*sf));
-	size_t ocap = 2 * ((size_t)eng->cfg.frame_size + 16) + 512;
 
 	if (!sf)
 		return NULL;
-	sf->ibuf = malloc(MPS_SF_ICAP);
-	sf->obuf = malloc(ocap);
-	if (!sf->ibuf || !sf->obuf) {
-		free(sf->ibuf);
-		free(sf->obuf);
-		free(sf);
-		return NULL;
-	}
-	sf->icap = MPS_SF_ICAP;
-	sf->ocap = ocap;
+	/* small until the peer sends faster than one read of it takes:
+	 * handshakes, acks and heartbeats fit */
+	sf->ibuf = sf->ibuf_small;
+	sf->icap = MPS_SF_IMIN;
 	sf->eng = eng;
 	sf->sfd = sfd;
 	sf->srtt_us = UINT32_MAX;	/* unknown until the first TCP_INFO */
@@ -67,7 +59,8 @@ void mps_subflow_free(struct mps_subflow *sf)
 		close(sf->sfd);
 		sf->eng->cnt.subflows_open--;
 	}
-	free(sf->ibuf);
+	if (sf->ibuf != sf->ibuf_small)
+		free(sf->ibuf);
 	free(sf->obuf);
 	free(sf->obuf_busy);
 	free(sf->map);
@@ -175,6 +168,7 @@ void mps_subflow_apply_sockopts(struct mps_subflow *sf)
 
 		setsockopt(sf->sfd, IPPROTO_TCP, TCP_USER_TIMEOUT, &v, sizeof(v));
 	}
+	mps_tcpopt_subflow_apply(sf);
 }
 
 static int obuf_reserve(struct mps_subflow *sf, size_t need)
@@ -189,9 +183,10 @@ static int obuf_reserve(struct mps_subflow *sf, size_t need)
 	}
 	if (sf->olen + need <= sf->ocap)
 		return 0;
-	ncap = sf->ocap * 2;
-	while (ncap < sf->olen + need)
-		ncap *= 2;
+	/* doubling, or straight to what is needed (a first DATA frame) */
+	ncap = sf->ocap ? sf->ocap * 2 : MPS_SF_OMIN;
+	if (ncap < sf->olen + need)
+		ncap = sf->olen + need;
 	if (!sf->wr.pending) {
 		nb = realloc(sf->obuf, ncap);
 		if (!nb)
@@ -278,21 +273,55 @@ int mps_subflow_send_data(struct mps_subflow *sf, uint64_t dsn, size_t len,
 	return 0;
 }
 
+/* The size of ibuf for the next RECV, or 0 to keep it. */
+static size_t ibuf_next_cap(const struct mps_subflow *sf)
+{
+	if (sf->ilen == sf->icap) {
+		/* a frame larger than the buffer: double, and beyond
+		 * MPS_SF_IMAX straight to the protocol's largest frame */
+		if (sf->icap < MPS_SF_IMAX)
+			return sf->icap * 2;
+		return sf->icap < MPS_FRAME_MAX_LEN + 1024 ? MPS_FRAME_MAX_LEN + 1024 : 0;
+	}
+	/* a read that filled the buffer: more was waiting */
+	if (sf->ifull && sf->icap < MPS_SF_IMAX)
+		return sf->icap * 2;
+	/* trim.c found the connection idle: back to the minimum */
+	if (sf->ishrink && !sf->ifull && sf->icap > MPS_SF_IMIN && sf->ilen <= MPS_SF_IMIN / 2)
+		return MPS_SF_IMIN;
+	return 0;
+}
+
 void mps_subflow_start_recv(struct mps_subflow *sf)
 {
+	size_t ncap;
+
 	if (sf->rd.pending || sf->sfd < 0)
 		return;
-	if (sf->ilen == sf->icap) {
-		/* a frame larger than the buffer: grow to the protocol max */
-		size_t ncap = MPS_FRAME_MAX_LEN + 1024;
-		uint8_t *nb;
-
-		if (sf->icap >= ncap || !(nb = realloc(sf->ibuf, ncap))) {
-			mps_subflow_die(sf, -ENOMEM, "receive buffer");
-			return;
-		}
-		sf->ibuf = nb;
+	ncap = ibuf_next_cap(sf);
+	sf->ishrink = false;
+	if (ncap == MPS_SF_IMIN) {
+		/* back into the struct: a small heap block left behind would
+		 * pin a page of the heap that the trim freed around it */
+		memcpy(sf->ibuf_small, sf->ibuf, sf->ilen);
+		free(sf->ibuf);
+		sf->eng->trim_freed += sf->icap;
+		sf->ibuf = sf->ibuf_small;
 		sf->icap = ncap;
+	} else if (ncap) {
+		uint8_t *nb = malloc(ncap);
+
+		if (nb) {
+			memcpy(nb, sf->ibuf, sf->ilen);
+			if (sf->ibuf != sf->ibuf_small)
+				free(sf->ibuf);
+			sf->ibuf = nb;
+			sf->icap = ncap;
+		}
+	}
+	if (sf->ilen == sf->icap) {	/* no room, and none to be had */
+		mps_subflow_die(sf, -ENOMEM, "receive buffer");
+		return;
 	}
 	sf->rd.fd = sf->sfd;
 	sf->rd.buf = sf->ibuf + sf->ilen;
@@ -344,6 +373,10 @@ int mps_subflow_connect(struct mps_subflow *sf, const union mps_sockaddr *local,
 	const struct mps_config *cfg = &sf->eng->cfg;
 	int fd, rc;
 
+	/* known before the connect ends: a failure is noted against it */
+	sf->bound = local != NULL;
+	if (local)
+		sf->local = *local;
 	fd = mps_sock_connect_start(&remote->sa, local ? &local->sa : NULL);
 	if (fd < 0)
 		return fd;
@@ -372,6 +405,7 @@ static void sf_connected(struct mps_subflow *sf)
 	sf->ifindex = mps_addr_ifindex(&sf->local.sa);
 	mps_timer_cancel(sf->eng->loop, &sf->timer);
 	if (sf->initial) {
+		mps_initial_connected(sf);
 		sf->state = MPS_SF_HELLO_SENT;
 		rc = send_hello(sf);
 		mps_timer_arm(sf->eng->loop, &sf->timer,
@@ -401,14 +435,7 @@ static void sf_on_connect(struct mps_op *op, int res)
 	if (err) {
 		mps_timer_cancel(sf->eng->loop, &sf->timer);
 		if (sf->initial && sf->meta->state == MPS_META_CONNECTING) {
-			sf->state = MPS_SF_DEAD;
-			sf->err = -err;
-			sf->why = "connect failed";
-			if (sf->meta->fwd.on)
-				mps_forward_unreachable(sf->meta, -err, "proxy unreachable");
-			else
-				mps_meta_fail_connect(sf->meta, -err);
-			mps_subflow_maybe_release(sf);
+			mps_initial_failed(sf, -err, "connect failed");
 		} else {
 			mps_subflow_die(sf, -err, "connect failed");
 		}
@@ -425,15 +452,7 @@ static void sf_on_timer(struct mps_timer *t)
 	case MPS_SF_CONNECTING:
 		if (sf->initial && sf->meta->state == MPS_META_CONNECTING) {
 			mps_loop_cancel(sf->eng->loop, &sf->conn);
-			sf->state = MPS_SF_DEAD;
-			sf->err = -ETIMEDOUT;
-			sf->why = "connect timeout";
-			if (sf->meta->fwd.on)
-				mps_forward_unreachable(sf->meta, -ETIMEDOUT,
-							"proxy unreachable");
-			else
-				mps_meta_fail_connect(sf->meta, -ETIMEDOUT);
-			mps_subflow_maybe_release(sf);
+			mps_initial_failed(sf, -ETIMEDOUT, "connect timeout");
 		} else {
 			mps_subflow_die(sf, -ETIMEDOUT, "connect timeout");
 		}
@@ -517,6 +536,7 @@ static int sf_handle_hello_ack(struct mps_subflow *sf, const struct mps_frame *f
 	}
 	/* the server decides: on when either side asked for it */
 	meta->checksum = f->flags & MPS_HELLO_F_CRC;
+	meta->peer_nojoin = f->flags & MPS_HELLO_F_NOJOIN;
 	mps_timer_cancel(sf->eng->loop, &sf->timer);
 	mps_meta_seq_start(meta);
 	meta->snd.wnd_end = meta->idsn_local + f->u.hello_ack.window;
@@ -569,7 +589,7 @@ static int sf_handle_join_confirm(struct mps_subflow *sf, const struct mps_frame
 	    !mps_crypto_equal(mac, f->u.join_confirm.hmac, MPS_HMAC_LEN)) {
 		mps_warn("meta %u: JOIN refused from %s: bad HMAC in JOIN_CONFIRM",
 			 meta->id, mps_addr_str(&sf->remote.sa, a, sizeof(a)));
-		sf->eng->cnt.join_refused++;
+		mps_engine_join_refused(sf->eng, MPS_JOIN_BAD_HMAC);
 		return -EACCES;
 	}
 	mps_timer_cancel(sf->eng->loop, &sf->timer);
@@ -781,6 +801,7 @@ static void sf_on_recv(struct mps_op *op, int res)
 				res ? "receive error" : "peer closed");
 		return;
 	}
+	sf->ifull = (size_t)res == sf->rd.len;
 	sf->ilen += (size_t)res;
 	sf->wire_recv += (size_t)res;
 	sf_process(sf);
@@ -823,6 +844,33 @@ static void sf_on_send(struct mps_op *op, int res)
 		mps_engine_mark_dirty(sf->meta);
 }
 
+size_t mps_subflow_trim(struct mps_subflow *sf)
+{
+	size_t freed = 0;
+
+	if (sf->obuf && !sf->wr.pending && sf->olen == sf->ooff && !sf->obuf_busy) {
+		freed += sf->ocap;
+		free(sf->obuf);
+		sf->obuf = NULL;
+		sf->ocap = sf->olen = sf->ooff = 0;
+	}
+	if (sf->map && !sf->map_n) {
+		freed += sf->map_cap * sizeof(*sf->map);
+		free(sf->map);
+		sf->map = NULL;
+		sf->map_cap = sf->map_head = 0;
+	}
+	/* a RECV is pending into ibuf: it shrinks when that one completes */
+	if (sf->icap > MPS_SF_IMIN)
+		sf->ishrink = true;
+	return freed;
+}
+
+bool mps_subflow_holds(const struct mps_subflow *sf)
+{
+	return sf->ocap > MPS_SF_OMIN || sf->icap > MPS_SF_IMIN || sf->map;
+}
+
 bool mps_subflow_idle(const struct mps_subflow *sf)
 {
 	return !sf->rd.pending && !sf->wr.pending && !sf->conn.pending;
@@ -841,6 +889,7 @@ void mps_subflow_maybe_release(struct mps_subflow *sf)
 	sf->released = true;
 	mps_timer_cancel(sf->eng->loop, &sf->timer);
 	if (sf->sfd >= 0) {
+		mps_tcpinfo_subflow_final(sf);
 		close(sf->sfd);
 		sf->sfd = -1;
 		sf->eng->cnt.subflows_open--;

@@ -33,12 +33,27 @@ enum mps_sf_state {
 	MPS_SF_AUTH_WAIT,	/* server, forward mode: HELLO_ACK sent, waiting for AUTH */
 };
 
+/* Buffer sizes: ibuf starts at MPS_SF_IMIN and doubles while reads fill
+ * it (to MPS_SF_IMAX, more only for one frame that does not fit); obuf is
+ * allocated by the first frame, at least MPS_SF_OMIN. */
+#define MPS_SF_IMIN	512u
+#define MPS_SF_IMAX	(64u * 1024)
+#define MPS_SF_OMIN	512u
+
 /* A DSN range this subflow carried and the peer has not DATA_ACKed. */
 struct mps_sf_map {
 	uint64_t start, end;
 	uint64_t sent_ns;		/* when its first byte was mapped */
 	bool fin;
 	bool redone;			/* deadline reinjection already sent it */
+};
+
+/* TCP counters that outlive the socket, for the connection's TCP_INFO
+ * (tcpopt.h): read once more just before the socket closes. */
+struct mps_sf_totals {
+	uint64_t bytes_sent, bytes_retrans;
+	uint32_t total_retrans, segs_out, segs_in, data_segs_out, data_segs_in;
+	uint32_t delivered, delivered_ce, dsack_dups, reord_seen, rcv_ooopack;
 };
 
 struct mps_subflow {
@@ -50,11 +65,16 @@ struct mps_subflow {
 	uint8_t addr_id;
 	bool backup;
 	bool initial;
+	bool bound;			/* left from a chosen local address */
 	union mps_sockaddr local, remote;
 
-	uint8_t *ibuf;
+	uint8_t *ibuf;			/* ibuf_small, or a larger heap block
+					 * while full reads double it */
 	size_t ilen, icap;
-	uint8_t *obuf;
+	uint8_t ibuf_small[MPS_SF_IMIN];
+	bool ifull;			/* the last RECV filled ibuf */
+	bool ishrink;			/* trim.c: idle, shrink ibuf at the next RECV */
+	uint8_t *obuf;			/* NULL until a frame is queued */
 	size_t ooff, olen, ocap;
 	uint8_t *obuf_busy;		/* outgrown buffer a pending send still reads */
 	struct mps_op rd, wr, conn;
@@ -65,6 +85,7 @@ struct mps_subflow {
 	uint64_t bytes_sent, bytes_recv;	/* DATA payload bytes */
 	uint64_t wire_sent, wire_recv;		/* all frame bytes */
 	uint64_t reinjected_bytes;		/* sent here as reinjection */
+	struct mps_sf_totals totals;		/* TCP's counters at close */
 
 	/* TCP_INFO snapshot */
 	uint32_t srtt_us, rttvar_us, cwnd, unacked, notsent_bytes;
@@ -83,7 +104,8 @@ struct mps_subflow {
 	struct mps_timer timer;		/* connect / classify deadline */
 	int err;			/* -errno that ended it */
 	const char *why;		/* short reason, for logs */
-	struct mps_subflow *lnext;	/* engine's list of unclassified */
+	struct mps_subflow *lnext;	/* engine's list of unclassified, */
+	struct mps_subflow *lprev;	/* then the graveyard (lnext only) */
 	struct mps_listener *listener;	/* server: the listener that accepted it */
 	uint64_t classify_end_ns;	/* server: deadline for the first bytes */
 	bool classified;		/* server: the first bytes are ours */

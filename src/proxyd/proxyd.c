@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include "addr.h"
 #include "config.h"
 #include "engine.h"
@@ -59,6 +60,38 @@ static void usage(FILE *out)
 		"      --loop BACKEND         auto, uring or epoll\n"
 		"  -h, --help                 this text\n"
 		"  -V, --version              version\n");
+}
+
+/*
+ * Each multipath connection holds a descriptor per subflow plus its
+ * backend's, so the default soft limit (1024) stops proxyd near 300
+ * clients.  Take the hard limit, and say when even that is low.
+ */
+#define NOFILE_WANTED	65536
+
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+	rlim_t was;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	was = rl.rlim_cur;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl))
+			rl.rlim_cur = was;
+	}
+	if (rl.rlim_cur < NOFILE_WANTED)
+		mps_warn("open file limit %llu (hard limit %llu): room for about %llu "
+			 "connections of 2 subflows; raise the hard limit "
+			 "(ulimit -Hn, systemd LimitNOFILE=) for more",
+			 (unsigned long long)rl.rlim_cur,
+			 (unsigned long long)rl.rlim_max,
+			 (unsigned long long)(rl.rlim_cur / 3));
+	else if (rl.rlim_cur != was)
+		mps_info("open file limit raised from %llu to %llu",
+			 (unsigned long long)was, (unsigned long long)rl.rlim_cur);
 }
 
 /* The configuration as at start: files and env, then the command line. */
@@ -222,6 +255,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	mps_log_init((int)cfg.log_level, cfg.log_file, "mpshim-proxyd");
+	raise_nofile();
 	rc = mps_engine_new(&engine, &cfg);
 	if (rc) {
 		fprintf(stderr, "mpshim-proxyd: cannot start the engine: %s\n",

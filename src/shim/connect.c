@@ -102,11 +102,29 @@ static bool out_of_fds(int rc)
 	return rc == -EMFILE || rc == -ENFILE;
 }
 
+/* TCP_CONGESTION set on the TCP socket before connect: every subflow of
+ * the connection gets it, the first one included (the command follows
+ * the connect in the engine's queue). */
+static void carry_congestion(struct mps_engine *eng, struct mps_fdent *e, unsigned id)
+{
+	char cc[sizeof(e->congestion)];
+
+	pthread_mutex_lock(&e->lock);
+	memcpy(cc, e->congestion, sizeof(cc));
+	pthread_mutex_unlock(&e->lock);
+	if (cc[0] && !mps_engine_congestion_set(eng, id, cc)) {
+		pthread_mutex_lock(&e->lock);
+		e->congestion[0] = '\0';	/* the engine's now */
+		pthread_mutex_unlock(&e->lock);
+	}
+}
+
 static int upgrade(int fd, struct mps_fdent *e, const struct sockaddr *addr,
 		   socklen_t len, const union mps_sockaddr *dest)
 {
 	struct mps_engine *eng = mps_shim_engine();
 	int sv[2], flflags, rc, bufsz = MPS_RELAY_BUF;
+	unsigned id = 0;
 	bool nonblock;
 	size_t filler = 0;
 
@@ -144,8 +162,9 @@ static int upgrade(int fd, struct mps_fdent *e, const struct sockaddr *addr,
 			return rc;
 		}
 		e->kind = MPS_FD_RELAY;
+		e->owner = getpid();
 		mps_fdent_get(e);
-		rc = mps_engine_connect(eng, &dest->sa, sv[1], filler, on_connected, e);
+		rc = mps_engine_connect(eng, &dest->sa, sv[1], filler, on_connected, e, &id);
 		if (rc) {
 			mps_fdent_put(e);
 			mps_real_close(sv[1]);
@@ -155,11 +174,16 @@ static int upgrade(int fd, struct mps_fdent *e, const struct sockaddr *addr,
 			pthread_mutex_unlock(&e->lock);
 			return rc;
 		}
+		pthread_mutex_lock(&e->lock);
+		e->meta_id = id;
+		pthread_mutex_unlock(&e->lock);
+		carry_congestion(eng, e, id);
 		return -EINPROGRESS;
 	}
 
 	mps_fdent_get(e);
-	rc = mps_engine_connect(eng, &dest->sa, sv[1], 0, on_connected, e);
+	e->owner = getpid();
+	rc = mps_engine_connect(eng, &dest->sa, sv[1], 0, on_connected, e, &id);
 	if (rc) {
 		mps_fdent_put(e);
 		mps_real_close(sv[0]);
@@ -171,7 +195,9 @@ static int upgrade(int fd, struct mps_fdent *e, const struct sockaddr *addr,
 		pthread_mutex_unlock(&e->lock);
 		return 1;
 	}
+	carry_congestion(eng, e, id);
 	pthread_mutex_lock(&e->lock);
+	e->meta_id = id;
 	while (e->state == MPS_FDS_CONNECTING)
 		pthread_cond_wait(&e->cond, &e->lock);
 	rc = e->state == MPS_FDS_FAILED ? -e->error : 0;
@@ -179,6 +205,7 @@ static int upgrade(int fd, struct mps_fdent *e, const struct sockaddr *addr,
 		/* the app's descriptor is still its unconnected TCP socket */
 		e->state = MPS_FDS_IDLE;
 		e->error = 0;
+		e->meta_id = 0;
 	}
 	pthread_mutex_unlock(&e->lock);
 	if (out_of_fds(rc)) {
@@ -193,6 +220,27 @@ static int upgrade(int fd, struct mps_fdent *e, const struct sockaddr *addr,
 	}
 	mps_real_close(sv[0]);
 	return rc;
+}
+
+/*
+ * IPV6_V6ONLY of an AF_INET6 socket, remembered now for getsockopt on the
+ * relay (it cannot change once connected).  A v6-only socket cannot reach
+ * an IPv4-mapped address: that connect is left to the kernel, which
+ * refuses it as TCP does.
+ */
+static bool v6only_refuses(int fd, struct mps_fdent *e, const struct sockaddr *addr)
+{
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)addr;
+	socklen_t n = sizeof(int);
+	int v6only = 0;
+
+	if (e->domain != AF_INET6 ||
+	    mps_real_getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &n))
+		return false;
+	pthread_mutex_lock(&e->lock);
+	mps_fdent_opt_set(e, IPPROTO_IPV6, IPV6_V6ONLY, v6only);
+	pthread_mutex_unlock(&e->lock);
+	return v6only && addr->sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr);
 }
 
 MPS_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
@@ -226,6 +274,10 @@ MPS_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 	if (!addr || len < sizeof(sa_family_t) ||
 	    (addr->sa_family != AF_INET && addr->sa_family != AF_INET6) ||
 	    len < mps_addr_len(addr)) {
+		mps_fdent_put(e);
+		return mps_real_connect(fd, addr, len);
+	}
+	if (v6only_refuses(fd, e, addr)) {
 		mps_fdent_put(e);
 		return mps_real_connect(fd, addr, len);
 	}

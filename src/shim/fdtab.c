@@ -115,26 +115,28 @@ void mps_fdtab_dup(int oldfd, int newfd)
 	}
 }
 
-void mps_fdent_tcpopt_set(struct mps_fdent *e, int opt, int val)
+bool mps_fdent_opt_set(struct mps_fdent *e, int level, int opt, int val)
 {
-	for (unsigned i = 0; i < e->n_tcpopt; i++) {
-		if (e->tcpopt[i].opt == opt) {
-			e->tcpopt[i].val = val;
-			return;
+	for (unsigned i = 0; i < e->n_opts; i++) {
+		if (e->opts[i].level == level && e->opts[i].opt == opt) {
+			e->opts[i].val = val;
+			return true;
 		}
 	}
-	if (e->n_tcpopt < MPS_FD_TCPOPTS) {
-		e->tcpopt[e->n_tcpopt].opt = opt;
-		e->tcpopt[e->n_tcpopt].val = val;
-		e->n_tcpopt++;
-	}
+	if (e->n_opts == MPS_FD_OPTS)
+		return false;
+	e->opts[e->n_opts].level = level;
+	e->opts[e->n_opts].opt = opt;
+	e->opts[e->n_opts].val = val;
+	e->n_opts++;
+	return true;
 }
 
-bool mps_fdent_tcpopt_get(const struct mps_fdent *e, int opt, int *val)
+bool mps_fdent_opt_get(const struct mps_fdent *e, int level, int opt, int *val)
 {
-	for (unsigned i = 0; i < e->n_tcpopt; i++) {
-		if (e->tcpopt[i].opt == opt) {
-			*val = e->tcpopt[i].val;
+	for (unsigned i = 0; i < e->n_opts; i++) {
+		if (e->opts[i].level == level && e->opts[i].opt == opt) {
+			*val = e->opts[i].val;
 			return true;
 		}
 	}

@@ -30,7 +30,7 @@ enum mps_fd_state {
 	MPS_FDS_FAILED,
 };
 
-#define MPS_FD_TCPOPTS 8
+#define MPS_FD_OPTS 12
 
 struct mps_fdent {
 	pthread_mutex_t lock;
@@ -46,9 +46,15 @@ struct mps_fdent {
 					 * a listener's bound address */
 	int lfd;			/* listener: the shim's own descriptor of the
 					 * TCP listener (socket options), else -1 */
-	pid_t owner;			/* listener: the process whose engine serves it */
-	struct { int opt, val; } tcpopt[MPS_FD_TCPOPTS];	/* IPPROTO_TCP ints */
-	unsigned n_tcpopt;
+	pid_t owner;			/* listener, relay: the process whose engine
+					 * serves it (a forked child's is not) */
+	unsigned meta_id;		/* relay: the engine's connection, 0 unknown
+					 * (inherited through an exec) */
+	struct { int level, opt, val; } opts[MPS_FD_OPTS];	/* TCP and IP ints */
+	char congestion[16];		/* TCP_CONGESTION set before connect (for
+					 * the engine), or on a relay no engine of
+					 * this process carries; "" none */
+	unsigned n_opts;
 };
 
 struct mps_fdent *mps_fdent_new(int domain);
@@ -70,8 +76,10 @@ void mps_fdtab_each_relay(void (*fn)(int fd, void *arg), void *arg);
 /* Call fn for every descriptor in the table (same rule). */
 void mps_fdtab_each(void (*fn)(int fd, struct mps_fdent *e, void *arg), void *arg);
 
-/* IPPROTO_TCP integer options remembered for a relay (entry lock held). */
-void mps_fdent_tcpopt_set(struct mps_fdent *e, int opt, int val);
-bool mps_fdent_tcpopt_get(const struct mps_fdent *e, int opt, int *val);
+/* Integer options of the TCP and IP levels remembered for a relay, as the
+ * kernel normalised them (entry lock held).  false: not set, or no room
+ * (MPS_FD_OPTS distinct options). */
+bool mps_fdent_opt_set(struct mps_fdent *e, int level, int opt, int val);
+bool mps_fdent_opt_get(const struct mps_fdent *e, int level, int opt, int *val);
 
 #endif

@@ -5,6 +5,15 @@
  *
  * Fail open: if the configuration cannot be read, the shim logs one line
  * and stays out of the way, and the application runs as plain TCP.
+ *
+ * The wrappers may run before this library's constructor: from another
+ * library's constructor (initialised first when the program needs it), or
+ * from a program's preinit_array, which runs before any library is
+ * initialised, the C library's environment included.  So everything the
+ * constructor sets up also happens on the first call (shim_load, once),
+ * except while the environment is not there yet: the configuration would
+ * miss every MPSHIM_* variable, so such early calls pass through as plain
+ * TCP and the load waits for a later call.
  */
 #include <errno.h>
 #include <openssl/crypto.h>
@@ -24,14 +33,24 @@ static pid_t engine_pid;		/* a forked child has no engine thread */
 static bool engine_failed;
 static pthread_mutex_t engine_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t cfg_once = PTHREAD_ONCE_INIT;
+static bool loaded;
+
+static void mps_shim_atfork_child(void);
 
 static void shim_load(void)
 {
 	char err[256] = "";
 	int rc;
 
+	__atomic_store_n(&loaded, true, __ATOMIC_RELEASE);
 	if (mps_libc_init())
 		return;
+	/* OpenSSL's atexit cleanup would run before this library's
+	 * destructor, while the engine thread may still draw nonces or
+	 * keys during the exit drain: initialise it first, without that
+	 * handler (the process is ending anyway) */
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
+	pthread_atfork(NULL, NULL, mps_shim_atfork_child);
 	rc = mps_config_load(&cfg, NULL, err, sizeof(err));
 	mps_log_init((int)cfg.log_level, cfg.log_file, "mpshim");
 	if (rc) {
@@ -59,15 +78,16 @@ static void mps_shim_atfork_child(void)
 	engine_failed = false;
 }
 
+/* Before the C library has set up the environment (preinit_array), the
+ * configuration cannot be loaded yet. */
+static bool shim_loadable(void)
+{
+	return __atomic_load_n(&loaded, __ATOMIC_ACQUIRE) || environ;
+}
+
 __attribute__((constructor)) static void mps_shim_ctor(void)
 {
-	/* OpenSSL's atexit cleanup would run before this library's
-	 * destructor, while the engine thread may still draw nonces or
-	 * keys during the exit drain: initialise it first, without that
-	 * handler (the process is ending anyway) */
-	OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
 	pthread_once(&cfg_once, shim_load);
-	pthread_atfork(NULL, NULL, mps_shim_atfork_child);
 	/* after the configuration: a listener given back may be taken
 	 * over again, which needs the engine */
 	if (active)
@@ -76,6 +96,8 @@ __attribute__((constructor)) static void mps_shim_ctor(void)
 
 bool mps_shim_active(void)
 {
+	if (!shim_loadable())
+		return false;
 	pthread_once(&cfg_once, shim_load);
 	return active;
 }
@@ -95,6 +117,7 @@ struct mps_engine *mps_shim_engine(void)
 	if (!engine && !engine_failed) {
 		rc = mps_engine_new(&engine, &cfg);
 		if (!rc) {
+			mps_engine_set_relay_reset(engine, mps_shim_relay_reset, NULL);
 			rc = mps_engine_start_thread(engine);
 			if (rc) {
 				mps_engine_free(engine);

@@ -175,6 +175,17 @@ static int set_flags(int nfd, int flags)
 	return 0;
 }
 
+/* An accepted TCP socket has its listener's IPV6_V6ONLY: so does a relay. */
+static void inherit_v6only(struct mps_fdent *e, struct mps_fdent *le)
+{
+	socklen_t n = sizeof(int);
+	int v;
+
+	if (e->domain == AF_INET6 &&
+	    !mps_real_getsockopt(le->lfd, IPPROTO_IPV6, IPV6_V6ONLY, &v, &n))
+		mps_fdent_opt_set(e, IPPROTO_IPV6, IPV6_V6ONLY, v);
+}
+
 static int accept_from_channel(int fd, struct mps_fdent *le, struct sockaddr *addr,
 			       socklen_t *alen, int flags)
 {
@@ -204,6 +215,9 @@ static int accept_from_channel(int fd, struct mps_fdent *le, struct sockaddr *ad
 		e->multipath = true;
 		e->peer = msg.peer;
 		e->local = msg.local;
+		e->meta_id = msg.meta_id;
+		e->owner = le->owner;
+		inherit_v6only(e, le);
 		rc = mps_fdtab_set(nfd, e);
 		mps_fdent_put(e);
 		if (rc)

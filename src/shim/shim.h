@@ -20,6 +20,8 @@ const struct mps_config *mps_shim_config(void);
 struct mps_engine *mps_shim_engine(void);
 /* The engine if this process started one already, else NULL. */
 struct mps_engine *mps_shim_engine_running(void);
+/* close.c: the engine's relay-reset hook (engine.h). */
+bool mps_shim_relay_reset(void *arg, unsigned meta_id);
 /* Put app_end at the app's descriptor number fd (dup3), keeping fd's
  * close-on-exec and O_NONBLOCK.  The caller still closes app_end.  0 or
  * -errno. */

@@ -235,7 +235,7 @@ static void op_rcv_data(unsigned flags)
 		anchor = rcv->q.base;
 		break;
 	case 2:
-		anchor = rcv->q.base + rcv->q.cap;
+		anchor = rcv->q.base + rcv->wnd;
 		break;
 	default:
 		anchor = rcv->fin ? rcv->fin_dsn : rcv->nxt;
@@ -243,7 +243,7 @@ static void op_rcv_data(unsigned flags)
 	}
 	dsn = anchor + (uint64_t)(int64_t)delta;
 	end = dsn + len;
-	right = rcv->q.base + rcv->q.cap;
+	right = rcv->q.base + rcv->wnd;
 #ifdef FUZZ_AVOID_FIN_INSIDE_OOO
 	/* Known bug (tests/fuzz/crashes/meta-fin-inside-ooo): a DATA_FIN
 	 * that ends inside bytes already received out of order lets rcv.nxt
@@ -334,7 +334,7 @@ static void check_rcv(void)
 	const struct mps_meta_rcv *rcv = &m->rcv;
 	uint64_t ack = mps_meta_rcv_ack(m);
 	uint32_t wnd = mps_meta_rcv_window(m);
-	uint64_t right = rcv->q.base + rcv->q.cap;
+	uint64_t right = rcv->q.base + rcv->wnd;
 	uint8_t *ptr;
 
 	CHECK(!before(ack, st.prev_ack), "DATA_ACK went back: +%llu after +%llu",
@@ -345,7 +345,8 @@ static void check_rcv(void)
 	CHECK(wnd <= st.rcvbuf, "window %u exceeds rcvbuf %zu", wnd, st.rcvbuf);
 	CHECK(wnd == 0 || ack + wnd == right, "window %u does not end at the right edge", wnd);
 	CHECK(!before(rcv->nxt, rcv->q.base) && !after(rcv->nxt, right),
-	      "rcv.nxt outside [base, base + cap]");
+	      "rcv.nxt outside [base, base + wnd]");
+	CHECK(rcv->q.cap >= rcv->nxt - rcv->q.base, "the ring does not hold the bytes received");
 	CHECK(rcv->q.base - m->idsn_peer == st.delivered,
 	      "left edge +%llu, but the app read %llu bytes",
 	      (unsigned long long)(rcv->q.base - m->idsn_peer),
@@ -516,7 +517,8 @@ static void check_snd(void)
 	CHECK(!after(snd->una, snd->nxt) && !after(snd->nxt, snd->end),
 	      "not una <= nxt <= end");
 	CHECK(snd->end - snd->una <= st.sndbuf, "send queue holds more than sndbuf");
-	CHECK(mps_meta_snd_space(&st.meta) == st.sndbuf - (snd->end - snd->una),
+	CHECK(snd->q.cap <= st.sndbuf, "send ring grew past sndbuf");
+	CHECK(mps_meta_snd_space(&st.meta) == snd->q.cap - (snd->end - snd->una),
 	      "snd_space wrong");
 	CHECK(!before(snd->una, st.prev_una), "una went back");
 	CHECK(!before(snd->end, st.prev_end), "end went back");
@@ -555,12 +557,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	m->idsn_local = get64();
 	m->idsn_peer = get64();
 	mps_meta_seq_start(m);
-	/* the rings are filled through the API only */
-	memset(m->rcv.q.data, 0xee, m->rcv.q.cap);
+	/* the rings start without memory and are filled through the API only */
 	st.model_nxt = m->idsn_peer;
 	st.prev_ack = mps_meta_rcv_ack(m);
 	st.prev_base = m->rcv.q.base;
-	st.prev_right = m->rcv.q.base + m->rcv.q.cap;
+	st.prev_right = m->rcv.q.base + m->rcv.wnd;
 	st.prev_una = st.prev_end = m->idsn_local;
 	st.prev_wnd_end = m->snd.wnd_end;
 	check_rcv();

@@ -20,6 +20,8 @@
  *     -E         exec this program with -L and the listener at once
  *     -L FD      use the inherited listener FD instead of opening one
  *     -I         serve the connection on stdin/stdout, then exit
+ *     -w MS      epoll-et: give up after MS without an event (default
+ *                20000; 0 never: connections held idle on purpose)
  *
  * Per connection: read "ping", answer "pong", then echo until EOF.
  *
@@ -49,6 +51,7 @@
 #pragma weak mpshim_fd_state
 
 static bool opt_v6, opt_banner;
+static int opt_wait_ms = 20000;
 
 static int open_listener(int port, int nonblock)
 {
@@ -260,7 +263,7 @@ static int run_epoll_et(int lfd, int count)
 		return 3;
 	while (done < count) {
 		struct epoll_event evs[16];
-		int n = epoll_wait(ep, evs, 16, 20000);
+		int n = epoll_wait(ep, evs, 16, opt_wait_ms ? opt_wait_ms : -1);
 
 		if (n <= 0)
 			return 4;
@@ -312,12 +315,13 @@ int main(int argc, char **argv)
 	bool rebind = false, exec_child = false, exec_self = false, stdio = false;
 	char fdarg[16], narg[16];
 
-	while ((opt = getopt(argc, argv, "m:n:6brxXEL:I")) != -1) {
+	while ((opt = getopt(argc, argv, "m:n:6brxXEL:Iw:")) != -1) {
 		switch (opt) {
 		case 'm': mode = optarg; break;
 		case 'n': count = atoi(optarg); break;
 		case '6': opt_v6 = true; break;
 		case 'b': opt_banner = true; break;
+		case 'w': opt_wait_ms = atoi(optarg); break;
 		case 'r': rebind = true; break;
 		case 'x': opt_inetd = true; break;
 		case 'X': exec_child = true; break;

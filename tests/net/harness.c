@@ -160,6 +160,26 @@ void h_cleanup(void)
 	tmpdir[0] = '\0';
 }
 
+int h_tcp_connect(const char *addr, int port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct timeval tv = { .tv_sec = 5 };
+	int fd;
+
+	sin.sin_port = htons((uint16_t)port);
+	if (inet_pton(AF_INET, addr, &sin.sin_addr) != 1)
+		return -1;
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin))) {
+		close(fd);
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
 int h_free_port(void)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET };
@@ -301,6 +321,16 @@ int h_stats_read(const char *path, struct h_stats *out, int max_lines)
 			s->sf[s->n_sf].recv = num_after(p, "\"bytes_recv\": ");
 			sscanf(p, "{\"local\": \"%63[^\"]", s->sf[s->n_sf].local);
 			{
+				const char *r = strstr(p, "\"remote\": \"");
+				const char *close = strchr(p, '}');
+
+				const char *b = strstr(p, "\"backup\": true");
+
+				if (r && (!close || r < close))
+					sscanf(r + 11, "%63[^\"]", s->sf[s->n_sf].remote);
+				s->sf[s->n_sf].backup = b && (!close || b < close);
+			}
+			{
 				const char *e = strstr(p, "\"end\": \"");
 				const char *close = strchr(p, '}');
 
@@ -339,6 +369,14 @@ int h_frame_next(int fd, struct h_frames *r, struct mps_frame *f, int timeout_ms
 			return -1;
 		r->have += (size_t)got;
 	}
+}
+
+bool h_frame_send(int fd, const struct mps_frame *f)
+{
+	uint8_t buf[1024];
+	int n = mps_frame_encode(f, buf, sizeof(buf));
+
+	return n > 0 && send(fd, buf, (size_t)n, MSG_NOSIGNAL) == n;
 }
 
 int h_frame_next_skip_ping(int fd, struct h_frames *r, struct mps_frame *f,
@@ -408,9 +446,10 @@ bool h_wait_file_has(const char *path, const char *what, int timeout_ms)
 	return false;
 }
 
-long h_proc_rss_kb(pid_t pid)
+long h_proc_status_kb(pid_t pid, const char *field)
 {
 	char path[64], line[256];
+	size_t n = strlen(field);
 	long kb = -1;
 	FILE *f;
 
@@ -419,8 +458,10 @@ long h_proc_rss_kb(pid_t pid)
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+		if (!strncmp(line, field, n) && line[n] == ':') {
+			kb = atol(line + n + 1);
 			break;
+		}
 	fclose(f);
 	return kb;
 }
@@ -495,9 +536,13 @@ long h_metric(int port, const char *name)
 	return v;
 }
 
-struct h_testbed h_tb;
+bool h_netns_ok(void)
+{
+	return geteuid() == 0 && h_run("ip netns list >/dev/null 2>&1") == 0;
+}
 
-static void kv(const char *line, const char *key, char *out, size_t len)
+/* "KEY=value" line: value into out when the key is key. */
+static void tb_kv(const char *line, const char *key, char *out, size_t len)
 {
 	size_t k = strlen(key);
 
@@ -505,65 +550,83 @@ static void kv(const char *line, const char *key, char *out, size_t len)
 		snprintf(out, len, "%s", line + k + 1);
 }
 
-void h_tb_up(const char *spec1, const char *spec2)
+bool h_testbed_up(struct h_testbed *tb, const char *prefix, const char *spec1,
+		  const char *spec2)
 {
-	char cmd[1024], line[256];
+	char cmd[1400], line[256];
 	FILE *p;
 
-	if (geteuid() != 0 || h_run("ip netns list >/dev/null 2>&1") != 0)
-		cr_skip_test("needs root and network namespaces");
-	snprintf(h_tb.name, sizeof(h_tb.name), "mpstp%ld", (long)getpid());
-	snprintf(h_tb.script, sizeof(h_tb.script), "%s/testbed/mps-testbed", h_srcdir());
+	memset(tb, 0, sizeof(*tb));
+	snprintf(tb->name, sizeof(tb->name), "%s%ld", prefix, (long)getpid());
+	snprintf(tb->script, sizeof(tb->script), "%s/testbed/mps-testbed", h_srcdir());
 	snprintf(cmd, sizeof(cmd), "%s up --name %s --paths 2 --path 1 %s --path 2 %s",
-		 h_tb.script, h_tb.name, spec1, spec2);
-	h_tb.up = true;
+		 tb->script, tb->name, spec1, spec2);
+	/* a half-made topology is removed by down too */
+	tb->up = true;
 	p = popen(cmd, "r");
-	cr_assert_not_null(p);
+	if (!p)
+		return false;
 	while (fgets(line, sizeof(line), p)) {
 		line[strcspn(line, "\n")] = '\0';
-		kv(line, "CLIENT_NS", h_tb.cli_ns, sizeof(h_tb.cli_ns));
-		kv(line, "SERVER_NS", h_tb.srv_ns, sizeof(h_tb.srv_ns));
-		kv(line, "CLIENT_ADDR_1", h_tb.cli_addr[0], sizeof(h_tb.cli_addr[0]));
-		kv(line, "CLIENT_ADDR_2", h_tb.cli_addr[1], sizeof(h_tb.cli_addr[1]));
-		kv(line, "SERVER_ADDR_1", h_tb.srv_addr[0], sizeof(h_tb.srv_addr[0]));
-		kv(line, "SERVER_ADDR_2", h_tb.srv_addr[1], sizeof(h_tb.srv_addr[1]));
-		kv(line, "CLIENT_IF_1", h_tb.cli_if[0], sizeof(h_tb.cli_if[0]));
-		kv(line, "CLIENT_IF_2", h_tb.cli_if[1], sizeof(h_tb.cli_if[1]));
+		tb_kv(line, "CLIENT_NS", tb->cli_ns, sizeof(tb->cli_ns));
+		tb_kv(line, "SERVER_NS", tb->srv_ns, sizeof(tb->srv_ns));
+		tb_kv(line, "ROUTER_NS", tb->rtr_ns, sizeof(tb->rtr_ns));
+		tb_kv(line, "CLIENT_ADDR_1", tb->cli_addr[0], sizeof(tb->cli_addr[0]));
+		tb_kv(line, "CLIENT_ADDR_2", tb->cli_addr[1], sizeof(tb->cli_addr[1]));
+		tb_kv(line, "SERVER_ADDR_1", tb->srv_addr[0], sizeof(tb->srv_addr[0]));
+		tb_kv(line, "SERVER_ADDR_2", tb->srv_addr[1], sizeof(tb->srv_addr[1]));
+		tb_kv(line, "CLIENT_IF_1", tb->cli_if[0], sizeof(tb->cli_if[0]));
+		tb_kv(line, "CLIENT_IF_2", tb->cli_if[1], sizeof(tb->cli_if[1]));
 	}
-	cr_assert_eq(pclose(p), 0, "mps-testbed up failed");
-	cr_assert(h_tb.cli_ns[0] && h_tb.srv_ns[0] && h_tb.cli_addr[1][0] &&
-		  h_tb.srv_addr[0][0]);
-	/* pin congestion control: the machine default (bbr without fq) is not
-	 * what these tests are about.  A namespace may only pick an algorithm
-	 * the host allows, so allow cubic first. */
-	cr_assert_eq(h_run("grep -qw cubic /proc/sys/net/ipv4/tcp_allowed_congestion_control || "
-			   "sysctl -qw net.ipv4.tcp_allowed_congestion_control=\""
-			   "$(cat /proc/sys/net/ipv4/tcp_allowed_congestion_control) cubic\""), 0);
+	return pclose(p) == 0 && tb->cli_ns[0] && tb->srv_ns[0] &&
+	       tb->cli_addr[1][0] && tb->srv_addr[1][0] && tb->cli_if[1][0];
+}
+
+bool h_testbed_down(struct h_testbed *tb)
+{
+	char cmd[700];
+	bool ok = true;
+
+	if (tb->up) {
+		snprintf(cmd, sizeof(cmd), "%s down --name %s >/dev/null 2>&1",
+			 tb->script, tb->name);
+		ok = h_run(cmd) == 0;
+	}
+	tb->up = false;
+	return ok;
+}
+
+bool h_testbed_cubic(const struct h_testbed *tb)
+{
+	char cmd[300];
+
+	/* a namespace may only pick an algorithm the host allows */
+	if (h_run("grep -qw cubic /proc/sys/net/ipv4/tcp_allowed_congestion_control || "
+		  "sysctl -qw net.ipv4.tcp_allowed_congestion_control=\""
+		  "$(cat /proc/sys/net/ipv4/tcp_allowed_congestion_control) cubic\"") != 0)
+		return false;
 	snprintf(cmd, sizeof(cmd),
 		 "ip netns exec %s sysctl -qw net.ipv4.tcp_congestion_control=cubic && "
 		 "ip netns exec %s sysctl -qw net.ipv4.tcp_congestion_control=cubic",
-		 h_tb.cli_ns, h_tb.srv_ns);
-	cr_assert_eq(h_run(cmd), 0);
+		 tb->cli_ns, tb->srv_ns);
+	return h_run(cmd) == 0;
 }
 
-void h_tb_down(void)
-{
-	char cmd[600];
-
-	if (h_tb.up) {
-		snprintf(cmd, sizeof(cmd), "%s down --name %s >/dev/null 2>&1",
-			 h_tb.script, h_tb.name);
-		if (h_run(cmd) != 0)
-			cr_log_warn("mps-testbed down failed for %s", h_tb.name);
-	}
-	memset(&h_tb, 0, sizeof(h_tb));
-}
-
-void h_tb_event(int path, const char *what)
+int h_testbed_event(const struct h_testbed *tb, int path, const char *what)
 {
 	char cmd[700];
 
-	snprintf(cmd, sizeof(cmd), "%s event --name %s %d %s", h_tb.script, h_tb.name,
+	snprintf(cmd, sizeof(cmd), "%s event --name %s %d %s", tb->script, tb->name,
 		 path, what);
-	cr_assert_eq(h_run(cmd), 0, "event %s on path %d failed", what, path);
+	return h_run(cmd);
+}
+
+bool h_netns_wait_port(const char *ns, int port, int timeout_ms)
+{
+	char cmd[300];
+
+	snprintf(cmd, sizeof(cmd), "for i in $(seq %d); do ip netns exec %s ss -ltnH | "
+		 "grep -q ':%d ' && exit 0; sleep 0.05; done; exit 1",
+		 timeout_ms / 50 + 1, ns, port);
+	return h_run(cmd) == 0;
 }

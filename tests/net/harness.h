@@ -38,6 +38,9 @@ int h_wait(pid_t pid, int timeout_ms);
 /* Kill every spawned process still running and remove the scratch dir. */
 void h_cleanup(void);
 
+/* A blocking TCP connection to addr:port (IPv4 text) with a 5 s receive
+ * timeout, or -1. */
+int h_tcp_connect(const char *addr, int port);
 /* A loopback TCP port nobody listens on right now. */
 int h_free_port(void);
 /* Wait until something accepts on 127.0.0.1:port (bounded). */
@@ -62,6 +65,8 @@ struct h_frames {
  * length, or -1 when the peer closed, sent nothing for timeout_ms, or sent
  * bytes that do not parse. */
 int h_frame_next(int fd, struct h_frames *r, struct mps_frame *f, int timeout_ms);
+/* Encode f and send it whole; false when it does not fit or send fails. */
+bool h_frame_send(int fd, const struct mps_frame *f);
 /* The same, passing over PINGs (a server's liveness probes). */
 int h_frame_next_skip_ping(int fd, struct h_frames *r, struct mps_frame *f,
 			   int timeout_ms);
@@ -77,17 +82,16 @@ bool h_closed_by_peer(int fd);
 	"--leak-check=full", "--errors-for-leak-kinds=definite"
 bool h_use_valgrind(void);
 
-/* Exit status of a shell command, or -1 when it did not exit normally. */
-int h_run(const char *cmd);
 /* Like h_wait without waiting: -1 while pid runs, else its status (as
  * h_wait's); the process is reaped. */
 int h_exited(pid_t pid);
 /* Wait until the file contains what (bounded). */
 bool h_wait_file_has(const char *path, const char *what, int timeout_ms);
 
-/* /proc figures of a process: resident memory in kB, CPU time (user +
- * system) in clock ticks, open descriptors; -1 when unreadable. */
-long h_proc_rss_kb(pid_t pid);
+/* /proc figures of a process: a kB line of its status ("VmRSS",
+ * "RssAnon"), CPU time (user + system) in clock ticks, open descriptors;
+ * -1 when unreadable. */
+long h_proc_status_kb(pid_t pid, const char *field);
 long h_proc_cpu_ticks(pid_t pid);
 int h_proc_fds(pid_t pid);
 
@@ -95,24 +99,33 @@ int h_proc_fds(pid_t pid);
  * sample named exactly `name` (labels included), or -1. */
 long h_metric(int port, const char *name);
 
-/*
- * The emulated network of testbed/mps-testbed: two paths between a
- * client and a server namespace, named after the test process so
- * parallel runs stay apart.  h_tb_up skips the test where namespaces
- * cannot be made (not root); h_tb_down removes everything and is safe to
- * call when nothing is up (a suite's fini).
- */
+/* A two-path topology of the test bed (testbed/mps-testbed) for one test,
+ * named PREFIX + pid: its namespaces and addresses as `up` printed them. */
 struct h_testbed {
 	char name[32], script[512];
-	char cli_ns[64], srv_ns[64];
+	char cli_ns[64], srv_ns[64], rtr_ns[64];
 	char cli_addr[2][32], srv_addr[2][32], cli_if[2][32];
-	bool up;
+	bool up;			/* h_testbed_down has work to do */
 };
-extern struct h_testbed h_tb;
-void h_tb_up(const char *spec1, const char *spec2);
-void h_tb_down(void);
-/* Run a test bed event on one path ("blackhole", "reset", "down" ...). */
-void h_tb_event(int path, const char *what);
+/* Root and network namespaces available? */
+bool h_netns_ok(void);
+/* Make it with the path SPECs of mps-testbed (e.g. "rate=20mbit,delay=5ms");
+ * false when `up` failed or printed less than expected. */
+bool h_testbed_up(struct h_testbed *tb, const char *prefix, const char *spec1,
+		  const char *spec2);
+/* Remove it (idempotent; also after a failed up).  false if down failed. */
+bool h_testbed_down(struct h_testbed *tb);
+/* Pin TCP congestion control to cubic in its client and server
+ * namespaces (the machine default, bbr without fq, is not what the tests
+ * are about), allowing cubic on the host first; false on failure. */
+bool h_testbed_cubic(const struct h_testbed *tb);
+/* Run an mps-testbed event on one path ("blackhole", "reset", "down",
+ * "set loss=0%" ...): its exit status. */
+int h_testbed_event(const struct h_testbed *tb, int path, const char *what);
+/* Wait until something listens on TCP port in namespace ns (bounded). */
+bool h_netns_wait_port(const char *ns, int port, int timeout_ms);
+/* Run a shell command: its exit status, -1 if it did not exit. */
+int h_run(const char *cmd);
 
 /* Stats line parsing: the subflows array of the idx-th line of a stats
  * file: counts of subflows and their byte counters. */
@@ -120,6 +133,8 @@ struct h_sf_stat {
 	uint64_t sent, recv;
 	char end[48];		/* why it ended ("peer closed", "receive error"...) */
 	char local[64];		/* "ADDR:PORT" */
+	char remote[64];	/* "ADDR:PORT" */
+	bool backup;
 };
 struct h_stats {
 	int n_sf;

@@ -579,6 +579,152 @@ Test(e2e, backend_reset_ends_the_client_connection)
 	cr_assert(rc != 0 && rc != -1, "curl exit %d: expected a prompt failure", rc);
 }
 
+/* ---- resets and SO_LINGER, as TCP has them ------------------------------- */
+
+static char *linger_py(void)
+{
+	static char path[600];
+
+	snprintf(path, sizeof(path), "%s/tests/helpers/linger.py", h_srcdir());
+	return path;
+}
+
+/* Does text have a line that begins with prefix?  (A program's output may
+ * carry the shim's log lines too.) */
+static bool has_line(const char *text, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	for (const char *p = text; p; p = strchr(p, '\n')) {
+		p += *p == '\n';
+		if (!strncmp(p, prefix, n))
+			return true;
+	}
+	return false;
+}
+
+/* Run linger.py with args (after its mode), under the shim through proxyd
+ * when shim, and return its output. */
+static char *linger_run(bool shim, char *const args[], const char *extra_env)
+{
+	static int n;
+	char out[512], pre[600], up[64];
+	char *env[] = { pre, up, "MPSHIM_SUBFLOWS=2", "MPSHIM_LOG=info",
+			(char *)extra_env, NULL };
+	char *argv[16] = { "python3", linger_py() };
+	int argc = 2, rc;
+
+	for (int i = 0; args[i] && argc < 15; i++)
+		argv[argc++] = args[i];
+	argv[argc] = NULL;
+	snprintf(out, sizeof(out), "%s/linger-client-%d.out", h_tmpdir(), n++);
+	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", h_shim_lib());
+	snprintf(up, sizeof(up), "MPSHIM_UPGRADE=127.0.0.1:%d", proxy_port);
+	rc = h_wait(h_spawn(argv, shim ? env : NULL, out), 60000);
+	cr_assert_eq(rc, 0, "linger.py %s: exit %d", args[0], rc);
+	return h_slurp(out);
+}
+
+/* linger.py read-server on a free port, reading after delay seconds; its
+ * line goes to *out_path.  With shim, proxyd in front of it.  Returns the
+ * port the client must use. */
+static int linger_backend(bool shim, const char *delay, char *out_path, size_t len)
+{
+	static int n;
+	char port[16], backend[64];
+	char *srv[] = { "python3", linger_py(), "read-server", "--port", port,
+			"--delay", (char *)delay, NULL };
+	int backend_port = h_free_port();
+
+	snprintf(port, sizeof(port), "%d", backend_port);
+	snprintf(out_path, len, "%s/linger-server-%d.out", h_tmpdir(), n++);
+	cr_assert_gt(h_spawn(srv, NULL, out_path), 0);
+	cr_assert(h_wait_port(backend_port, 5000));
+	if (!shim)
+		return backend_port;
+	snprintf(backend, sizeof(backend), "127.0.0.1:%d", backend_port);
+	start_proxyd("auto", backend);
+	return proxy_port;
+}
+
+/* The backend's line, once it has printed one. */
+static char *linger_backend_line(const char *out_path)
+{
+	for (int i = 0; i < 600; i++) {
+		char *text = h_slurp(out_path);
+
+		if (text && strchr(text, '\n'))
+			return text;
+		free(text);
+		usleep(50 * 1000);
+	}
+	cr_assert_fail("the backend printed nothing");
+	return NULL;
+}
+
+/* The backend resets: an application reading under the shim gets
+ * ECONNRESET, as it does reading the backend directly, not EOF. */
+Test(e2e, peer_reset_reaches_the_application_as_a_reset)
+{
+	char bport[16], port[16], backend[64];
+	char *srv[] = { "python3", halfclose_py(), "server", "--port", bport,
+			"--reset-after", "200000", NULL };
+	char *args[] = { "read-client", "--port", port, NULL };
+	int backend_port = h_free_port();
+	char *plain, *shimmed;
+
+	snprintf(bport, sizeof(bport), "%d", backend_port);
+	cr_assert_gt(h_spawn(srv, NULL, NULL), 0);
+	cr_assert(h_wait_port(backend_port, 5000));
+	snprintf(backend, sizeof(backend), "127.0.0.1:%d", backend_port);
+	start_proxyd("auto", backend);
+	snprintf(port, sizeof(port), "%d", backend_port);
+	plain = linger_run(false, args, NULL);
+	snprintf(port, sizeof(port), "%d", proxy_port);
+	shimmed = linger_run(true, args, NULL);
+	cr_assert(plain && has_line(plain, "reset "), "plain TCP: %s", plain);
+	cr_assert(shimmed && has_line(shimmed, "reset "), "under the shim: %s", shimmed);
+	free(plain);
+	free(shimmed);
+}
+
+/* close() with SO_LINGER {1, 0} aborts: the peer gets a reset, through
+ * proxyd (FASTCLOSE, then a TCP reset to the backend) as directly.  The
+ * client stays alive after the close: its exit would end the subflows. */
+Test(e2e, close_with_linger_zero_resets_the_peer)
+{
+	for (int shim = 0; shim < 2; shim++) {
+		char out[512], port[16];
+		char *args[] = { "send-client", "--port", port, "--size", "200000",
+				 "--linger", "0", "--stay", "2", NULL };
+		char *line;
+
+		snprintf(port, sizeof(port), "%d", linger_backend(shim, "0.5", out, sizeof(out)));
+		free(linger_run(shim, args, NULL));
+		line = linger_backend_line(out);
+		cr_assert(has_line(line, "reset "), "%s: the backend read %s",
+			  shim ? "under the shim" : "plain TCP", line);
+		free(line);
+	}
+}
+
+/* close() with SO_LINGER {1, 20} returns once the peer has everything: a
+ * program that leaves right after it (without the exit drain) loses
+ * nothing, although its backend is slow to read. */
+Test(e2e, close_with_linger_waits_until_the_peer_has_it_all)
+{
+	char out[512], port[16];
+	char *args[] = { "send-client", "--port", port, "--size", "16777216",
+			 "--linger", "20", NULL };
+	char *line;
+
+	snprintf(port, sizeof(port), "%d", linger_backend(true, "1", out, sizeof(out)));
+	free(linger_run(true, args, "MPSHIM_EXIT_LINGER=0"));
+	line = linger_backend_line(out);
+	cr_assert_str_eq(line, "eof 16777216\n");
+	free(line);
+}
+
 /* Many connections at once share one proxyd engine. */
 Test(e2e, fifty_concurrent_connections)
 {

@@ -39,10 +39,13 @@ static int backend_port, proxy_port, metrics_port;
 static pid_t proxyd_pid;
 static char proxyd_log[512];
 
+static struct h_testbed tb;	/* the path faults' */
+
 static void fini(void)
 {
 	h_cleanup();
-	h_tb_down();
+	if (!h_testbed_down(&tb))
+		cr_log_warn("mps-testbed down failed for %s", tb.name);
 }
 
 TestSuite(faults, .fini = fini, .timeout = 90);
@@ -457,12 +460,12 @@ Test(faults, slow_reader_keeps_proxyd_memory_bounded)
 	backend_start();
 	proxyd_start(NULL, 0);
 	assert_fresh_connection_works();	/* first allocations out of the way */
-	base = h_proc_rss_kb(proxyd_pid);
+	base = h_proc_status_kb(proxyd_pid, "VmRSS");
 	s = app_start(sout, slow, NULL);
 	b = app_start(bout, bystander, NULL);
 	app_wait_line(sout, "paused");
 	for (int i = 0; i < 12; i++) {
-		long rss = h_proc_rss_kb(proxyd_pid);
+		long rss = h_proc_status_kb(proxyd_pid, "VmRSS");
 
 		if (rss > peak)
 			peak = rss;
@@ -576,14 +579,10 @@ Test(faults, no_leak_after_2000_connections, .timeout = 150)
 
 /* ---- path faults on the test bed ---------------------------------------------------- */
 
-/* Wait until something listens on port in namespace ns (bounded). */
-static void tb_wait_listen(const char *ns, int port)
+/* A test bed event on path 1 ("reset", "blackhole", "set loss=0%" ...). */
+static void tb_event(const char *what)
 {
-	char cmd[300];
-
-	snprintf(cmd, sizeof(cmd), "for i in $(seq 50); do ip netns exec %s ss -ltnH | "
-		 "grep -q ':%d ' && exit 0; sleep 0.1; done; exit 1", ns, port);
-	cr_assert_eq(h_run(cmd), 0, "nothing listens on %d in %s", port, ns);
+	cr_assert_eq(h_testbed_event(&tb, 1, what), 0, "event %s on path 1 failed", what);
 }
 
 /* mps-stream fetch under the shim in the client namespace, one subflow
@@ -591,16 +590,16 @@ static void tb_wait_listen(const char *ns, int port)
 static pid_t tb_app(const char *out, const char *stats, char *const args[])
 {
 	static char pre[600], up[96], local[96], env_stats[600], dest[32];
-	char *argv[40] = { "ip", "netns", "exec", h_tb.cli_ns, "env", pre, up, local,
+	char *argv[40] = { "ip", "netns", "exec", tb.cli_ns, "env", pre, up, local,
 			   env_stats, "MPSHIM_LOG=info", "MPSHIM_SUBFLOW_TIMEOUT=1500ms",
 			   stream_bin(), "fetch" };
 	int n = 13;
 
 	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", h_shim_lib());
-	snprintf(up, sizeof(up), "MPSHIM_UPGRADE=%s:8443", h_tb.srv_addr[0]);
-	snprintf(local, sizeof(local), "MPSHIM_LOCAL=%s,%s", h_tb.cli_if[0], h_tb.cli_if[1]);
+	snprintf(up, sizeof(up), "MPSHIM_UPGRADE=%s:8443", tb.srv_addr[0]);
+	snprintf(local, sizeof(local), "MPSHIM_LOCAL=%s,%s", tb.cli_if[0], tb.cli_if[1]);
 	snprintf(env_stats, sizeof(env_stats), "MPSHIM_STATS_FILE=%s", stats);
-	snprintf(dest, sizeof(dest), "%s", h_tb.srv_addr[0]);
+	snprintf(dest, sizeof(dest), "%s", tb.srv_addr[0]);
 	for (int i = 0; args[i] && n < 36; i++)
 		argv[n++] = args[i];
 	argv[n++] = dest;
@@ -620,9 +619,9 @@ static void tb_two_downloads(const char *spec1, const char *spec2, const char *o
 			     const char *off, int off_ms, struct h_stats s[2])
 {
 	char listen[64], pstats[512], stats[3][512];
-	char *backend[] = { "ip", "netns", "exec", h_tb.srv_ns, stream_bin(), "serve",
+	char *backend[] = { "ip", "netns", "exec", tb.srv_ns, stream_bin(), "serve",
 			    "8080", NULL };
-	char *proxyd[] = { "ip", "netns", "exec", h_tb.srv_ns, "env",
+	char *proxyd[] = { "ip", "netns", "exec", tb.srv_ns, "env",
 			   "MPSHIM_SUBFLOW_TIMEOUT=1500ms", (char *)h_proxyd(), "--listen",
 			   listen, "--backend", "127.0.0.1:8080", "--stats-file", pstats,
 			   "--log-level", "info", NULL };
@@ -632,15 +631,18 @@ static void tb_two_downloads(const char *spec1, const char *spec2, const char *o
 	const char *out[3] = { out_file("tb1"), out_file("tb2"), out_file("tbfresh") };
 	pid_t app[2];
 
-	h_tb_up(spec1, spec2);
-	snprintf(listen, sizeof(listen), "%s:8443", h_tb.srv_addr[0]);
+	if (!h_netns_ok())
+		cr_skip_test("needs root and network namespaces");
+	cr_assert(h_testbed_up(&tb, "mpsft", spec1, spec2), "mps-testbed up failed");
+	cr_assert(h_testbed_cubic(&tb), "cannot pin congestion control to cubic");
+	snprintf(listen, sizeof(listen), "%s:8443", tb.srv_addr[0]);
 	snprintf(pstats, sizeof(pstats), "%s/proxyd.json", h_tmpdir());
 	snprintf(proxyd_log, sizeof(proxyd_log), "%s/proxyd.log", h_tmpdir());
 	cr_assert_gt(h_spawn(backend, NULL, NULL), 0);
 	proxyd_pid = h_spawn(proxyd, NULL, proxyd_log);
 	cr_assert_gt(proxyd_pid, 0);
-	tb_wait_listen(h_tb.srv_ns, 8080);
-	tb_wait_listen(h_tb.srv_ns, 8443);
+	cr_assert(h_netns_wait_port(tb.srv_ns, 8080, 5000), "the backend did not start");
+	cr_assert(h_netns_wait_port(tb.srv_ns, 8443, 5000), "proxyd did not start");
 	for (int i = 0; i < 3; i++)
 		snprintf(stats[i], sizeof(stats[i]), "%s/client%d.json", h_tmpdir(), i);
 	for (int i = 0; i < 2; i++)
@@ -649,17 +651,17 @@ static void tb_two_downloads(const char *spec1, const char *spec2, const char *o
 		app_wait_line(out[i], "started");
 	ms_sleep(500);
 	if (on)
-		h_tb_event(1, on);
+		tb_event(on);
 	if (off && off_ms >= 0) {
 		ms_sleep(off_ms);
-		h_tb_event(1, off);
+		tb_event(off);
 	}
 	for (int i = 0; i < 2; i++)
 		cr_assert_eq(app_end(app[i], 60000, out[i]), APP_OK,
 			     "download %d did not complete intact", i);
 	/* a new connection's first subflow takes path 1 */
 	if (off && off_ms < 0)
-		h_tb_event(1, off);
+		tb_event(off);
 	assert_proxyd_alive();
 	cr_assert_eq(app_end(tb_app(out[2], stats[2], fresh), 30000, out[2]), APP_OK,
 		     "a fresh connection after the fault failed");

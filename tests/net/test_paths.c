@@ -17,10 +17,26 @@
 #include <unistd.h>
 #include "harness.h"
 
+/* the test's topology; the names below are its fields */
+static struct h_testbed tb;
+static char *const tb_name = tb.name;
+static char *const cli_ns = tb.cli_ns, *const srv_ns = tb.srv_ns;
+static char (*const cli_addr)[32] = tb.cli_addr, (*const srv_addr)[32] = tb.srv_addr;
+static char (*const cli_if)[32] = tb.cli_if;
+
+static void topology_up(const char *spec1, const char *spec2)
+{
+	if (!h_netns_ok())
+		cr_skip_test("needs root and network namespaces");
+	cr_assert(h_testbed_up(&tb, "mpstp", spec1, spec2), "mps-testbed up failed");
+	cr_assert(h_testbed_cubic(&tb), "cannot pin congestion control to cubic");
+}
+
 static void fini(void)
 {
 	h_cleanup();
-	h_tb_down();
+	if (!h_testbed_down(&tb))
+		cr_log_warn("mps-testbed down failed for %s", tb_name);
 }
 
 /* Server side: httpd on 127.0.0.1:8080 and proxyd on SERVER_ADDR_1:8443;
@@ -30,45 +46,61 @@ static char proxyd_env[96] = "MPSHIM_LOG=info";
 static void servers_up(const char *proxyd_stats, const char *proxyd_log)
 {
 	char listen[64];
-	char *httpd[] = { "ip", "netns", "exec", h_tb.srv_ns, "python3", (char *)h_httpd(),
+	char *httpd[] = { "ip", "netns", "exec", srv_ns, "python3", (char *)h_httpd(),
 			  "--bind", "127.0.0.1", "--port", "8080", "--dir",
 			  (char *)h_tmpdir(), NULL };
-	char *proxyd[] = { "ip", "netns", "exec", h_tb.srv_ns, "env",
+	char *proxyd[] = { "ip", "netns", "exec", srv_ns, "env",
 			   "MPSHIM_SUBFLOW_TIMEOUT=1500ms", proxyd_env, (char *)h_proxyd(),
 			   "--listen", listen, "--backend", "127.0.0.1:8080",
 			   "--stats-file", (char *)proxyd_stats, "--log-level", "info",
 			   NULL };
-	char cmd[512];
-
-	snprintf(listen, sizeof(listen), "%s:8443", h_tb.srv_addr[0]);
+	snprintf(listen, sizeof(listen), "%s:8443", srv_addr[0]);
 	cr_assert_gt(h_spawn(httpd, NULL, NULL), 0);
 	cr_assert_gt(h_spawn(proxyd, NULL, proxyd_log), 0);
-	snprintf(cmd, sizeof(cmd),
-		 "for i in $(seq 50); do ip netns exec %s ss -ltnH | grep -q ':8443 ' && "
-		 "ip netns exec %s ss -ltnH | grep -q ':8080 ' && exit 0; sleep 0.1; done; "
-		 "exit 1", h_tb.srv_ns, h_tb.srv_ns);
-	cr_assert_eq(h_run(cmd), 0, "servers did not start");
+	cr_assert(h_netns_wait_port(srv_ns, 8443, 5000) && h_netns_wait_port(srv_ns, 8080, 5000),
+		  "servers did not start");
 }
 
 /* curl under the shim in the client namespace, one subflow per path;
- * client_env is one more MPSHIM_* setting. */
+ * client_env and client_env2 are more MPSHIM_* settings.  args are
+ * curl's own (NULL-terminated, at most 12). */
 static char client_env[96] = "MPSHIM_LOG=info";
+static char client_env2[96] = "MPSHIM_LOG=info";
+
+static pid_t shim_curl_args(char *const *args, const char *stats, const char *log)
+{
+	static char env_up[96], env_local[96], env_stats[600], pre[600];
+	char *argv[32] = { "ip", "netns", "exec", cli_ns, "env", pre, env_up, env_local,
+			   env_stats, "MPSHIM_LOG=info", client_env, client_env2,
+			   "MPSHIM_SUBFLOW_TIMEOUT=1500ms", "curl", "-sS", "--max-time", "90" };
+	unsigned n = 17;
+
+	for (unsigned i = 0; args[i] && n < 31; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", h_shim_lib());
+	snprintf(env_up, sizeof(env_up), "MPSHIM_UPGRADE=%s:8443", srv_addr[0]);
+	/* interfaces by name: the path manager resolves their addresses */
+	snprintf(env_local, sizeof(env_local), "MPSHIM_LOCAL=%s,%s", cli_if[0],
+		 cli_if[1]);
+	snprintf(env_stats, sizeof(env_stats), "MPSHIM_STATS_FILE=%s", stats);
+	return h_spawn(argv, NULL, log);
+}
+
+/* http://SERVER_ADDR_1:8443/<name>, in a static buffer of its own per slot. */
+static char *blob_url(unsigned slot, const char *name)
+{
+	static char url[2][128];
+
+	snprintf(url[slot], sizeof(url[slot]), "http://%s:8443/%s", srv_addr[0], name);
+	return url[slot];
+}
 
 static pid_t shim_curl(const char *out, const char *stats, const char *log)
 {
-	static char url[128], env_up[96], env_local[96], env_stats[600], pre[600];
-	char *argv[] = { "ip", "netns", "exec", h_tb.cli_ns, "env", pre, env_up, env_local,
-			 env_stats, "MPSHIM_LOG=info", client_env, "MPSHIM_SUBFLOW_TIMEOUT=1500ms",
-			 "curl", "-sS", "--max-time", "90", "-o", (char *)out, url, NULL };
+	char *args[] = { "-o", (char *)out, blob_url(0, "blob"), NULL };
 
-	snprintf(url, sizeof(url), "http://%s:8443/blob", h_tb.srv_addr[0]);
-	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", h_shim_lib());
-	snprintf(env_up, sizeof(env_up), "MPSHIM_UPGRADE=%s:8443", h_tb.srv_addr[0]);
-	/* interfaces by name: the path manager resolves their addresses */
-	snprintf(env_local, sizeof(env_local), "MPSHIM_LOCAL=%s,%s", h_tb.cli_if[0],
-		 h_tb.cli_if[1]);
-	snprintf(env_stats, sizeof(env_stats), "MPSHIM_STATS_FILE=%s", stats);
-	return h_spawn(argv, NULL, log);
+	return shim_curl_args(args, stats, log);
 }
 
 static void assert_same_file(const char *a, const char *b)
@@ -86,8 +118,9 @@ struct xfer {
 	const char *file;	/* what the server serves as /blob */
 };
 
-/* Make the blob, start the servers, and start curl under the shim. */
-static pid_t xfer_start(struct xfer *x, size_t size, unsigned seed)
+/* Make the blob, start the servers, and start curl under the shim
+ * (unless !curl: the caller starts its own). */
+static pid_t xfer_start(struct xfer *x, size_t size, unsigned seed, bool curl)
 {
 	pid_t pid;
 
@@ -98,6 +131,8 @@ static pid_t xfer_start(struct xfer *x, size_t size, unsigned seed)
 	snprintf(x->plog, sizeof(x->plog), "%s/proxyd.log", h_tmpdir());
 	snprintf(x->clog, sizeof(x->clog), "%s/curl.log", h_tmpdir());
 	servers_up(x->pstats, x->plog);
+	if (!curl)
+		return 0;
 	pid = shim_curl(x->out, x->stats, x->clog);
 	cr_assert_gt(pid, 0);
 	return pid;
@@ -116,6 +151,12 @@ static void xfer_finish(struct xfer *x, pid_t pid, struct h_stats *s,
 		cr_assert_eq(h_stats_read(x->pstats, ps, 1), 1, "no proxyd stats line");
 }
 
+/* Run a test bed event on path 1 ("blackhole", "down", ...). */
+static void path1_event(const char *what)
+{
+	cr_assert_eq(h_testbed_event(&tb, 1, what), 0, "event %s failed", what);
+}
+
 TestSuite(paths, .fini = fini, .timeout = 150);
 
 Test(paths, two_paths_different_delays_both_carry_data)
@@ -125,8 +166,8 @@ Test(paths, two_paths_different_delays_both_carry_data)
 	uint64_t total;
 	pid_t curl;
 
-	h_tb_up("rate=40mbit,delay=10ms", "rate=20mbit,delay=30ms");
-	curl = xfer_start(&x, 24u << 20, 11);
+	topology_up("rate=40mbit,delay=10ms", "rate=20mbit,delay=30ms");
+	curl = xfer_start(&x, 24u << 20, 11, true);
 	xfer_finish(&x, curl, &s, NULL);
 	cr_assert_eq(s.n_sf, 2, "one subflow per path expected");
 	total = s.sf[0].recv + s.sf[1].recv;
@@ -142,10 +183,10 @@ Test(paths, blackholed_path_mid_transfer_completes_intact)
 	struct h_stats s, ps;
 	pid_t curl;
 
-	h_tb_up("rate=30mbit,delay=10ms", "rate=30mbit,delay=20ms");
-	curl = xfer_start(&x, 24u << 20, 12);
+	topology_up("rate=30mbit,delay=10ms", "rate=30mbit,delay=20ms");
+	curl = xfer_start(&x, 24u << 20, 12, true);
 	usleep(1500 * 1000);
-	h_tb_event(1, "blackhole");	/* packets vanish; the link stays up */
+	path1_event("blackhole");	/* packets vanish; the link stays up */
 	xfer_finish(&x, curl, &s, &ps);
 	cr_assert_gt(ps.reinjected, 0,
 		     "data in flight on the blackholed path must be sent again");
@@ -156,19 +197,18 @@ Test(paths, blackholed_path_mid_transfer_completes_intact)
  * connect_timeout, blocking or not, as TCP's own timeout would. */
 static void connect_timeout_case(const char *mode)
 {
-	char cmd[700], port[16], pre[600], up[96], path[600], log[512];
-	char *argv[] = { "ip", "netns", "exec", h_tb.cli_ns, "env", pre, up,
+	char port[16], pre[600], up[96], path[600], log[512];
+	char *argv[] = { "ip", "netns", "exec", cli_ns, "env", pre, up,
 			 "MPSHIM_CONNECT_TIMEOUT=700ms", "MPSHIM_LOG=info", path,
-			 (char *)mode, h_tb.srv_addr[0], port, "timedout", NULL };
+			 (char *)mode, srv_addr[0], port, "timedout", NULL };
 	int rc;
 	char *text;
 
-	h_tb_up("rate=50mbit,delay=5ms", "rate=50mbit,delay=5ms");
-	snprintf(cmd, sizeof(cmd), "%s event --name %s 1 blackhole", h_tb.script, h_tb.name);
-	cr_assert_eq(h_run(cmd), 0);
+	topology_up("rate=50mbit,delay=5ms", "rate=50mbit,delay=5ms");
+	path1_event("blackhole");
 	snprintf(port, sizeof(port), "%d", 9);
 	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", h_shim_lib());
-	snprintf(up, sizeof(up), "MPSHIM_UPGRADE=%s:9", h_tb.srv_addr[0]);
+	snprintf(up, sizeof(up), "MPSHIM_UPGRADE=%s:9", srv_addr[0]);
 	snprintf(path, sizeof(path), "%s/tests/helpers/mps-client", h_builddir());
 	snprintf(log, sizeof(log), "%s/client.log", h_tmpdir());
 	rc = h_wait(h_spawn(argv, NULL, log), 20000);
@@ -207,10 +247,10 @@ Test(paths, link_down_is_seen_at_once_by_both_ends)
 	bool client_saw = false, server_told = false;
 	pid_t curl;
 
-	h_tb_up("rate=30mbit,delay=10ms", "rate=30mbit,delay=20ms");
-	curl = xfer_start(&x, 24u << 20, 13);
+	topology_up("rate=30mbit,delay=10ms", "rate=30mbit,delay=20ms");
+	curl = xfer_start(&x, 24u << 20, 13, true);
 	usleep(1500 * 1000);
-	h_tb_event(1, "down");
+	path1_event("down");
 	xfer_finish(&x, curl, &s, &ps);
 	for (int i = 0; i < s.n_sf; i++)
 		client_saw |= !strcmp(s.sf[i].end, "interface down");
@@ -229,20 +269,93 @@ Test(paths, path_is_used_again_after_it_returns)
 	uint64_t late_path1;
 	pid_t curl;
 
-	h_tb_up("rate=20mbit,delay=10ms", "rate=20mbit,delay=20ms");
+	topology_up("rate=20mbit,delay=10ms", "rate=20mbit,delay=20ms");
 	/* ~12 s at 40 Mbit/s: room for the outage and the return */
-	curl = xfer_start(&x, 56u << 20, 14);
+	curl = xfer_start(&x, 56u << 20, 14, true);
 	usleep(1500 * 1000);
-	h_tb_event(1, "blackhole");
+	path1_event("blackhole");
 	usleep(2500 * 1000);
-	h_tb_event(1, "unblackhole");
+	path1_event("unblackhole");
 	xfer_finish(&x, curl, &s, NULL);
-	late_path1 = late_bytes_on(&s, h_tb.cli_addr[0]);
+	late_path1 = late_bytes_on(&s, cli_addr[0]);
 	cr_assert_gt(late_path1, 0, "path 1 carried nothing after it returned (%d subflows)",
 		     s.n_sf);
 	cr_log_info("path 1 after its return: %llu bytes", (unsigned long long)late_path1);
 }
 
+/*
+ * Path 1 is dark before the connection is opened.  Its first subflow must
+ * not wait there for connect_timeout (3 s, longer than curl's own connect
+ * timeout of 2 s): after connect_stagger the next path tries too, and wins.
+ */
+Test(paths, first_subflow_races_past_a_dead_path)
+{
+	struct xfer x;
+	struct h_stats s;
+	char *args[] = { "--connect-timeout", "2", "-o", x.out, NULL, NULL };
+	pid_t curl;
+
+	topology_up("rate=30mbit,delay=10ms", "rate=30mbit,delay=20ms");
+	path1_event("blackhole");
+	snprintf(client_env, sizeof(client_env), "MPSHIM_CONNECT_TIMEOUT=3s");
+	args[4] = blob_url(0, "blob");
+	xfer_start(&x, 4u << 20, 19, false);
+	curl = shim_curl_args(args, x.stats, x.clog);
+	cr_assert_gt(curl, 0);
+	xfer_finish(&x, curl, &s, NULL);
+	cr_assert_geq(s.n_sf, 1);
+	cr_assert(starts_with(s.sf[0].local, cli_addr[1]),
+		  "first subflow from %s, not from path 2", s.sf[0].local);
+	cr_assert_gt(s.sf[0].recv, 0);
+}
+
+/*
+ * One curl, two connections (Connection: close).  Path 1 dies during the
+ * first; the second must start on path 2 straight away: no stagger
+ * rescues it, and curl's connect timeout (1 s) is shorter than a SYN on
+ * the dead path takes to fail (subflow_timeout 1.5 s), so only the
+ * engine's memory of the failed path gets it through.
+ */
+Test(paths, new_connection_avoids_a_path_that_failed)
+{
+	char out1[512], out2[512], stats[512], pstats[512], plog[512], clog[512];
+	char big[512], small[512];
+	char *args[] = { "--connect-timeout", "1", "-H", "Connection: close",
+			 "-o", out1, NULL, "-o", out2, NULL, NULL };
+	struct h_stats s[2];
+	pid_t curl;
+	char *log;
+
+	topology_up("rate=20mbit,delay=10ms", "rate=20mbit,delay=20ms");
+	args[6] = blob_url(0, "big");
+	args[9] = blob_url(1, "small");
+	/* h_make_file's answer lives in one static buffer */
+	snprintf(big, sizeof(big), "%s", h_make_file("big", 24u << 20, 20));
+	snprintf(small, sizeof(small), "%s", h_make_file("small", 1u << 20, 21));
+	snprintf(out1, sizeof(out1), "%s/out1", h_tmpdir());
+	snprintf(out2, sizeof(out2), "%s/out2", h_tmpdir());
+	snprintf(stats, sizeof(stats), "%s/client.json", h_tmpdir());
+	snprintf(pstats, sizeof(pstats), "%s/proxyd.json", h_tmpdir());
+	snprintf(plog, sizeof(plog), "%s/proxyd.log", h_tmpdir());
+	snprintf(clog, sizeof(clog), "%s/curl.log", h_tmpdir());
+	snprintf(client_env, sizeof(client_env), "MPSHIM_CONNECT_TIMEOUT=20s");
+	snprintf(client_env2, sizeof(client_env2), "MPSHIM_CONNECT_STAGGER=0");
+	servers_up(pstats, plog);
+	curl = shim_curl_args(args, stats, clog);
+	cr_assert_gt(curl, 0);
+	usleep(1500 * 1000);
+	path1_event("blackhole");
+	log = NULL;
+	if (h_wait(curl, 120000) != 0)
+		log = h_slurp(clog);
+	cr_assert_null(log, "curl failed:\n%s", log);
+	assert_same_file(big, out1);
+	assert_same_file(small, out2);
+	usleep(300 * 1000);
+	cr_assert_eq(h_stats_read(stats, s, 2), 2, "two connections expected");
+	cr_assert(starts_with(s[1].sf[0].local, cli_addr[1]),
+		  "second connection started from %s", s[1].sf[0].local);
+}
 
 /* A download through proxyd with its scheduler set: intact, both paths. */
 static void scheduler_case(const char *sched, uint64_t size)
@@ -251,9 +364,9 @@ static void scheduler_case(const char *sched, uint64_t size)
 	struct h_stats s, ps;
 	pid_t curl;
 
-	h_tb_up("rate=30mbit,delay=10ms", "rate=15mbit,delay=30ms,loss=0.5%");
+	topology_up("rate=30mbit,delay=10ms", "rate=15mbit,delay=30ms,loss=0.5%");
 	snprintf(proxyd_env, sizeof(proxyd_env), "MPSHIM_SCHEDULER=%s", sched);
-	curl = xfer_start(&x, size, 15);
+	curl = xfer_start(&x, size, 15, true);
 	xfer_finish(&x, curl, &s, &ps);
 	cr_assert_eq(ps.n_sf, 2);
 	for (int i = 0; i < 2; i++)
@@ -276,13 +389,13 @@ static void backup_case(bool fail_primary)
 	struct h_stats s, ps;
 	pid_t curl;
 
-	h_tb_up("rate=20mbit,delay=10ms", "rate=20mbit,delay=10ms");
+	topology_up("rate=20mbit,delay=10ms", "rate=20mbit,delay=10ms");
 	/* written as in MPSHIM_LOCAL: by interface name */
-	snprintf(client_env, sizeof(client_env), "MPSHIM_BACKUP=%s", h_tb.cli_if[1]);
-	curl = xfer_start(&x, 12u << 20, 16);
+	snprintf(client_env, sizeof(client_env), "MPSHIM_BACKUP=%s", cli_if[1]);
+	curl = xfer_start(&x, 12u << 20, 16, true);
 	if (fail_primary) {
 		usleep(1500 * 1000);
-		h_tb_event(1, "down");
+		path1_event("down");
 	}
 	xfer_finish(&x, curl, &s, &ps);
 	/* proxyd's second subflow is the one that joined from the backup */
@@ -308,18 +421,18 @@ Test(paths, interface_down_and_up_again_during_a_transfer)
 	bool saw_down = false;
 	pid_t curl;
 
-	h_tb_up("rate=20mbit,delay=10ms", "rate=20mbit,delay=20ms");
-	curl = xfer_start(&x, 56u << 20, 17);
+	topology_up("rate=20mbit,delay=10ms", "rate=20mbit,delay=20ms");
+	curl = xfer_start(&x, 56u << 20, 17, true);
 	usleep(1500 * 1000);
-	h_tb_event(1, "down");
+	path1_event("down");
 	usleep(2000 * 1000);
-	h_tb_event(1, "up");
+	path1_event("up");
 	xfer_finish(&x, curl, &s, NULL);
 	for (int i = 0; i < s.n_sf; i++)
-		saw_down |= starts_with(s.sf[i].local, h_tb.cli_addr[0]) &&
+		saw_down |= starts_with(s.sf[i].local, cli_addr[0]) &&
 			    !strcmp(s.sf[i].end, "interface down");
 	cr_assert(saw_down, "the interface going down was not noticed");
-	cr_assert_gt(late_bytes_on(&s, h_tb.cli_addr[0]), 0,
+	cr_assert_gt(late_bytes_on(&s, cli_addr[0]), 0,
 		     "path 1 unused after the interface came back");
 }
 
@@ -328,27 +441,27 @@ Test(paths, interface_down_and_up_again_during_a_transfer)
  * 1.5 s: like TCP, the connection rides it out. */
 Test(paths, single_path_blackout_is_ridden_out)
 {
-	char out[512], pstats[512], plog[512], cmd[1400], url[128], pre[600], up[96];
+	char out[512], pstats[512], plog[512], url[128], pre[600], up[96];
 	const char *file;
-	char *cli[] = { "ip", "netns", "exec", h_tb.cli_ns, "env", pre, up,
+	char *cli[] = { "ip", "netns", "exec", cli_ns, "env", pre, up,
 			"MPSHIM_SUBFLOWS=2", "curl", "-sS", "--max-time", "90", "-o", out,
 			url, NULL };
 	pid_t curl;
 
-	h_tb_up("rate=30mbit,delay=10ms", "rate=30mbit,delay=10ms");
+	topology_up("rate=30mbit,delay=10ms", "rate=30mbit,delay=10ms");
 	file = h_make_file("blob", 20u << 20, 18);
 	snprintf(out, sizeof(out), "%s/out", h_tmpdir());
 	snprintf(pstats, sizeof(pstats), "%s/proxyd.json", h_tmpdir());
 	snprintf(plog, sizeof(plog), "%s/proxyd.log", h_tmpdir());
 	servers_up(pstats, plog);
-	snprintf(url, sizeof(url), "http://%s:8443/blob", h_tb.srv_addr[0]);
+	snprintf(url, sizeof(url), "http://%s:8443/blob", srv_addr[0]);
 	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", h_shim_lib());
-	snprintf(up, sizeof(up), "MPSHIM_UPGRADE=%s:8443", h_tb.srv_addr[0]);
+	snprintf(up, sizeof(up), "MPSHIM_UPGRADE=%s:8443", srv_addr[0]);
 	curl = h_spawn(cli, NULL, NULL);
 	usleep(1500 * 1000);
-	snprintf(cmd, sizeof(cmd), "%s event --name %s 1 blackhole && sleep 1.5 && "
-		 "%s event --name %s 1 unblackhole", h_tb.script, h_tb.name, h_tb.script, h_tb.name);
-	cr_assert_eq(h_run(cmd), 0);
+	path1_event("blackhole");
+	usleep(1500 * 1000);
+	path1_event("unblackhole");
 	cr_assert_eq(h_wait(curl, 120000), 0, "the connection did not survive");
 	assert_same_file(file, out);
 }
@@ -362,14 +475,14 @@ Test(paths, single_path_blackout_is_ridden_out)
 static void idle_client_run(const char *heartbeat, int idle_s, bool blackhole,
 			    struct h_stats *s)
 {
-	char stats[512], plog[512], clog[512], cmd[700], listen[64], idle[16];
+	char stats[512], plog[512], clog[512], listen[64], idle[16];
 	char pre[600], up[96], env_local[96], env_stats[600], hc[600], hb[64];
-	char *srv[] = { "ip", "netns", "exec", h_tb.srv_ns, "python3", hc, "server",
+	char *srv[] = { "ip", "netns", "exec", srv_ns, "python3", hc, "server",
 			"--port", "8080", NULL };
-	char *proxyd[] = { "ip", "netns", "exec", h_tb.srv_ns, "env", hb, (char *)h_proxyd(),
+	char *proxyd[] = { "ip", "netns", "exec", srv_ns, "env", hb, (char *)h_proxyd(),
 			   "--listen", listen, "--backend", "127.0.0.1:8080", NULL };
-	char *cli[] = { "ip", "netns", "exec", h_tb.cli_ns, "env", pre, up, env_local,
-			env_stats, hb, "python3", hc, "client", "--host", h_tb.srv_addr[0],
+	char *cli[] = { "ip", "netns", "exec", cli_ns, "env", pre, up, env_local,
+			env_stats, hb, "python3", hc, "client", "--host", srv_addr[0],
 			"--port", "8443", "--size", "50000", "--idle", idle, NULL };
 	char *text;
 	pid_t pid;
@@ -381,21 +494,19 @@ static void idle_client_run(const char *heartbeat, int idle_s, bool blackhole,
 	snprintf(stats, sizeof(stats), "%s/client.json", h_tmpdir());
 	snprintf(plog, sizeof(plog), "%s/proxyd.log", h_tmpdir());
 	snprintf(clog, sizeof(clog), "%s/client.log", h_tmpdir());
-	snprintf(listen, sizeof(listen), "%s:8443", h_tb.srv_addr[0]);
+	snprintf(listen, sizeof(listen), "%s:8443", srv_addr[0]);
 	cr_assert_gt(h_spawn(srv, NULL, NULL), 0);
 	cr_assert_gt(h_spawn(proxyd, NULL, plog), 0);
-	snprintf(cmd, sizeof(cmd), "for i in $(seq 50); do ip netns exec %s ss -ltnH | "
-		 "grep -q ':8443 ' && exit 0; sleep 0.1; done; exit 1", h_tb.srv_ns);
-	cr_assert_eq(h_run(cmd), 0);
+	cr_assert(h_netns_wait_port(srv_ns, 8443, 5000), "proxyd did not start");
 	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", h_shim_lib());
-	snprintf(up, sizeof(up), "MPSHIM_UPGRADE=%s:8443", h_tb.srv_addr[0]);
-	snprintf(env_local, sizeof(env_local), "MPSHIM_LOCAL=%s,%s", h_tb.cli_addr[0],
-		 h_tb.cli_addr[1]);
+	snprintf(up, sizeof(up), "MPSHIM_UPGRADE=%s:8443", srv_addr[0]);
+	snprintf(env_local, sizeof(env_local), "MPSHIM_LOCAL=%s,%s", cli_addr[0],
+		 cli_addr[1]);
 	snprintf(env_stats, sizeof(env_stats), "MPSHIM_STATS_FILE=%s", stats);
 	pid = h_spawn(cli, NULL, clog);
 	if (blackhole) {
 		usleep(700 * 1000);
-		h_tb_event(1, "blackhole");
+		path1_event("blackhole");
 	}
 	rc = h_wait(pid, 60000);
 	text = h_slurp(clog);
@@ -412,10 +523,10 @@ Test(paths, heartbeat_finds_a_dead_idle_path)
 	struct h_stats s;
 	bool found = false;
 
-	h_tb_up("rate=20mbit,delay=10ms", "rate=20mbit,delay=20ms");
+	topology_up("rate=20mbit,delay=10ms", "rate=20mbit,delay=20ms");
 	idle_client_run("1s", 5, true, &s);
 	for (int i = 0; i < s.n_sf; i++)
-		found |= starts_with(s.sf[i].local, h_tb.cli_addr[0]) &&
+		found |= starts_with(s.sf[i].local, cli_addr[0]) &&
 			 !strcmp(s.sf[i].end, "no ACK (path dead)");
 	cr_assert(found, "no heartbeat found path 1 dead while idle");
 }
@@ -426,7 +537,7 @@ Test(paths, idle_connection_survives_long_rtt_heartbeats)
 {
 	struct h_stats s;
 
-	h_tb_up("rate=20mbit,delay=90ms", "rate=20mbit,delay=90ms");
+	topology_up("rate=20mbit,delay=90ms", "rate=20mbit,delay=90ms");
 	idle_client_run("300ms", 4, false, &s);
 	for (int i = 0; i < s.n_sf; i++)
 		cr_assert(strcmp(s.sf[i].end, "no ACK (path dead)"),
@@ -442,13 +553,13 @@ Test(paths, discovered_interfaces_each_get_a_subflow)
 	bool seen[2] = { false, false };
 	pid_t curl;
 
-	h_tb_up("rate=30mbit,delay=10ms", "rate=30mbit,delay=15ms");
+	topology_up("rate=30mbit,delay=10ms", "rate=30mbit,delay=15ms");
 	snprintf(client_env, sizeof(client_env), "MPSHIM_LOCAL=*");
-	curl = xfer_start(&x, 12u << 20, 19);
+	curl = xfer_start(&x, 12u << 20, 19, true);
 	xfer_finish(&x, curl, &s, NULL);
 	for (int i = 0; i < s.n_sf; i++)
 		for (int p = 0; p < 2; p++)
-			if (starts_with(s.sf[i].local, h_tb.cli_addr[p]) && s.sf[i].recv)
+			if (starts_with(s.sf[i].local, cli_addr[p]) && s.sf[i].recv)
 				seen[p] = true;
 	cr_assert(seen[0] && seen[1], "not every interface carried data (%d subflows)",
 		  s.n_sf);

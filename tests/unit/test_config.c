@@ -205,6 +205,13 @@ Test(config, table_is_sane)
 				  offsetof(struct mps_config, n_forward_deny),
 				  "%s: count must follow the array", o->name);
 			break;
+		case MPS_OPT_ADDRS:
+			/* an array of address texts followed by its count */
+			cr_assert_eq(o->offset, offsetof(struct mps_config, advertise));
+			cr_assert_eq(o->offset + o->size,
+				     offsetof(struct mps_config, n_advertise),
+				     "%s: count must follow the array", o->name);
+			break;
 		}
 		for (j = 0; j < i; j++) {
 			cr_assert_str_neq(o->name, mps_options[j].name);
@@ -1053,6 +1060,7 @@ static const char *man_type(enum mps_opt_type type)
 	case MPS_OPT_POLICY:	return "Type: policies";
 	case MPS_OPT_ADDR:	return "Type: address";
 	case MPS_OPT_NETS:	return "Type: networks";
+	case MPS_OPT_ADDRS:	return "Type: addresses";
 	}
 	return "?";
 }
@@ -1621,4 +1629,33 @@ Test(config, forward_networks_syntax)
 	assert_set_fails("forward_allow", "example.org", -EINVAL);
 	assert_set_fails("forward_allow", "10.0.0.1,,10.0.0.2", -EINVAL);
 	cr_assert_eq(cfg.n_forward_allow, 6, "a failed set keeps the old list");
+}
+
+/* proxyd's own addresses behind a load balancer: reachable ones only. */
+Test(config, advertise_takes_reachable_addresses)
+{
+	cr_assert_eq(cfg.n_advertise, 0, "nothing advertised by default");
+	cr_assert_null(mps_config_find("advertise")->env);
+	assert_set_ok("advertise", "192.0.2.10:7000, [2001:db8::7]:7443");
+	cr_assert_eq(cfg.n_advertise, 2);
+	cr_assert_str_eq(cfg.advertise[0], "192.0.2.10:7000");
+	cr_assert_str_eq(cfg.advertise[1], "[2001:db8::7]:7443");
+
+	assert_set_fails("advertise", "0.0.0.0:7000", -EINVAL);
+	cr_assert(strstr(err, "reach"), "%s", err);
+	assert_set_fails("advertise", "[::]:7000", -EINVAL);
+	assert_set_fails("advertise", "192.0.2.10", -EINVAL);
+	assert_set_fails("advertise", "192.0.2.10:*", -EINVAL);
+	assert_set_fails("advertise", "2001:db8::7:7000", -EINVAL);
+	assert_set_fails("advertise", "lb.example:7000", -EINVAL);
+	assert_set_fails("advertise", "192.0.2.1:1, none", -EINVAL);
+	assert_set_fails("advertise", "192.0.2.1:1,,192.0.2.2:1", -EINVAL);
+	assert_set_fails("advertise", "192.0.2.1:1, 192.0.2.2:1, 192.0.2.3:1, "
+			 "192.0.2.4:1, 192.0.2.5:1, 192.0.2.6:1, 192.0.2.7:1, "
+			 "192.0.2.8:1, 192.0.2.9:1", -ERANGE);
+	cr_assert_eq(cfg.n_advertise, 2, "a failed set keeps the old list");
+	assert_set_ok("advertise", "none");
+	cr_assert_eq(cfg.n_advertise, 0);
+	assert_set_ok("advertise", "");
+	cr_assert_eq(cfg.n_advertise, 0);
 }

@@ -19,7 +19,7 @@
 /* Flag bits each type may carry, restated from frame.h on purpose: the
  * test must not trust the codec's own table. */
 static const uint8_t flags_allowed[MPS_FT_MAX + 1] = {
-	[MPS_FT_HELLO] = 0x07, [MPS_FT_HELLO_ACK] = 0x0c,
+	[MPS_FT_HELLO] = 0x07, [MPS_FT_HELLO_ACK] = 0x1c,
 	[MPS_FT_JOIN] = 0x01, [MPS_FT_DATA] = 0x03, [MPS_FT_PRIO] = 0x01,
 };
 
@@ -224,8 +224,8 @@ static size_t build_samples(struct mps_frame *s)
 				fill(f->u.hello.key_id, MPS_KEY_ID_LEN);
 		}
 	}
-	/* 0, CRC, AUTH, CRC | AUTH */
-	for (flags = 0; flags <= (MPS_HELLO_F_CRC | MPS_HELLO_F_AUTH);
+	/* every combination of CRC, AUTH and NOJOIN */
+	for (flags = 0; flags <= (MPS_HELLO_F_CRC | MPS_HELLO_F_AUTH | MPS_HELLO_F_NOJOIN);
 	     flags += MPS_HELLO_F_CRC) {
 		f = next_sample(s, &n, MPS_FT_HELLO_ACK, flags);
 		f->u.hello_ack.version = MPS_PROTO_VERSION;

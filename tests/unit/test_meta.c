@@ -9,7 +9,7 @@
 #include "meta.h"
 
 static struct mps_meta meta;
-static uint8_t pattern[1 << 20];
+static uint8_t pattern[8 << 20];	/* stream bytes, by offset */
 
 static void setup(void)
 {
@@ -291,4 +291,243 @@ Test(meta_rcv, data_fin_inside_out_of_order_data_is_refused)
 	cr_assert_eq(mps_meta_rcv_data(&meta, base + 10, pattern + 10, 10, false), 10);
 	cr_assert_eq(mps_meta_rcv_data(&meta, base, pattern, 15, true), -EPROTO);
 	cr_assert(!meta.rcv.fin);
+}
+
+/* ---- buffer autotuning: rings follow the data, up to sndbuf/rcvbuf ---- */
+
+#define TUNE_MAX	(1u << 20)
+
+static void setup_tune(void)
+{
+	memset(&meta, 0, sizeof(meta));
+	cr_assert_eq(mps_meta_seq_init(&meta, TUNE_MAX, TUNE_MAX), 0);
+	meta.idsn_local = UINT64_MAX - 5000;	/* both spaces wrap */
+	meta.idsn_peer = UINT64_MAX - 3000;
+	mps_meta_seq_start(&meta);
+	for (size_t i = 0; i < sizeof(pattern); i++)
+		pattern[i] = (uint8_t)(i * 7 + (i >> 8));
+}
+
+TestSuite(meta_tune, .init = setup_tune, .fini = teardown);
+
+/* The peer sends everything up to the right edge it was told in frames
+ * of 16 KiB, in a shuffled order; returns the stream offset it reached. */
+static size_t fill_window(size_t off)
+{
+	uint64_t base = meta.idsn_peer;
+	uint64_t right = meta.rcv.wnd_end_sent;
+	size_t end = (size_t)(right - base), n = 0;
+	size_t starts[128];
+
+	for (size_t o = off; o < end && n < 128; o += 16384)
+		starts[n++] = o;
+	/* odd frames first, then even: out of order within the window */
+	for (int pass = 1; pass >= 0; pass--)
+		for (size_t i = (size_t)pass; i < n; i += 2) {
+			size_t len = end - starts[i] < 16384 ? end - starts[i] : 16384;
+
+			cr_assert_eq(mps_meta_rcv_data(&meta, base + starts[i],
+						       pattern + starts[i], len, false),
+				     (long)len);
+		}
+	return end;
+}
+
+Test(meta_tune, no_ring_memory_until_data)
+{
+	cr_assert_eq(meta.snd.q.cap, 0);
+	cr_assert_eq(meta.rcv.q.cap, 0);
+	cr_assert_null(meta.snd.q.data);
+	cr_assert_null(meta.rcv.q.data);
+	/* the peer may send the initial window at once */
+	cr_assert_eq(mps_meta_rcv_window(&meta), MPS_INITIAL_WINDOW);
+	cr_assert_eq(mps_meta_rcv_data(&meta, meta.idsn_peer, pattern, 100, false), 100);
+	cr_assert_eq(meta.rcv.q.cap, MPS_RING_MIN, "a small first frame takes a small ring");
+	cr_assert_eq(drain(0), 100);
+}
+
+Test(meta_tune, fast_reader_opens_the_window_up_to_rcvbuf)
+{
+	size_t off = 0, got = 0, wnd = meta.rcv.wnd;
+	uint64_t prev_right = meta.rcv.q.base + meta.rcv.wnd;
+
+	for (int round = 0; round < 8; round++) {
+		off = fill_window(off);
+		cr_assert_leq(meta.rcv.q.cap, TUNE_MAX);
+		cr_assert_geq(meta.rcv.q.cap, (size_t)(meta.rcv.nxt - meta.rcv.q.base));
+		/* the peer at the edge: one byte more is refused */
+		cr_assert_eq(mps_meta_rcv_data(&meta, meta.idsn_peer + off, pattern + off,
+					       1, false), -EPROTO);
+		got = drain(got);
+		cr_assert_eq(got, off);
+		if (meta.rcv.wnd != wnd)
+			cr_assert(mps_meta_rcv_ack_due(&meta),
+				  "a window that opened is told at once");
+		mps_meta_rcv_ack_sent(&meta);	/* the DATA_ACK tells the peer */
+		/* the right edge never moves left, the window never past rcvbuf */
+		cr_assert_geq(meta.rcv.q.base + meta.rcv.wnd, prev_right);
+		prev_right = meta.rcv.q.base + meta.rcv.wnd;
+		cr_assert_leq(meta.rcv.wnd, TUNE_MAX);
+		cr_assert_leq(mps_meta_rcv_window(&meta), TUNE_MAX);
+		cr_assert(meta.rcv.wnd == TUNE_MAX || meta.rcv.wnd == 2 * wnd,
+			  "round %d: window %zu after %zu", round, meta.rcv.wnd, wnd);
+		wnd = meta.rcv.wnd;
+	}
+	cr_assert_eq(meta.rcv.wnd, TUNE_MAX);
+}
+
+/* The steady state of a bulk transfer: the whole window is in flight and
+ * the app reads each frame as it comes, so the receiver's own right edge
+ * is always a window ahead; the peer is still held by the edge it was
+ * told, and the window must grow. */
+Test(meta_tune, window_grows_while_the_app_reads_every_frame)
+{
+	uint64_t base = meta.idsn_peer;
+	size_t off = 0;
+
+	for (int rtt = 0; rtt < 3; rtt++) {
+		size_t wnd = meta.rcv.wnd;
+		uint64_t told = meta.rcv.wnd_end_sent;
+
+		while (mps_seq_before(base + off, told)) {
+			size_t len = told - (base + off) < 16384 ? told - (base + off) : 16384;
+
+			cr_assert_eq(mps_meta_rcv_data(&meta, base + off, pattern + off, len,
+						       false), (long)len);
+			off += len;
+			cr_assert_eq(drain(off - len), off);
+		}
+		cr_assert_eq(meta.rcv.wnd, 2 * wnd, "round trip %d: the window stayed", rtt);
+		mps_meta_rcv_ack_sent(&meta);
+	}
+}
+
+Test(meta_tune, slow_reader_keeps_the_window)
+{
+	size_t off = fill_window(0);
+	uint8_t *p;
+	size_t n = mps_meta_rcv_ready(&meta, &p);
+
+	/* the app takes a quarter: the ring stays more than half full */
+	cr_assert_geq(n, off / 4);
+	mps_meta_rcv_consume(&meta, off / 4);
+	cr_assert_eq(meta.rcv.wnd, MPS_INITIAL_WINDOW);
+	cr_assert_eq(mps_meta_rcv_window(&meta), off / 4);
+}
+
+Test(meta_tune, growth_under_a_pending_send_keeps_its_bytes)
+{
+	uint8_t *p;
+	size_t n, off;
+
+	cr_assert_eq(mps_meta_rcv_data(&meta, meta.idsn_peer, pattern, 3000, false), 3000);
+	n = mps_meta_rcv_ready(&meta, &p);
+	cr_assert_eq(n, 3000);
+	meta.ewr.pending = true;	/* a SEND to the app reads p */
+	off = fill_window(3000);
+	cr_assert_gt(meta.rcv.q.cap, MPS_RING_MIN, "the ring grew");
+	cr_assert_eq(meta.rcv.q_busy.data, p, "the sender's buffer was kept");
+	cr_assert_arr_eq(p, pattern, 3000);
+	/* the SEND completes */
+	meta.ewr.pending = false;
+	mps_meta_rcv_consume(&meta, n);
+	cr_assert_null(meta.rcv.q_busy.data);
+	cr_assert_eq(drain(3000), off);
+}
+
+Test(meta_tune, receive_ring_is_freed_when_idle_and_empty)
+{
+	uint64_t base = meta.idsn_peer;
+	size_t got;
+
+	/* bytes beyond a hole: nothing may go */
+	cr_assert_eq(mps_meta_rcv_data(&meta, base + 5000, pattern + 5000, 1000, false),
+		     1000);
+	cr_assert_eq(mps_meta_rcv_trim(&meta), 0);
+	cr_assert_eq(mps_meta_rcv_data(&meta, base, pattern, 5000, false), 5000);
+	cr_assert_eq(mps_meta_rcv_trim(&meta), 0, "undelivered bytes stay");
+	got = drain(0);
+	cr_assert_eq(got, 6000);
+	meta.ewr.pending = true;
+	cr_assert_eq(mps_meta_rcv_trim(&meta), 0, "a SEND may still read it");
+	meta.ewr.pending = false;
+	cr_assert_gt(mps_meta_rcv_trim(&meta), 0);
+	cr_assert_null(meta.rcv.q.data);
+	/* the window stays promised: the next bytes get memory again */
+	cr_assert_eq(mps_meta_rcv_window(&meta), MPS_INITIAL_WINDOW);
+	cr_assert_eq(mps_meta_rcv_data(&meta, base + 6000, pattern + 6000, 60000, false),
+		     60000);
+	cr_assert_eq(drain(6000), 66000);
+}
+
+/* The app writes len bytes of the pattern at the send queue's tail. */
+static size_t tune_app_writes(size_t off, size_t len)
+{
+	while (len) {
+		uint8_t *p;
+		size_t n = mps_meta_snd_tail(&meta, &p);
+
+		if (!n)
+			break;
+		if (n > len)
+			n = len;
+		memcpy(p, pattern + off, n);
+		mps_meta_snd_commit(&meta, n);
+		off += n;
+		len -= n;
+	}
+	return off;
+}
+
+Test(meta_tune, send_ring_follows_the_peer_window)
+{
+	uint8_t out[16384];
+	uint64_t dsn;
+	size_t len, off;
+	bool fin, re;
+
+	/* the peer's window is the initial 64 KiB: the ring stops at twice it */
+	off = tune_app_writes(0, 512 * 1024);
+	cr_assert_eq(meta.snd.q.cap, 2 * MPS_INITIAL_WINDOW);
+	cr_assert_eq(off, 2 * MPS_INITIAL_WINDOW, "the app waits: queue full");
+	/* sent, read back from the ring as a subflow would: the stream */
+	for (size_t sent = 0; mps_meta_snd_next(&meta, sizeof(out), &dsn, &len, &fin, &re);
+	     sent += len) {
+		cr_assert_eq(dsn, meta.idsn_local + sent);
+		mps_ring_read(&meta.snd.q, dsn, out, len);
+		cr_assert_arr_eq(out, pattern + sent, len);
+	}
+	/* the peer acks 40000 and opens a wide window: the ring may grow */
+	cr_assert_eq(mps_meta_snd_ack(&meta, meta.idsn_local + 40000, TUNE_MAX), 40000);
+	off = tune_app_writes(off, 2 * TUNE_MAX);
+	cr_assert_eq(meta.snd.q.cap, TUNE_MAX, "grown to sndbuf, not beyond");
+	cr_assert_eq(off - 40000, TUNE_MAX);
+	/* every byte still in order across the moves and the wrap */
+	for (size_t o = 40000; o < off; o += len) {
+		len = off - o < sizeof(out) ? off - o : sizeof(out);
+		mps_ring_read(&meta.snd.q, meta.idsn_local + o, out, len);
+		cr_assert_arr_eq(out, pattern + o, len, "byte mismatch at %zu", o);
+	}
+}
+
+Test(meta_tune, send_ring_is_freed_once_everything_is_acked)
+{
+	uint64_t dsn;
+	size_t len, off;
+	bool fin, re;
+
+	off = tune_app_writes(0, 10000);
+	while (mps_meta_snd_next(&meta, 16384, &dsn, &len, &fin, &re))
+		;
+	cr_assert_eq(mps_meta_snd_ack(&meta, meta.idsn_local + 9000, 65536), 9000);
+	cr_assert_eq(mps_meta_snd_trim(&meta), 0, "1000 bytes are not acked yet");
+	cr_assert_eq(mps_meta_snd_ack(&meta, meta.idsn_local + 10000, 65536), 1000);
+	cr_assert_gt(mps_meta_snd_trim(&meta), 0);
+	cr_assert_null(meta.snd.q.data);
+	/* the next write gets a ring again and the stream goes on */
+	off = tune_app_writes(off, 5000);
+	cr_assert_eq(off, 15000);
+	cr_assert(mps_meta_snd_next(&meta, 16384, &dsn, &len, &fin, &re));
+	cr_assert_eq(dsn, meta.idsn_local + 10000);
+	cr_assert_eq(len, 5000);
 }
