@@ -125,6 +125,18 @@ static void check_config(const struct mps_config *cfg)
 			if (!terminated(field, opt->size))
 				fail("%s not terminated", opt->name);
 			break;
+		case MPS_OPT_ADDRS: {
+			const char (*a)[MPS_CFG_ADDR_LEN] = (const void *)field;
+			unsigned n;
+
+			memcpy(&n, field + opt->size, sizeof(n));
+			if (n > MPS_CFG_MAX_ADDRS)
+				fail("%s: %u addresses stored", opt->name, n);
+			for (unsigned k = 0; k < n; k++)
+				if (!terminated(a[k], MPS_CFG_ADDR_LEN))
+					fail("%s %u: not terminated", opt->name, k);
+			break;
+		}
 		case MPS_OPT_NETS: {
 			const struct mps_net_rule *r = (const void *)field;
 			unsigned n;
