@@ -650,16 +650,8 @@ static int linger_backend(bool shim, const char *delay, char *out_path, size_t l
 /* The backend's line, once it has printed one. */
 static char *linger_backend_line(const char *out_path)
 {
-	for (int i = 0; i < 600; i++) {
-		char *text = h_slurp(out_path);
-
-		if (text && strchr(text, '\n'))
-			return text;
-		free(text);
-		usleep(50 * 1000);
-	}
-	cr_assert_fail("the backend printed nothing");
-	return NULL;
+	cr_assert(h_wait_file_has(out_path, "\n", 30000), "the backend printed nothing");
+	return h_slurp(out_path);
 }
 
 /* The backend resets: an application reading under the shim gets
