@@ -1315,8 +1315,8 @@ bool mps_config_proxy_direct(const struct mps_config *cfg)
 
 /* Keys a policy may set: what a destination reasonably changes. */
 static const char *const policy_keys[] = {
-	"scheduler", "path_manager", "subflows", "local", "backup", "checksum",
-	"proxy", "proxy_fallback", NULL
+	"scheduler", "path_manager", "subflows", "path_subflows", "local",
+	"backup", "checksum", "proxy", "proxy_fallback", NULL
 };
 
 static bool policy_key_ok(const char *key)

@@ -96,6 +96,7 @@ struct mps_config {
 	struct mps_policy policy[MPS_CFG_MAX_POLICIES];
 	unsigned n_policy;
 	long subflows;			/* ndiffports: subflows per connection */
+	long path_subflows;		/* fullmesh: subflows per path */
 	char scheduler[MPS_CFG_NAME_LEN];
 	char path_manager[MPS_CFG_NAME_LEN];
 	char loop[MPS_CFG_NAME_LEN];	/* auto | uring | epoll */

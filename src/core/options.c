@@ -86,6 +86,18 @@ const struct mps_option mps_options[] = {
 			"fullmesh ignores it).",
 	},
 	{
+		.name = "path_subflows",
+		.env = "MPSHIM_PATH_SUBFLOWS",
+		.type = MPS_OPT_INT,
+		.min = 1, .max = 4,
+		.def = "1",
+		CFG_FIELD(path_subflows),
+		.help = "fullmesh: subflows per pair of local entry and server "
+			"address. Above 1, a lossy path carries several "
+			"loss-limited flows (more aggressive than one TCP "
+			"flow there).",
+	},
+	{
 		.name = "local",
 		.env = "MPSHIM_LOCAL",
 		.type = MPS_OPT_LOCALS,

@@ -1,9 +1,13 @@
 /*
- * pm_fullmesh.c - one subflow per configured local address or interface.
+ * pm_fullmesh.c - subflows from every configured local address or interface.
  *
  * The initial subflow leaves from the first entry of `local` that has an
  * address of the destination's family; once the connection is up, every
- * other entry gets a subflow to the same server address.  An interface is
+ * other entry gets a subflow to the same server address.  `path_subflows`
+ * above 1 gives every pair of local entry and server address that many
+ * subflows (each from its own source port): on a lossy path a loss-based
+ * congestion control reaches about MSS/RTT x 1.22/sqrt(loss) per flow,
+ * whatever the path's rate, so only several flows can fill it.  An interface is
  * resolved to its current address each time (getifaddrs), so a DHCP change
  * between connections is followed.  Routing a bound source address out of
  * the matching interface is the host's policy routing (see mpshim(7)).
@@ -74,11 +78,15 @@ static void fm_discover(struct mps_meta *meta, const union mps_sockaddr *first)
 {
 	union mps_sockaddr found[MPS_MAX_SUBFLOWS];
 	int n = mps_addr_discover(meta->dest.sa.sa_family, found, MPS_MAX_SUBFLOWS);
+	long per = meta->cfg->path_subflows;
 
 	for (int k = 0; k < n; k++) {
+		long want = per;
+
 		if (first && mps_addr_same_host(&found[k].sa, &first->sa))
-			continue;
-		mps_path_add(meta, &found[k], &meta->dest, false, false);
+			want--;
+		while (want-- > 0)
+			mps_path_add(meta, &found[k], &meta->dest, false, false);
 	}
 }
 
@@ -92,16 +100,21 @@ static void fm_established(struct mps_meta *meta)
 	int family = meta->dest.sa.sa_family;
 
 	for (unsigned i = 0; i < cfg->n_local; i++) {
+		long want = cfg->path_subflows;
+
 		if (cfg->local[i].any_iface) {
 			fm_discover(meta, has_first ? &first : NULL);
 			continue;
 		}
-		/* an entry without an address yet still gets a path: it is
-		 * resolved at each attempt, and tried when an address appears */
+		/* an entry without an address yet still gets its paths: they
+		 * are resolved at each attempt, and tried when an address
+		 * appears */
 		if (!mps_addr_local_resolve(&cfg->local[i], family, &local) &&
 		    has_first && mps_addr_equal(&local.sa, &first.sa))
-			continue;
-		mps_path_add_local(meta, i, &meta->dest, is_backup(cfg, &cfg->local[i]));
+			want--;
+		while (want-- > 0)
+			mps_path_add_local(meta, i, &meta->dest,
+					   is_backup(cfg, &cfg->local[i]));
 	}
 }
 
@@ -111,12 +124,13 @@ static void fm_add_addr(struct mps_meta *meta, const union mps_sockaddr *remote)
 {
 	const struct mps_config *cfg = meta->cfg;
 
-	if (!cfg->n_local) {
-		mps_path_add(meta, NULL, remote, false, false);
-		return;
+	for (long k = 0; k < cfg->path_subflows; k++) {
+		if (!cfg->n_local)
+			mps_path_add(meta, NULL, remote, false, false);
+		for (unsigned i = 0; i < cfg->n_local; i++)
+			mps_path_add_local(meta, i, remote,
+					   is_backup(cfg, &cfg->local[i]));
 	}
-	for (unsigned i = 0; i < cfg->n_local; i++)
-		mps_path_add_local(meta, i, remote, is_backup(cfg, &cfg->local[i]));
 }
 
 const struct mps_pm_ops mps_pm_fullmesh = {

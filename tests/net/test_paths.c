@@ -565,3 +565,37 @@ Test(paths, discovered_interfaces_each_get_a_subflow)
 		  s.n_sf);
 	snprintf(client_env, sizeof(client_env), "MPSHIM_LOG=info");
 }
+
+/* path_subflows = 2: each of the two paths gets two subflows (distinct
+ * source ports), and all four carry data of an intact transfer.  One
+ * subflow per path is what the default gives: a regression that ignores
+ * the key shows as two subflows. */
+Test(paths, path_subflows_gives_each_path_several)
+{
+	struct xfer x;
+	struct h_stats s;
+	unsigned per_path[2] = { 0, 0 }, carried = 0;
+	pid_t curl;
+
+	topology_up("rate=30mbit,delay=10ms", "rate=30mbit,delay=20ms,loss=1%");
+	snprintf(client_env, sizeof(client_env), "MPSHIM_PATH_SUBFLOWS=2");
+	curl = xfer_start(&x, 16u << 20, 23, true);
+	xfer_finish(&x, curl, &s, NULL);
+	for (int i = 0; i < s.n_sf; i++) {
+		for (int p = 0; p < 2; p++)
+			if (starts_with(s.sf[i].local, cli_addr[p]) &&
+			    s.sf[i].local[strlen(cli_addr[p])] == ':')
+				per_path[p]++;
+		if (s.sf[i].recv)
+			carried++;
+		for (int k = 0; k < i; k++)
+			cr_assert_str_neq(s.sf[i].local, s.sf[k].local,
+					  "two subflows from one source port");
+	}
+	cr_log_info("%d subflows: %u on path 1, %u on path 2, %u carried data",
+		    s.n_sf, per_path[0], per_path[1], carried);
+	cr_assert_eq(per_path[0], 2, "path 1 has %u subflows", per_path[0]);
+	cr_assert_eq(per_path[1], 2, "path 2 has %u subflows", per_path[1]);
+	cr_assert_eq(carried, 4, "only %u of 4 subflows carried data", carried);
+	snprintf(client_env, sizeof(client_env), "MPSHIM_LOG=info");
+}

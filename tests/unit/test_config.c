@@ -1424,7 +1424,7 @@ Test(config, policy_per_destination)
 
 	mps_config_defaults(&cfg);
 	assert_set_ok("policy", "10.1.2.3:443 scheduler=redundant subflows=3 | "
-		      "*:22 local=10.0.0.1,10.0.0.2 backup=10.0.0.2");
+		      "*:22 local=10.0.0.1,10.0.0.2 backup=10.0.0.2 path_subflows=3");
 	cr_assert_eq(cfg.n_policy, 2);
 	inet_pton(AF_INET, "10.1.2.3", &a.sin_addr);
 	a.sin_port = htons(443);
@@ -1437,12 +1437,14 @@ Test(config, policy_per_destination)
 	cr_assert(mps_config_for_dest(&cfg, (struct sockaddr *)&b, &out));
 	cr_assert_eq(out.n_local, 2);
 	cr_assert_eq(out.n_backup, 1);
+	cr_assert_eq(out.path_subflows, 3);
 	cr_assert_str_eq(out.scheduler, "ecf");
 	b.sin_port = htons(80);
 	cr_assert(!mps_config_for_dest(&cfg, (struct sockaddr *)&b, &out));
 	/* keys a destination may not change, bad values, no key=value */
 	assert_set_fails("policy", "*:22 log_level=debug", -EINVAL);
 	assert_set_fails("policy", "*:22 subflows=99", -ERANGE);
+	assert_set_fails("policy", "*:22 path_subflows=5", -ERANGE);
 	assert_set_fails("policy", "*:22 subflows", -EINVAL);
 	assert_set_fails("policy", "nohost:22 subflows=2", -EINVAL);
 	cr_assert_eq(cfg.n_policy, 2, "a failed set leaves the old value");
