@@ -482,6 +482,27 @@ static int cmd_serve(int argc, char **argv)
 
 /* ---- bulk client ------------------------------------------------------- */
 
+/* The longest gaps between two reads, longest first: the report tells a
+ * stall at a failover from one at a congestion loss elsewhere in the run. */
+#define TOP_GAPS 8
+struct gap {
+	double len, at;
+};
+
+static void gap_note(struct gap *top, double len, double at)
+{
+	int i = TOP_GAPS - 1;
+
+	if (len <= top[i].len)
+		return;
+	while (i > 0 && top[i - 1].len < len) {
+		top[i] = top[i - 1];
+		i--;
+	}
+	top[i].len = len;
+	top[i].at = at;
+}
+
 static int cmd_bulk(int argc, char **argv)
 {
 	const char *dst = NULL, *local = NULL, *series = NULL;
@@ -497,6 +518,7 @@ static int cmd_bulk(int argc, char **argv)
 	long bad = -1;
 	size_t nbins;
 	uint64_t *bins;
+	struct gap top[TOP_GAPS] = { { 0, 0 } };
 
 	for (int i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "--connect") && i + 1 < argc)
@@ -556,6 +578,8 @@ static int cmd_bulk(int argc, char **argv)
 				max_gap = t - t_last;
 				gap_at = t_last;
 			}
+			if (t_first)
+				gap_note(top, t - t_last, t_last);
 			break;
 		}
 		if (poll(&p, 1, 100) == 0)
@@ -574,9 +598,12 @@ static int cmd_bulk(int argc, char **argv)
 		t = now_s();
 		if (!t_first) {
 			t_first = t;
-		} else if (t - t_last > max_gap) {
-			max_gap = t - t_last;
-			gap_at = t_last;
+		} else {
+			if (t - t_last > max_gap) {
+				max_gap = t - t_last;
+				gap_at = t_last;
+			}
+			gap_note(top, t - t_last, t_last);
 		}
 		t_last = t;
 		if (verify && bad < 0) {
@@ -614,12 +641,16 @@ out:
 	       "\"last_ms\": %.3f, \"bytes\": %" PRIu64 ", \"eof\": %s, "
 	       "\"verified\": %s, \"bad_offset\": %ld, \"max_gap_ms\": %.3f, "
 	       "\"max_gap_at_ms\": %.3f, \"cpu_user_s\": %.4f, \"cpu_sys_s\": %.4f, "
-	       "\"maxrss_kib\": %ld, \"error\": \"%s\"}\n",
+	       "\"maxrss_kib\": %ld, \"error\": \"%s\", \"gaps\": [",
 	       t0_wall, (t_conn - t0) * 1e3, t_first ? (t_first - t0) * 1e3 : -1.0,
 	       t_last ? (t_last - t0) * 1e3 : -1.0, got, eof ? "true" : "false",
 	       !verify ? "null" : bad < 0 ? "true" : "false", bad,
 	       max_gap * 1e3, gap_at ? (gap_at - t0) * 1e3 : -1.0,
 	       u1 - u0, s1 - s0, maxrss_kib(), err);
+	for (int i = 0; i < TOP_GAPS && top[i].len > 0; i++)
+		printf("%s[%.3f, %.3f]", i ? ", " : "", (top[i].at - t0) * 1e3,
+		       top[i].len * 1e3);
+	printf("]}\n");
 	/* the result must survive a crash in exit handlers (a preloaded lib) */
 	fflush(stdout);
 	return err[0] ? 1 : 0;
