@@ -251,6 +251,28 @@ bool mps_subflow_holds(const struct mps_subflow *sf);
 void mps_metrics_free(struct mps_engine *eng);
 
 /*
+ * nofile.c: out of descriptors.  A listener whose accept4() failed for
+ * want of a descriptor takes the waiting connection with the engine's
+ * spare (eng->spare_fd), or, with no spare to be had, stops polling for
+ * MPS_NOFILE_PAUSE_MS: either way the loop does not spin on it.
+ */
+#define MPS_NOFILE_PAUSE_MS	100
+/* EMFILE, ENFILE, or no kernel memory for the socket. */
+bool mps_nofile_errno(int err);
+/* Rate limit for the warnings: true at most every 10 s per *last_ns. */
+bool mps_nofile_warn_due(uint64_t *last_ns);
+/* The next connection waiting on lfd, accepted (accept4 flags) in the
+ * spare's place: the spare is gone until mps_nofile_spare_restore after
+ * the descriptor is closed.  -EAGAIN: none waiting; -EMFILE: no spare,
+ * or it did not help (pause the listener). */
+int mps_nofile_accept_spare(struct mps_engine *eng, int lfd, int flags);
+/* Take a spare again if there is none (cheap when there is one). */
+void mps_nofile_spare_restore(struct mps_engine *eng);
+/* Reset the next connection waiting on lfd, with the spare: 1 one was
+ * refused, try the next; 0 none waiting; -1 no spare (pause). */
+int mps_nofile_refuse(struct mps_engine *eng, int lfd);
+
+/*
  * forward.c: forward mode.  Server side: a HELLO that names a target (or
  * reaches a listener without a backend) is challenged, its AUTH checked,
  * its destination judged, and only then connected.  Client side: a

@@ -38,8 +38,6 @@
  * silent plain client pays it once, as the delay of the server's banner. */
 #define CLASSIFY_MIN_MS		50
 #define CLASSIFY_REPEEK_MS	2
-#define NOFILE_PAUSE_MS		100	/* no spare descriptor: wait, then accept */
-#define NOFILE_WARN_NS		(10 * 1000000000ull)	/* at most one warning */
 
 struct handoff_item {
 	int fd;
@@ -76,7 +74,8 @@ static bool backlog_full(const struct mps_listener *lst)
  * Accepting pauses (the accept op not submitted, lst->acc_paused) for
  * two reasons: the application's backlog is full, until a connection
  * leaves it; or descriptors ran out with no spare to refuse one, for
- * NOFILE_PAUSE_MS (lst->acc_pause armed).  It resumes when neither holds.
+ * MPS_NOFILE_PAUSE_MS (lst->acc_pause armed).  It resumes when neither
+ * holds.
  */
 static void accept_pause(struct mps_listener *lst, uint64_t nofile_ms)
 {
@@ -121,8 +120,7 @@ static struct mps_listener *listener_new(struct mps_engine *eng, int fd,
 	mps_timer_init(&lst->acc_pause, accept_pause_end, lst);
 	/* the spare is taken while descriptors are plenty: it is the one
 	 * that lets a listener refuse a connection when they run out */
-	if (eng->spare_fd < 0)
-		eng->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	mps_nofile_spare_restore(eng);
 	return lst;
 }
 
@@ -566,44 +564,21 @@ void mps_meta_plain_client(struct mps_subflow *sf)
 /* ------------------------------------------------------------------ */
 /* accepting                                                           */
 
-static bool errno_nofile(int err)
-{
-	return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
-}
-
 /*
  * accept4 failed for want of a descriptor (or memory).  The connection
  * stays in the backlog and keeps the listener readable, so polling it
  * again would spin.  Take it with the spare descriptor and reset it, as a
  * server that cannot serve it would: the client learns at once instead
- * of waiting.  1: one refused, try the next; 0: the backlog is empty;
- * -1: no spare (taken by another thread of the shim's application), so
- * pause the listener for a moment instead.
+ * of waiting (nofile.c).  1: one refused, try the next; 0: the backlog is
+ * empty; -1: no spare (lent to a scrape, or taken by another thread of
+ * the shim's application), so pause the listener for a moment instead.
  */
 static int listener_refuse_one(struct mps_listener *lst, int err)
 {
-	struct mps_engine *eng = lst->eng;
-	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-	uint64_t now = mps_clock_ns();
-	int fd;
-
-	if (!lst->nofile_warn_ns || now - lst->nofile_warn_ns > NOFILE_WARN_NS) {
-		lst->nofile_warn_ns = now;
+	if (mps_nofile_warn_due(&lst->nofile_warn_ns))
 		mps_warn("accept: %s: refusing new connections until descriptors "
 			 "free up", strerror(err));
-	}
-	if (eng->spare_fd < 0)
-		eng->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (eng->spare_fd < 0)
-		return -1;
-	close(eng->spare_fd);
-	fd = accept4(lst->fd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd >= 0) {
-		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-		close(fd);
-	}
-	eng->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	return fd >= 0 ? 1 : 0;
+	return mps_nofile_refuse(lst->eng, lst->fd);
 }
 
 static void listener_accept(struct mps_op *op, int res)
@@ -637,7 +612,7 @@ static void listener_accept(struct mps_op *op, int res)
 
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			if (!errno_nofile(errno)) {
+			if (!mps_nofile_errno(errno)) {
 				if (errno != EAGAIN)
 					mps_warn("accept: %s", strerror(errno));
 				break;
@@ -646,7 +621,7 @@ static void listener_accept(struct mps_op *op, int res)
 			if (rc > 0)
 				continue;
 			if (rc < 0) {
-				accept_pause(lst, NOFILE_PAUSE_MS);
+				accept_pause(lst, MPS_NOFILE_PAUSE_MS);
 				return;
 			}
 			break;

@@ -27,9 +27,11 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 #include "harness.h"
+#include "stats.h"
 
 /* mps-stream fetch exit statuses (tests/helpers/mps-stream.c) */
 enum { APP_OK = 0, APP_REFUSED = 10, APP_RESET = 11, APP_EOF = 12, APP_CORRUPT = 13,
@@ -349,6 +351,32 @@ Test(faults, backend_resets_mid_transfer)
 /* ---- descriptors run out ---------------------------------------------------- */
 
 /*
+ * Silent TCP clients to proxyd (it waits hello_timeout for their first
+ * bytes) until proxyd holds `limit` descriptors, at most `max` of them
+ * into silent[]: how many were opened.
+ */
+static int exhaust_descriptors(int *silent, int max, int limit)
+{
+	int n = 0, fds = 0;
+
+	while (n < max) {
+		struct sockaddr_in sin = { .sin_family = AF_INET };
+
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		sin.sin_port = htons((uint16_t)proxy_port);
+		silent[n] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		cr_assert_eq(connect(silent[n], (struct sockaddr *)&sin, sizeof(sin)), 0);
+		n++;
+		for (int t = 0; t < 20 && (fds = h_proc_fds(proxyd_pid)) < limit; t++)
+			ms_sleep(10);
+		if (fds >= limit)
+			break;
+	}
+	cr_assert_geq(fds, limit, "proxyd never reached its limit (%d fds)", fds);
+	return n;
+}
+
+/*
  * proxyd at its descriptor limit: silent TCP clients (proxyd waits
  * hello_timeout, 20 s here, for their first bytes) hold every descriptor.
  * A new connection must be refused or reset at once, without proxyd
@@ -363,7 +391,7 @@ Test(faults, proxyd_out_of_descriptors_refuses_then_recovers)
 	const char *eout = out_file("established"), *nout = out_file("new");
 	char *established[] = { "-s", "64000000", "-P", "1000000:4000", NULL };
 	char *fresh[] = { "-s", "1000000", "-t", "8000", NULL };
-	int silent[LIMIT], n_silent = 0, base_fds, fds = 0, rc;
+	int silent[LIMIT], n_silent, base_fds, fds = 0, rc;
 	long cpu0, cpu1;
 	pid_t e, nw;
 
@@ -373,20 +401,7 @@ Test(faults, proxyd_out_of_descriptors_refuses_then_recovers)
 	base_fds = h_proc_fds(proxyd_pid);
 	e = app_start(eout, established, NULL);
 	app_wait_line(eout, "paused");
-	while (n_silent < LIMIT) {
-		struct sockaddr_in sin = { .sin_family = AF_INET };
-
-		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		sin.sin_port = htons((uint16_t)proxy_port);
-		silent[n_silent] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		cr_assert_eq(connect(silent[n_silent], (struct sockaddr *)&sin, sizeof(sin)), 0);
-		n_silent++;
-		for (int t = 0; t < 20 && (fds = h_proc_fds(proxyd_pid)) < LIMIT; t++)
-			ms_sleep(10);
-		if (fds >= LIMIT)
-			break;
-	}
-	cr_assert_geq(fds, LIMIT, "proxyd never reached its limit (%d fds)", fds);
+	n_silent = exhaust_descriptors(silent, LIMIT, LIMIT);
 	cpu0 = h_proc_cpu_ticks(proxyd_pid);
 	nw = app_start(nout, fresh, NULL);
 	rc = app_end(nw, 5000, nout);
@@ -525,6 +540,107 @@ Test(faults, busy_metrics_slots_do_not_spin)
 	cr_assert(!strncmp(buf, "HTTP/1.0 200", 12), "answer: %s", buf);
 	for (int i = 1; i <= SLOTS; i++)
 		close(idle[i]);
+	assert_proxyd_alive();
+}
+
+/* One scrape of proxyd's metrics, bounded by timeout_ms: true when it
+ * was answered with the metrics. */
+static bool scrape_once(int timeout_ms)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+	static char text[16384];
+	size_t have = 0;
+	ssize_t r;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	cr_assert_geq(fd, 0);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons((uint16_t)metrics_port);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) ||
+	    send(fd, "GET /metrics HTTP/1.0\r\n\r\n", 25, MSG_NOSIGNAL) != 25) {
+		close(fd);
+		return false;
+	}
+	while (have < sizeof(text) - 1 &&
+	       (r = recv(fd, text + have, sizeof(text) - 1 - have, 0)) > 0)
+		have += (size_t)r;
+	close(fd);
+	text[have] = '\0';
+	return !strncmp(text, "HTTP/1.0 200", 12) && strstr(text, "\nmpshim_connections_open ");
+}
+
+/* Ask proxyd's stats socket (@mpshim/stats/PID) for its snapshot,
+ * bounded by timeout_ms: true when it answered with one. */
+static bool stats_socket_answers(int timeout_ms)
+{
+	struct sockaddr_un sun;
+	socklen_t len = mps_stats_socket_addr(proxyd_pid, &sun);
+	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+	static char text[65536];
+	size_t have = 0;
+	ssize_t r;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	cr_assert_geq(fd, 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sun, len)) {
+		close(fd);
+		return false;
+	}
+	while (have < sizeof(text) - 1 &&
+	       (r = recv(fd, text + have, sizeof(text) - 1 - have, 0)) > 0)
+		have += (size_t)r;
+	close(fd);
+	text[have] = '\0';
+	return !strncmp(text, "{\"mpshim_stats\"", 15) && !strstr(text, "\"error\"");
+}
+
+/*
+ * proxyd at its descriptor limit (silent clients hold every descriptor):
+ * accept4 on the metrics listener fails with EMFILE, and a scrape left in
+ * its backlog would keep it readable.  Scraping over and over meanwhile
+ * must not make proxyd spin; the scrapes are answered even now (each in
+ * the place of the spare descriptor), as is the stats socket; and when
+ * the clients leave, scraping works as before.
+ */
+Test(faults, metrics_out_of_descriptors_do_not_spin)
+{
+	enum { LIMIT = 48, SCRAPES = 8 };
+	char *penv[] = { "MPSHIM_HELLO_TIMEOUT=20s", NULL };
+	int silent[LIMIT], n_silent, answered = 0;
+	long cpu0, cpu1;
+	struct timespec t0, t1;
+	long ms;
+
+	backend_start();
+	proxyd_start(penv, LIMIT);
+	cr_assert(scrape_once(2000), "no scrape answered before the test");
+	n_silent = exhaust_descriptors(silent, LIMIT, LIMIT);
+	ms_sleep(200);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cpu0 = h_proc_cpu_ticks(proxyd_pid);
+	for (int i = 0; i < SCRAPES; i++)
+		answered += scrape_once(250);
+	cr_assert(stats_socket_answers(1000), "the stats socket did not answer while "
+		  "proxyd was out of descriptors");
+	ms_sleep(500);
+	cpu1 = h_proc_cpu_ticks(proxyd_pid);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	cr_log_info("out of descriptors: %d of %d scrapes answered, proxyd CPU %ld ticks "
+		    "in %ld ms", answered, SCRAPES, cpu1 - cpu0, ms);
+	cr_assert_leq(cpu1 - cpu0, 20, "proxyd spun: %ld ticks in %ld ms", cpu1 - cpu0, ms);
+	cr_assert_eq(answered, SCRAPES, "only %d of %d scrapes were answered while "
+		     "proxyd was out of descriptors", answered, SCRAPES);
+	assert_proxyd_alive();
+	for (int i = 0; i < n_silent; i++)
+		close(silent[i]);
+	cr_assert(scrape_once(2000), "no scrape answered after descriptors came back");
+	cr_assert(stats_socket_answers(2000), "the stats socket did not answer after "
+		  "descriptors came back");
+	assert_fresh_connection_works();
 	assert_proxyd_alive();
 }
 
