@@ -575,10 +575,46 @@ void mps_meta_plain_client(struct mps_subflow *sf)
  */
 static int listener_refuse_one(struct mps_listener *lst, int err)
 {
+	int rc;
+
 	if (mps_nofile_warn_due(&lst->nofile_warn_ns))
 		mps_warn("accept: %s: refusing new connections until descriptors "
 			 "free up", strerror(err));
-	return mps_nofile_refuse(lst->eng, lst->fd);
+	if (!lst->ho)	/* proxyd: additional subflows make room */
+		mps_nofile_out(lst->eng, err);
+	rc = mps_nofile_refuse(lst->eng, lst->fd);
+	if (rc > 0)
+		lst->eng->cnt.nofile_refused++;
+	return rc;
+}
+
+/*
+ * proxyd: a connection just accepted for which no backend descriptor is
+ * left (nofile.c counts a backend owed to each one still classifying) is
+ * reset at once.  Accepting it would take a descriptor that a client
+ * accepted before needs for its backend, and a burst larger than what
+ * fits would then be accepted whole and refused whole at its HELLOs.
+ */
+static bool listener_admit(struct mps_listener *lst, int fd, bool *owes)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	uint8_t type;
+
+	*owes = false;
+	if (lst->ho)
+		return true;
+	/* a JOIN, which needs no backend, has mostly sent its first bytes
+	 * by now: a crowd of JOINs must not keep a new client out */
+	*owes = recv(fd, &type, 1, MSG_PEEK | MSG_DONTWAIT) != 1 || type != MPS_FT_JOIN;
+	if (mps_nofile_admit(lst->eng, fd, *owes))
+		return true;
+	if (mps_nofile_warn_due(&lst->nofile_warn_ns))
+		mps_warn("accept: no descriptor left for a backend: refusing new "
+			 "connections until descriptors free up");
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+	lst->eng->cnt.nofile_refused++;
+	return false;
 }
 
 static void listener_accept(struct mps_op *op, int res)
@@ -599,6 +635,7 @@ static void listener_accept(struct mps_op *op, int res)
 		union mps_sockaddr peer;
 		socklen_t plen = sizeof(peer);
 		struct mps_subflow *sf;
+		bool owes;
 		int fd;
 
 		if (backlog_full(lst)) {
@@ -626,11 +663,14 @@ static void listener_accept(struct mps_op *op, int res)
 			}
 			break;
 		}
+		if (!listener_admit(lst, fd, &owes))
+			continue;
 		sf = mps_subflow_new(eng, fd);
 		if (!sf) {
 			close(fd);
 			continue;
 		}
+		sf->owes_backend = owes;
 		sf->remote = peer;
 		plen = sizeof(sf->local);
 		getsockname(fd, &sf->local.sa, &plen);
@@ -642,6 +682,7 @@ static void listener_accept(struct mps_op *op, int res)
 		if (eng->unclassified)
 			eng->unclassified->lprev = sf;
 		eng->unclassified = sf;
+		eng->nofile_owed += owes;
 		if (lst->ho) {
 			lst->classifying++;
 			/* subflow options wait until it proves multipath */

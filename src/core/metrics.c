@@ -98,14 +98,16 @@ static int format(const struct mps_engine *eng, char *buf, size_t len)
 		"# HELP mpshim_fallbacks_total Connections carried as plain TCP because the peer is not mpshim.\n"
 		"# TYPE mpshim_fallbacks_total counter\n"
 		"mpshim_fallbacks_total %lu\n"
-		"# HELP mpshim_refusals_total Handshakes and frames refused, by reason.\n"
+		"# HELP mpshim_refusals_total Handshakes, frames and connections (for want of descriptors) refused, by reason.\n"
 		"# TYPE mpshim_refusals_total counter\n"
 		"mpshim_refusals_total{reason=\"join\"} %lu\n"
 		"mpshim_refusals_total{reason=\"handshake\"} %lu\n"
-		"mpshim_refusals_total{reason=\"protocol\"} %lu\n",
+		"mpshim_refusals_total{reason=\"protocol\"} %lu\n"
+		"mpshim_refusals_total{reason=\"descriptors\"} %lu\n",
 		c->metas_open, c->metas_total, c->subflows_open, c->plain_relays,
 		c->bytes_sent, c->bytes_recv, c->reinjected_bytes, c->fallbacks,
-		c->join_refused, c->handshake_failed, c->proto_errors);
+		c->join_refused, c->handshake_failed, c->proto_errors,
+		c->nofile_refused);
 	if (n < 0 || (size_t)n >= len)
 		return n;
 	m = snprintf(buf + n, len - (size_t)n,
@@ -124,10 +126,19 @@ static int format(const struct mps_engine *eng, char *buf, size_t len)
 	if (n < 0 || (size_t)n >= len)
 		return n;
 	/* behind a load balancer, unknown_token counts JOINs balanced to
-	 * another instance than their connection's */
-	return by_reason(buf, len, n, "mpshim_join_refusals_total",
-			 "JOINs refused, by reason.",
-			 mps_join_refusal_name, c->join_refused_by, MPS_JOIN_REASONS);
+	 * another instance than their connection's; descriptors, those
+	 * refused to keep descriptors for new connections (nofile.c) */
+	n = by_reason(buf, len, n, "mpshim_join_refusals_total",
+		      "JOINs refused, by reason.",
+		      mps_join_refusal_name, c->join_refused_by, MPS_JOIN_REASONS);
+	if (n < 0 || (size_t)n >= len)
+		return n;
+	m = snprintf(buf + n, len - (size_t)n,
+		"# HELP mpshim_subflows_shed_total Additional subflows closed to keep descriptors for new connections.\n"
+		"# TYPE mpshim_subflows_shed_total counter\n"
+		"mpshim_subflows_shed_total %lu\n",
+		c->subflows_shed);
+	return m < 0 ? m : n + m;
 }
 
 static struct mps_scrape *scrape_free_slot(struct mps_metrics *m)
