@@ -1090,6 +1090,10 @@ void mps_engine_unclassified_unlink(struct mps_subflow *sf)
 	if (sf->lnext)
 		sf->lnext->lprev = sf->lprev;
 	sf->lnext = sf->lprev = NULL;
+	if (sf->owes_backend) {
+		sf->owes_backend = false;
+		eng->nofile_owed--;
+	}
 	if (sf->listener && sf->listener->ho)
 		mps_listener_classified(sf->listener);
 }
@@ -1367,6 +1371,7 @@ const char *mps_join_refusal_name(unsigned reason)
 		[MPS_JOIN_REPLAY] = "replayed_nonce",
 		[MPS_JOIN_LIMIT] = "subflow_limit",
 		[MPS_JOIN_BAD_HMAC] = "bad_hmac",
+		[MPS_JOIN_DESCRIPTORS] = "descriptors",
 	};
 	return reason < MPS_JOIN_REASONS ? names[reason] : "?";
 }
@@ -1402,6 +1407,13 @@ int mps_meta_server_join(struct mps_subflow *sf, const struct mps_frame *f)
 			mps_engine_join_refused(eng, MPS_JOIN_REPLAY);
 			return -EACCES;
 		}
+	}
+	if (!mps_nofile_join_ok(eng, sf)) {
+		/* the connection goes on over the subflows it has; the
+		 * client tries the path again after its backoff */
+		mps_debug("meta %u: JOIN refused from %s: descriptors", meta->id, a);
+		mps_engine_join_refused(eng, MPS_JOIN_DESCRIPTORS);
+		return -EACCES;
 	}
 	meta->seen_nonces[meta->n_seen_nonces++ % 32] = f->u.join.nonce;
 	mps_engine_unclassified_unlink(sf);
@@ -1688,6 +1700,7 @@ int mps_engine_new(struct mps_engine **out, const struct mps_config *cfg)
 	eng->nlfd = -1;
 	eng->stats_fd = -1;
 	eng->spare_fd = -1;
+	eng->nofile_base = -1;
 	eng->t_start_ns = mps_clock_ns();
 	pthread_mutex_init(&eng->lock, NULL);
 	mps_sched_init();

@@ -172,6 +172,8 @@ enum mps_join_refusal {
 	MPS_JOIN_REPLAY,	/* a nonce seen before for that connection */
 	MPS_JOIN_LIMIT,		/* the connection holds MPS_MAX_SUBFLOWS */
 	MPS_JOIN_BAD_HMAC,	/* JOIN_CONFIRM does not verify */
+	MPS_JOIN_DESCRIPTORS,	/* proxyd: fewer descriptors free than its
+				 * reserve for new connections */
 	MPS_JOIN_REASONS,
 };
 /* "unknown_token", ...: the reason as metrics and logs name it. */
@@ -185,6 +187,10 @@ struct mps_engine_counters {
 	unsigned long fwd_accepted;			/* forward clients let through */
 	unsigned long fwd_refused[MPS_FWD_REASONS];
 	unsigned long join_refused_by[MPS_JOIN_REASONS];	/* sum: join_refused */
+	unsigned long subflows_shed;	/* proxyd: additional subflows closed to
+					 * keep descriptors for new connections */
+	unsigned long nofile_refused;	/* connections reset at accept for
+					 * want of descriptors */
 };
 void mps_engine_counters(const struct mps_engine *eng,
 			 struct mps_engine_counters *out);

@@ -76,9 +76,18 @@ struct mps_engine {
 	struct mps_subflow *graveyard;		/* released, freed after the flush */
 	struct mps_pump *pumps;
 	struct mps_listener *listeners;
-	int spare_fd;				/* listener.c: spent to refuse a
+	int spare_fd;				/* nofile.c: spent to take a
 						 * connection when out of
 						 * descriptors; -1 */
+	/* nofile.c: proxyd's descriptors in use are nofile_base plus what
+	 * the counters hold (-1: not measured yet) */
+	long nofile_base;
+	bool nofile_none_extra;			/* the last look for an additional
+						 * subflow to close found none */
+	unsigned long nofile_shedding;		/* subflows closed for their
+						 * descriptors, not released yet */
+	unsigned long nofile_owed;		/* unclassified with owes_backend */
+	uint64_t nofile_join_warn_ns, nofile_shed_warn_ns;
 	unsigned next_meta_id;		/* atomic: mps_engine_connect draws too */
 
 	/* commands from other threads, woken through an eventfd */
@@ -249,6 +258,49 @@ bool mps_subflow_holds(const struct mps_subflow *sf);
 
 /* metrics.c */
 void mps_metrics_free(struct mps_engine *eng);
+
+/*
+ * nofile.c: out of descriptors.  A listener whose accept4() failed for
+ * want of a descriptor takes the waiting connection with the engine's
+ * spare (eng->spare_fd), or, with no spare to be had, stops polling for
+ * MPS_NOFILE_PAUSE_MS: either way the loop does not spin on it.
+ */
+#define MPS_NOFILE_PAUSE_MS	100
+/* EMFILE, ENFILE, or no kernel memory for the socket. */
+bool mps_nofile_errno(int err);
+/* Rate limit for the warnings: true at most every 10 s per *last_ns. */
+bool mps_nofile_warn_due(uint64_t *last_ns);
+/* The next connection waiting on lfd, accepted (accept4 flags) in the
+ * spare's place: the spare is gone until mps_nofile_spare_restore after
+ * the descriptor is closed.  -EAGAIN: none waiting; -EMFILE: no spare,
+ * or it did not help (pause the listener). */
+int mps_nofile_accept_spare(struct mps_engine *eng, int lfd, int flags);
+/* Take a spare again if there is none (cheap when there is one). */
+void mps_nofile_spare_restore(struct mps_engine *eng);
+/* Reset the next connection waiting on lfd, with the spare: 1 one was
+ * refused, try the next; 0 none waiting; -1 no spare (pause). */
+int mps_nofile_refuse(struct mps_engine *eng, int lfd);
+/*
+ * proxyd's reserve: descriptors kept for new connections (a first
+ * subflow and its backend), which additional subflows may not take.
+ * join_ok: may the JOIN on sf (its own descriptor counted) be accepted?
+ * Always true on the shim's listeners, whose descriptors are the
+ * application's.
+ * admit: fd was just accepted on a backend listener: can it be served
+ * (itself, and the backend a HELLO or a plain client will need unless
+ * its first bytes say JOIN)?  If not, additional subflows are closed
+ * first to make room.  A subflow let in that may need a backend has
+ * owes_backend set and counts in eng->nofile_owed until it leaves the
+ * unclassified list.
+ * out: accept4 on a backend listener failed with err (EMFILE: every
+ * descriptor is taken now): make room the same way.
+ */
+bool mps_nofile_join_ok(struct mps_engine *eng, const struct mps_subflow *sf);
+bool mps_nofile_admit(struct mps_engine *eng, int fd, bool owes_backend);
+void mps_nofile_out(struct mps_engine *eng, int err);
+/* sf's socket was closed (subflow.c): count a closed additional subflow's
+ * descriptor as back. */
+void mps_nofile_released(struct mps_subflow *sf);
 
 /*
  * forward.c: forward mode.  Server side: a HELLO that names a target (or

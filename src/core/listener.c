@@ -38,8 +38,6 @@
  * silent plain client pays it once, as the delay of the server's banner. */
 #define CLASSIFY_MIN_MS		50
 #define CLASSIFY_REPEEK_MS	2
-#define NOFILE_PAUSE_MS		100	/* no spare descriptor: wait, then accept */
-#define NOFILE_WARN_NS		(10 * 1000000000ull)	/* at most one warning */
 
 struct handoff_item {
 	int fd;
@@ -76,7 +74,8 @@ static bool backlog_full(const struct mps_listener *lst)
  * Accepting pauses (the accept op not submitted, lst->acc_paused) for
  * two reasons: the application's backlog is full, until a connection
  * leaves it; or descriptors ran out with no spare to refuse one, for
- * NOFILE_PAUSE_MS (lst->acc_pause armed).  It resumes when neither holds.
+ * MPS_NOFILE_PAUSE_MS (lst->acc_pause armed).  It resumes when neither
+ * holds.
  */
 static void accept_pause(struct mps_listener *lst, uint64_t nofile_ms)
 {
@@ -121,8 +120,7 @@ static struct mps_listener *listener_new(struct mps_engine *eng, int fd,
 	mps_timer_init(&lst->acc_pause, accept_pause_end, lst);
 	/* the spare is taken while descriptors are plenty: it is the one
 	 * that lets a listener refuse a connection when they run out */
-	if (eng->spare_fd < 0)
-		eng->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	mps_nofile_spare_restore(eng);
 	return lst;
 }
 
@@ -566,44 +564,57 @@ void mps_meta_plain_client(struct mps_subflow *sf)
 /* ------------------------------------------------------------------ */
 /* accepting                                                           */
 
-static bool errno_nofile(int err)
-{
-	return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
-}
-
 /*
  * accept4 failed for want of a descriptor (or memory).  The connection
  * stays in the backlog and keeps the listener readable, so polling it
  * again would spin.  Take it with the spare descriptor and reset it, as a
  * server that cannot serve it would: the client learns at once instead
- * of waiting.  1: one refused, try the next; 0: the backlog is empty;
- * -1: no spare (taken by another thread of the shim's application), so
- * pause the listener for a moment instead.
+ * of waiting (nofile.c).  1: one refused, try the next; 0: the backlog is
+ * empty; -1: no spare (lent to a scrape, or taken by another thread of
+ * the shim's application), so pause the listener for a moment instead.
  */
 static int listener_refuse_one(struct mps_listener *lst, int err)
 {
-	struct mps_engine *eng = lst->eng;
-	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-	uint64_t now = mps_clock_ns();
-	int fd;
+	int rc;
 
-	if (!lst->nofile_warn_ns || now - lst->nofile_warn_ns > NOFILE_WARN_NS) {
-		lst->nofile_warn_ns = now;
+	if (mps_nofile_warn_due(&lst->nofile_warn_ns))
 		mps_warn("accept: %s: refusing new connections until descriptors "
 			 "free up", strerror(err));
-	}
-	if (eng->spare_fd < 0)
-		eng->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (eng->spare_fd < 0)
-		return -1;
-	close(eng->spare_fd);
-	fd = accept4(lst->fd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd >= 0) {
-		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-		close(fd);
-	}
-	eng->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	return fd >= 0 ? 1 : 0;
+	if (!lst->ho)	/* proxyd: additional subflows make room */
+		mps_nofile_out(lst->eng, err);
+	rc = mps_nofile_refuse(lst->eng, lst->fd);
+	if (rc > 0)
+		lst->eng->cnt.nofile_refused++;
+	return rc;
+}
+
+/*
+ * proxyd: a connection just accepted for which no backend descriptor is
+ * left (nofile.c counts a backend owed to each one still classifying) is
+ * reset at once.  Accepting it would take a descriptor that a client
+ * accepted before needs for its backend, and a burst larger than what
+ * fits would then be accepted whole and refused whole at its HELLOs.
+ */
+static bool listener_admit(struct mps_listener *lst, int fd, bool *owes)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	uint8_t type;
+
+	*owes = false;
+	if (lst->ho)
+		return true;
+	/* a JOIN, which needs no backend, has mostly sent its first bytes
+	 * by now: a crowd of JOINs must not keep a new client out */
+	*owes = recv(fd, &type, 1, MSG_PEEK | MSG_DONTWAIT) != 1 || type != MPS_FT_JOIN;
+	if (mps_nofile_admit(lst->eng, fd, *owes))
+		return true;
+	if (mps_nofile_warn_due(&lst->nofile_warn_ns))
+		mps_warn("accept: no descriptor left for a backend: refusing new "
+			 "connections until descriptors free up");
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+	lst->eng->cnt.nofile_refused++;
+	return false;
 }
 
 static void listener_accept(struct mps_op *op, int res)
@@ -624,6 +635,7 @@ static void listener_accept(struct mps_op *op, int res)
 		union mps_sockaddr peer;
 		socklen_t plen = sizeof(peer);
 		struct mps_subflow *sf;
+		bool owes;
 		int fd;
 
 		if (backlog_full(lst)) {
@@ -637,7 +649,7 @@ static void listener_accept(struct mps_op *op, int res)
 
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			if (!errno_nofile(errno)) {
+			if (!mps_nofile_errno(errno)) {
 				if (errno != EAGAIN)
 					mps_warn("accept: %s", strerror(errno));
 				break;
@@ -646,16 +658,19 @@ static void listener_accept(struct mps_op *op, int res)
 			if (rc > 0)
 				continue;
 			if (rc < 0) {
-				accept_pause(lst, NOFILE_PAUSE_MS);
+				accept_pause(lst, MPS_NOFILE_PAUSE_MS);
 				return;
 			}
 			break;
 		}
+		if (!listener_admit(lst, fd, &owes))
+			continue;
 		sf = mps_subflow_new(eng, fd);
 		if (!sf) {
 			close(fd);
 			continue;
 		}
+		sf->owes_backend = owes;
 		sf->remote = peer;
 		plen = sizeof(sf->local);
 		getsockname(fd, &sf->local.sa, &plen);
@@ -667,6 +682,7 @@ static void listener_accept(struct mps_op *op, int res)
 		if (eng->unclassified)
 			eng->unclassified->lprev = sf;
 		eng->unclassified = sf;
+		eng->nofile_owed += owes;
 		if (lst->ho) {
 			lst->classifying++;
 			/* subflow options wait until it proves multipath */

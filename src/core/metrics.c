@@ -11,7 +11,12 @@
  * The listener is polled only while a scrape slot is free: with all of
  * them busy, a client waiting in the backlog would keep the listener
  * readable and the loop would wake for it over and over, accepting
- * nothing.  The slot that frees first polls it again.
+ * nothing.  The slot that frees first polls it again.  For the same
+ * reason, out of descriptors, a scrape is accepted in the place of the
+ * engine's spare descriptor (nofile.c), which comes back when it ends;
+ * with the spare lent out already, the listener rests for
+ * MPS_NOFILE_PAUSE_MS.  So a scrape is answered even then, when the
+ * numbers matter most, and waiting scrapers cost no CPU.
  */
 #include <errno.h>
 #include <poll.h>
@@ -37,6 +42,8 @@ struct mps_metrics {
 	struct mps_engine *eng;
 	int lfd;
 	struct mps_op acc;
+	struct mps_timer pause;		/* out of descriptors, no spare */
+	uint64_t nofile_warn_ns;	/* last "out of descriptors" warning */
 	struct mps_scrape scrapes[MPS_METRICS_MAX_SCRAPES];
 };
 
@@ -91,14 +98,16 @@ static int format(const struct mps_engine *eng, char *buf, size_t len)
 		"# HELP mpshim_fallbacks_total Connections carried as plain TCP because the peer is not mpshim.\n"
 		"# TYPE mpshim_fallbacks_total counter\n"
 		"mpshim_fallbacks_total %lu\n"
-		"# HELP mpshim_refusals_total Handshakes and frames refused, by reason.\n"
+		"# HELP mpshim_refusals_total Handshakes, frames and connections (for want of descriptors) refused, by reason.\n"
 		"# TYPE mpshim_refusals_total counter\n"
 		"mpshim_refusals_total{reason=\"join\"} %lu\n"
 		"mpshim_refusals_total{reason=\"handshake\"} %lu\n"
-		"mpshim_refusals_total{reason=\"protocol\"} %lu\n",
+		"mpshim_refusals_total{reason=\"protocol\"} %lu\n"
+		"mpshim_refusals_total{reason=\"descriptors\"} %lu\n",
 		c->metas_open, c->metas_total, c->subflows_open, c->plain_relays,
 		c->bytes_sent, c->bytes_recv, c->reinjected_bytes, c->fallbacks,
-		c->join_refused, c->handshake_failed, c->proto_errors);
+		c->join_refused, c->handshake_failed, c->proto_errors,
+		c->nofile_refused);
 	if (n < 0 || (size_t)n >= len)
 		return n;
 	m = snprintf(buf + n, len - (size_t)n,
@@ -117,10 +126,19 @@ static int format(const struct mps_engine *eng, char *buf, size_t len)
 	if (n < 0 || (size_t)n >= len)
 		return n;
 	/* behind a load balancer, unknown_token counts JOINs balanced to
-	 * another instance than their connection's */
-	return by_reason(buf, len, n, "mpshim_join_refusals_total",
-			 "JOINs refused, by reason.",
-			 mps_join_refusal_name, c->join_refused_by, MPS_JOIN_REASONS);
+	 * another instance than their connection's; descriptors, those
+	 * refused to keep descriptors for new connections (nofile.c) */
+	n = by_reason(buf, len, n, "mpshim_join_refusals_total",
+		      "JOINs refused, by reason.",
+		      mps_join_refusal_name, c->join_refused_by, MPS_JOIN_REASONS);
+	if (n < 0 || (size_t)n >= len)
+		return n;
+	m = snprintf(buf + n, len - (size_t)n,
+		"# HELP mpshim_subflows_shed_total Additional subflows closed to keep descriptors for new connections.\n"
+		"# TYPE mpshim_subflows_shed_total counter\n"
+		"mpshim_subflows_shed_total %lu\n",
+		c->subflows_shed);
+	return m < 0 ? m : n + m;
 }
 
 static struct mps_scrape *scrape_free_slot(struct mps_metrics *m)
@@ -131,10 +149,11 @@ static struct mps_scrape *scrape_free_slot(struct mps_metrics *m)
 	return NULL;
 }
 
-/* Poll the listener, unless it is polled already or no slot is free. */
+/* Poll the listener, unless it is polled already, resting for want of
+ * descriptors, or no slot is free. */
 static void metrics_arm(struct mps_metrics *m)
 {
-	if (m->acc.pending || !scrape_free_slot(m))
+	if (m->acc.pending || mps_timer_armed(&m->pause) || !scrape_free_slot(m))
 		return;
 	if (mps_loop_poll(m->eng->loop, &m->acc, m->lfd, POLLIN))
 		mps_err("metrics: cannot re-arm the listener");
@@ -146,7 +165,14 @@ static void scrape_end(struct mps_scrape *s)
 	close(s->fd);
 	s->fd = -1;
 	s->used = false;
+	/* it may have been the spare's descriptor */
+	mps_nofile_spare_restore(s->m->eng);
 	metrics_arm(s->m);
+}
+
+static void metrics_pause_end(struct mps_timer *t)
+{
+	metrics_arm(t->ctx);
 }
 
 static void scrape_ready(struct mps_op *op, int res)
@@ -191,6 +217,21 @@ static void metrics_accept(struct mps_op *op, int res)
 		if (!s)
 			break;	/* busy: the rest wait in the backlog */
 		fd = accept4(m->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0 && mps_nofile_errno(errno)) {
+			int err = errno;
+
+			fd = mps_nofile_accept_spare(m->eng, m->lfd,
+						     SOCK_NONBLOCK | SOCK_CLOEXEC);
+			if (fd == -EMFILE) {
+				/* the spare is lent out: the pause's end
+				 * polls again */
+				mps_timer_arm(m->eng->loop, &m->pause, MPS_NOFILE_PAUSE_MS);
+				return;
+			}
+			if (fd >= 0 && mps_nofile_warn_due(&m->nofile_warn_ns))
+				mps_warn("metrics: %s: answering scrapes one at a time "
+					 "with the spare descriptor", strerror(err));
+		}
 		if (fd < 0)
 			break;
 		s->used = true;
@@ -229,6 +270,7 @@ int mps_engine_metrics_listen(struct mps_engine *eng, const struct sockaddr *add
 		return rc;
 	}
 	mps_op_init(&m->acc, MPS_OP_POLL, metrics_accept, m);
+	mps_timer_init(&m->pause, metrics_pause_end, m);
 	rc = mps_loop_poll(eng->loop, &m->acc, m->lfd, POLLIN);
 	if (rc) {
 		close(m->lfd);

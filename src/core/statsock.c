@@ -11,7 +11,9 @@
  * is dropped after MPS_STATSOCK_TIMEOUT_MS, and at most
  * MPS_STATSOCK_READERS are answered at once (the rest wait in the
  * backlog, and the listener is not polled meanwhile, so a crowd costs no
- * CPU).
+ * CPU).  Out of descriptors, a reader is answered in the place of the
+ * engine's spare descriptor, as a metrics scrape is (nofile.c), or the
+ * listener rests for MPS_NOFILE_PAUSE_MS while the spare is lent out.
  *
  * Abstract sockets have no file permissions, so anyone in the network
  * namespace can connect: only the engine's own user and root are answered
@@ -49,6 +51,7 @@ struct mps_statsock {
 	struct mps_engine *eng;
 	int lfd;
 	struct mps_op acc;
+	struct mps_timer pause;		/* out of descriptors, no spare */
 	bool stopping;			/* close the listener, answer no one new */
 	struct mps_stats_reader readers[MPS_STATSOCK_READERS];
 };
@@ -72,6 +75,7 @@ static void reader_end(struct mps_stats_reader *r)
 	mps_timer_cancel(ss->eng->loop, &r->timer);
 	close(r->fd);
 	r->fd = -1;
+	mps_nofile_spare_restore(ss->eng);	/* it may have been the spare's */
 	mps_text_free(&r->out);
 	r->used = false;
 	/* if every slot was taken the listener was left alone: a slot is
@@ -179,11 +183,21 @@ static void statsock_accept(struct mps_op *op, int res)
 		if (!r)
 			return;		/* re-armed by reader_end */
 		fd = accept4(ss->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0 && mps_nofile_errno(errno)) {
+			fd = mps_nofile_accept_spare(ss->eng, ss->lfd,
+						     SOCK_NONBLOCK | SOCK_CLOEXEC);
+			if (fd == -EMFILE) {
+				/* the pause's end polls again */
+				mps_timer_arm(ss->eng->loop, &ss->pause, MPS_NOFILE_PAUSE_MS);
+				return;
+			}
+		}
 		if (fd < 0)
 			break;
 		if (!peer_allowed(fd)) {
 			mps_debug("stats socket: refused a reader of another user");
 			refuse(fd);
+			mps_nofile_spare_restore(ss->eng);
 			continue;
 		}
 		reader_start(ss, r, fd);
@@ -193,10 +207,15 @@ static void statsock_accept(struct mps_op *op, int res)
 
 static void statsock_arm(struct mps_statsock *ss)
 {
-	if (ss->lfd < 0 || ss->stopping || ss->acc.pending)
+	if (ss->lfd < 0 || ss->stopping || ss->acc.pending || mps_timer_armed(&ss->pause))
 		return;
 	if (mps_loop_poll(ss->eng->loop, &ss->acc, ss->lfd, POLLIN))
 		mps_err("stats socket: cannot poll the listener");
+}
+
+static void statsock_pause_end(struct mps_timer *t)
+{
+	statsock_arm(t->ctx);
 }
 
 static int statsock_bind(struct mps_statsock *ss)
@@ -235,6 +254,7 @@ int mps_statsock_open(struct mps_engine *eng)
 		ss->eng = eng;
 		ss->lfd = -1;
 		mps_op_init(&ss->acc, MPS_OP_POLL, statsock_accept, ss);
+		mps_timer_init(&ss->pause, statsock_pause_end, ss);
 		for (unsigned i = 0; i < MPS_STATSOCK_READERS; i++)
 			ss->readers[i].fd = -1;
 		eng->statsock = ss;

@@ -58,6 +58,7 @@ void mps_subflow_free(struct mps_subflow *sf)
 	if (sf->sfd >= 0) {
 		close(sf->sfd);
 		sf->eng->cnt.subflows_open--;
+		mps_nofile_released(sf);
 	}
 	if (sf->ibuf != sf->ibuf_small)
 		free(sf->ibuf);
@@ -893,6 +894,7 @@ void mps_subflow_maybe_release(struct mps_subflow *sf)
 		close(sf->sfd);
 		sf->sfd = -1;
 		sf->eng->cnt.subflows_open--;
+		mps_nofile_released(sf);
 	}
 	if (sf->meta) {
 		mps_meta_subflow_gone(sf->meta, sf);

@@ -112,6 +112,10 @@ struct mps_subflow {
 	bool to_plain;			/* server: hand to a plain relay once idle */
 	bool released;			/* socket gone; struct freed by its owner */
 	bool was_active;		/* ever carried data: keep it for stats */
+	bool shed;			/* nofile.c: closed for its descriptor,
+					 * which is not released yet */
+	bool owes_backend;		/* nofile.c: classifying on a backend
+					 * listener, not known to be a JOIN */
 };
 
 /* Bytes queued in user space for the kernel. */

@@ -14,11 +14,15 @@
  *                               prints "threads ok=N bad=N multipath=N"
  *   mps-sockopts badflags PORT  a listener on 127.0.0.1:PORT; accept4 with
  *                               unknown flags: "accept4 badflags=RC/ERRNO"
- *   mps-sockopts slowaccept PORT  listener with a backlog of 2 that
- *                               accepts nothing for 1 s, then serves 32
- *                               connections one by one (echo 4 bytes)
- *   mps-sockopts burst PORT     32 threads connect at once, each sends its
- *                               number and reads it back: "burst ok=N"
+ *   mps-sockopts slowaccept PORT [N [MS]]  listener with a backlog of
+ *                               2 that accepts nothing for MS (default
+ *                               1000) ms, or until SIGUSR1 when MS is
+ *                               -1, then serves N (default 32; 0: until
+ *                               killed) connections one by one (echo 4
+ *                               bytes)
+ *   mps-sockopts burst PORT [N] N (default 32) threads connect at once,
+ *                               each sends its number and reads it back:
+ *                               "burst ok=N"
  *   mps-sockopts hold PORT      TCP_CONGESTION "reno" set before connect;
  *                               prints "held" and keeps the connection
  *                               until SIGUSR1 (the test looks at the
@@ -797,21 +801,34 @@ static int badflags(void)
 	return 0;
 }
 
-#define N_BURST 32
+#define N_BURST_MAX 1024
+
+static int n_burst = 32, slow_ms = 1000;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	usr1 = 1;
+}
 
 static int slowaccept(void)
 {
 	struct sockaddr_in s4 = { .sin_family = AF_INET };
+	struct sigaction sa = { .sa_handler = on_usr1 };
 	int one = 1, served = 0, lfd = socket(AF_INET, SOCK_STREAM, 0);
 
+	sigaction(SIGUSR1, &sa, NULL);
 	s4.sin_port = htons((uint16_t)port);
 	s4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(lfd, (struct sockaddr *)&s4, sizeof(s4)) || listen(lfd, 2))
 		return 3;
 	printf("listening\n");
-	sleep(1);
-	while (served < N_BURST) {
+	if (slow_ms >= 0)
+		usleep((useconds_t)slow_ms * 1000);
+	while (slow_ms < 0 && !usr1)
+		usleep(10000);
+	while (!n_burst || served < n_burst) {
 		uint32_t id;
 		int fd = accept(lfd, NULL, NULL);
 
@@ -849,21 +866,22 @@ static void *burst_one(void *arg)
 
 static int burst(void)
 {
-	pthread_t t[N_BURST];
+	static pthread_t t[N_BURST_MAX];
+	pthread_attr_t attr;
 
-	for (uintptr_t i = 0; i < N_BURST; i++)
-		if (pthread_create(&t[i], NULL, burst_one, (void *)i))
+	if (!n_burst)
+		return 2;
+
+	/* hundreds of threads: each needs little stack */
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	for (uintptr_t i = 0; i < (uintptr_t)n_burst; i++)
+		if (pthread_create(&t[i], &attr, burst_one, (void *)i))
 			return 3;
-	for (int i = 0; i < N_BURST; i++)
+	for (int i = 0; i < n_burst; i++)
 		pthread_join(t[i], NULL);
 	printf("burst ok=%d\n", burst_ok);
 	return 0;
-}
-
-static void on_usr1(int sig)
-{
-	(void)sig;
-	usr1 = 1;
 }
 
 /* TCP_CONGESTION set before connect must reach every subflow */
@@ -889,9 +907,15 @@ static int hold(void)
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc != 3)
+	if (argc < 3 || argc > 5)
 		return 2;
 	port = atoi(argv[2]);
+	if (argc > 3)
+		n_burst = atoi(argv[3]);
+	if (argc > 4)
+		slow_ms = atoi(argv[4]);
+	if (n_burst < 0 || n_burst > N_BURST_MAX || slow_ms < -1)
+		return 2;
 	if (!strcmp(argv[1], "serve"))
 		return serve();
 	if (!strcmp(argv[1], "run"))

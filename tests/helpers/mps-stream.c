@@ -23,8 +23,11 @@
  *
  * fetch prints "started" once a connection has 64 KiB, "paused" when a
  * -P pause begins, "result 0: WHAT bytes=N ms=T" for the first
- * connection's outcome and "conn I: WHAT ..." for any other that did not
- * get its whole stream.  Exit status, the first failure's (by outcome):
+ * connection's outcome, "conn I: WHAT ..." for any other that did not
+ * get its whole stream, and last "summary ok=N failed=N partial=N": the
+ * connections that got every byte, those that did not, and those of
+ * them that had got some bytes first (a stream cut short or corrupted,
+ * not a refusal).  Exit status, the first failure's (by outcome):
  *   0 every byte of every stream, then EOF
  *   10 connect: ECONNREFUSED     11 ECONNRESET (connect or read)
  *   12 EOF before SIZE bytes     13 a byte differs from the pattern
@@ -184,7 +187,7 @@ static unsigned long long opt_pause_after;
 static long long opt_reset = -1;
 static int opt_pause_ms, opt_idle_ms = 20000;
 static bool opt_quiet;
-static atomic_int next_conn, first_fail = -1;
+static atomic_int next_conn, first_fail = -1, n_ok, n_failed, n_partial;
 static atomic_bool said_started;
 static int opt_count = 1;
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -285,8 +288,14 @@ static void *fetch_worker(void *arg)
 			return NULL;
 		t0 = now_ms();
 		rc = fetch_one(idx, &got);
-		if (rc != OUT_OK)
+		if (rc != OUT_OK) {
 			atomic_compare_exchange_strong(&first_fail, &none, rc);
+			atomic_fetch_add(&n_failed, 1);
+			if (got)
+				atomic_fetch_add(&n_partial, 1);
+		} else {
+			atomic_fetch_add(&n_ok, 1);
+		}
 		if (idx == 0 || (rc != OUT_OK && !opt_quiet))
 			say("%s %d: %s bytes=%llu ms=%llu\n", idx ? "conn" : "result", idx,
 			    result_name(rc), got, (unsigned long long)(now_ms() - t0));
@@ -305,6 +314,8 @@ static int fetch(int threads)
 			return OUT_OTHER;
 	for (int i = 0; i < threads; i++)
 		pthread_join(tids[i], NULL);
+	say("summary ok=%d failed=%d partial=%d\n", atomic_load(&n_ok),
+	    atomic_load(&n_failed), atomic_load(&n_partial));
 	rc = atomic_load(&first_fail);
 	return rc < 0 ? OUT_OK : rc;
 }

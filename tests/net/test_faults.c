@@ -27,9 +27,11 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 #include "harness.h"
+#include "stats.h"
 
 /* mps-stream fetch exit statuses (tests/helpers/mps-stream.c) */
 enum { APP_OK = 0, APP_REFUSED = 10, APP_RESET = 11, APP_EOF = 12, APP_CORRUPT = 13,
@@ -348,45 +350,88 @@ Test(faults, backend_resets_mid_transfer)
 
 /* ---- descriptors run out ---------------------------------------------------- */
 
+/* A TCP connection to 127.0.0.1:port that sends what (may be NULL). */
+static int tcp_hold(int port, const char *what)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	cr_assert_geq(fd, 0);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons((uint16_t)port);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	if (what)
+		cr_assert_eq(send(fd, what, strlen(what), MSG_NOSIGNAL), (ssize_t)strlen(what));
+	return fd;
+}
+
+/* Wait until proxyd holds more than `than` descriptors, or `limit`
+ * (bounded): how many it holds. */
+static int fds_grow(int than, int limit)
+{
+	int fds = h_proc_fds(proxyd_pid);
+
+	for (int t = 0; t < 100 && fds <= than && fds < limit; t++) {
+		ms_sleep(10);
+		fds = h_proc_fds(proxyd_pid);
+	}
+	return fds;
+}
+
 /*
- * proxyd at its descriptor limit: silent TCP clients (proxyd waits
- * hello_timeout, 20 s here, for their first bytes) hold every descriptor.
- * A new connection must be refused or reset at once, without proxyd
+ * Bring proxyd to its descriptor limit: plain TCP clients (a first byte
+ * that is no mpshim frame: each is relayed to the backend, which waits
+ * for the rest of its request line) hold two descriptors each, until
+ * proxyd takes no more of them (it keeps no backend-less client: it
+ * resets the next one) or holds `limit`; idle metrics connections (a
+ * scrape slot waits 5 s for its request) take what is left.  Their
+ * descriptors go into held[] (at most max): how many.
+ */
+static int exhaust_descriptors(int *held, int max, int limit)
+{
+	int n = 0, fds = h_proc_fds(proxyd_pid), was;
+
+	while (n < max && fds < limit - 1) {
+		was = fds;
+		held[n++] = tcp_hold(proxy_port, "x");
+		fds = fds_grow(was + 1, limit);
+		if (fds <= was)
+			break;		/* proxyd refused it: full */
+	}
+	for (int k = 0; k < 8 && n < max && fds < limit; k++) {
+		was = fds;
+		held[n++] = tcp_hold(metrics_port, NULL);
+		fds = fds_grow(was, limit);
+	}
+	cr_assert_geq(fds, limit, "proxyd never reached its limit (%d fds)", fds);
+	return n;
+}
+
+/*
+ * proxyd at its descriptor limit: plain clients relayed to the backend
+ * (and, for the last descriptor, an idle metrics connection) hold every
+ * descriptor.  A new connection must be refused or reset at once, without proxyd
  * spinning on its listener; the connection opened before goes on intact;
- * when the silent clients leave, proxyd serves again and its descriptors
+ * when those clients leave, proxyd serves again and its descriptors
  * come back to where they were.
  */
 Test(faults, proxyd_out_of_descriptors_refuses_then_recovers)
 {
 	enum { LIMIT = 48 };
-	char *penv[] = { "MPSHIM_HELLO_TIMEOUT=20s", NULL };
 	const char *eout = out_file("established"), *nout = out_file("new");
 	char *established[] = { "-s", "64000000", "-P", "1000000:4000", NULL };
 	char *fresh[] = { "-s", "1000000", "-t", "8000", NULL };
-	int silent[LIMIT], n_silent = 0, base_fds, fds = 0, rc;
+	int held[LIMIT], n_held, base_fds, fds = 0, rc;
 	long cpu0, cpu1;
 	pid_t e, nw;
 
 	backend_start();
-	proxyd_start(penv, LIMIT);
+	proxyd_start(NULL, LIMIT);
 	ms_sleep(200);
 	base_fds = h_proc_fds(proxyd_pid);
 	e = app_start(eout, established, NULL);
 	app_wait_line(eout, "paused");
-	while (n_silent < LIMIT) {
-		struct sockaddr_in sin = { .sin_family = AF_INET };
-
-		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		sin.sin_port = htons((uint16_t)proxy_port);
-		silent[n_silent] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		cr_assert_eq(connect(silent[n_silent], (struct sockaddr *)&sin, sizeof(sin)), 0);
-		n_silent++;
-		for (int t = 0; t < 20 && (fds = h_proc_fds(proxyd_pid)) < LIMIT; t++)
-			ms_sleep(10);
-		if (fds >= LIMIT)
-			break;
-	}
-	cr_assert_geq(fds, LIMIT, "proxyd never reached its limit (%d fds)", fds);
+	n_held = exhaust_descriptors(held, LIMIT, LIMIT);
 	cpu0 = h_proc_cpu_ticks(proxyd_pid);
 	nw = app_start(nout, fresh, NULL);
 	rc = app_end(nw, 5000, nout);
@@ -400,8 +445,8 @@ Test(faults, proxyd_out_of_descriptors_refuses_then_recovers)
 	cr_log_info("proxyd CPU while out of descriptors: %ld ticks", cpu1 - cpu0);
 	cr_assert_leq(cpu1 - cpu0, 20, "proxyd spun: %ld ticks in ~1.5 s", cpu1 - cpu0);
 	cr_assert_eq(app_end(e, 30000, eout), APP_OK, "the established connection was harmed");
-	for (int i = 0; i < n_silent; i++)
-		close(silent[i]);
+	for (int i = 0; i < n_held; i++)
+		close(held[i]);
 	assert_proxyd_alive();
 	assert_fresh_connection_works();
 	for (int t = 0; t < 50 && (fds = h_proc_fds(proxyd_pid)) != base_fds; t++)
@@ -413,6 +458,118 @@ Test(faults, proxyd_out_of_descriptors_refuses_then_recovers)
 		cr_assert(log && strstr(log, "refusing new connections"), "no warning logged");
 		free(log);
 	}
+}
+
+/* The "summary ok=N failed=N partial=N" line of an mps-stream fetch. */
+static void fetch_summary(const char *out, int *ok, int *failed, int *partial)
+{
+	char *text = h_slurp(out), *p = text ? strstr(text, "summary ") : NULL;
+
+	cr_assert(p && sscanf(p, "summary ok=%d failed=%d partial=%d", ok, failed,
+			      partial) == 3, "no summary line:\n%s", text ? text : "");
+	free(text);
+}
+
+/* Poll a metric of proxyd until it is at least want (bounded): its value. */
+static long metric_reaches(const char *name, long want, int timeout_ms)
+{
+	long v = -1;
+
+	for (int waited = 0; waited <= timeout_ms; waited += 100) {
+		v = h_metric(metrics_port, name);
+		if (v >= want)
+			break;
+		ms_sleep(100);
+	}
+	return v;
+}
+
+/*
+ * Descriptors are shared fairly (nofile.c).  proxyd at ulimit -n 96
+ * keeps 16 descriptors (its reserve) for new connections: a first wave
+ * of two-subflow clients, sized so that their JOINs cannot all be let in
+ * above the reserve, gets some JOINs refused (reason "descriptors"),
+ * those connections staying single-path.  Then a burst of 30 two-subflow
+ * clients at once: without a policy the first wave keeps its second
+ * subflows and the burst gets at most half of the descriptors left (two
+ * each, and fewer when clients accepted first find no descriptor for
+ * their backends).  With it proxyd closes the first wave's second
+ * subflows, so more of the burst is served, single-path, every stream
+ * intact (the first wave's too, whose subflows closed mid-way); the rest
+ * are refused at once, before a byte.  Afterwards proxyd holds the
+ * descriptors it held before, and a fresh client gets two subflows.
+ */
+Test(faults, descriptor_burst_serves_new_clients_first)
+{
+	enum { LIMIT = 96, RESERVE = 16, BURST = 30 };
+	const char *fout = out_file("first"), *bout = out_file("burst");
+	const char *sout = out_file("fresh2");
+	char n_first[16];
+	char *first[] = { "-n", n_first, "-j", n_first, "-s", "4000000", "-S", "100",
+			  "-P", "1000000:8000", "-t", "15000", NULL };
+	char *burst[] = { "-n", "30", "-j", "30", "-s", "4000000", "-S", "200",
+			  "-P", "1000000:2000", "-t", "15000", NULL };
+	char *fresh[] = { "-s", "1000000", "-S", "300", NULL };
+	char stats[512], env_stats[600];
+	char *fenv[] = { env_stats, NULL };
+	int base_fds, fds, room, n, ok, failed, partial, rc;
+	struct h_stats st;
+	long shed, refused;
+	pid_t f, b;
+
+	backend_start();
+	proxyd_start(NULL, LIMIT);
+	ms_sleep(200);
+	base_fds = h_proc_fds(proxyd_pid);
+	/* first subflows and backends fit; their JOINs, above the reserve,
+	 * do not all */
+	n = (LIMIT - base_fds - RESERVE) / 3 + 2;
+	snprintf(n_first, sizeof(n_first), "%d", n);
+	f = app_start(fout, first, NULL);
+	cr_assert(metric_becomes("mpshim_connections_open", n, 10000),
+		  "the first %d connections did not open", n);
+	refused = metric_reaches("mpshim_join_refusals_total{reason=\"descriptors\"}", 1,
+				 5000);
+	cr_assert_gt(refused, 0, "no JOIN of the first %d connections was refused for "
+		     "descriptors", n);
+	/* refused JOINs are tried again after 500 ms (and refused again) */
+	for (long was = -1, now = 0; now != was; ms_sleep(700)) {
+		was = now;
+		now = h_metric(metrics_port, "mpshim_subflows_open");
+	}
+	fds = h_proc_fds(proxyd_pid);
+	room = LIMIT - fds;
+	cr_log_info("proxyd: %d descriptors at start, %d with %d connections and %ld "
+		    "subflows open, room for %d more", base_fds, fds, n,
+		    h_metric(metrics_port, "mpshim_subflows_open"), room);
+	b = app_start(bout, burst, NULL);
+	rc = app_end(b, 60000, bout);
+	fetch_summary(bout, &ok, &failed, &partial);
+	shed = h_metric(metrics_port, "mpshim_subflows_shed_total");
+	cr_log_info("burst of %d: %d served, %d refused, %d cut short; %ld subflows "
+		    "closed for it", BURST, ok, failed, partial, shed);
+	cr_assert_eq(partial, 0, "%d streams of the burst were cut short or corrupt", partial);
+	cr_assert(rc == APP_OK || rc == APP_REFUSED || rc == APP_RESET || rc == APP_EOF,
+		  "the burst's first failure was %d, want a prompt refusal or reset", rc);
+	cr_assert_gt(ok, room / 2, "only %d of the burst served: no more than the %d "
+		     "descriptors left over allow without taking back second subflows",
+		     ok, room);
+	cr_assert_gt(shed, 0, "no second subflow was closed for the burst");
+	cr_assert_eq(app_end(f, 30000, fout), APP_OK,
+		     "a first connection was harmed by its subflow closing");
+	fetch_summary(fout, &ok, &failed, &partial);
+	cr_assert_eq(ok, n);
+	assert_proxyd_alive();
+	cr_assert(metric_becomes("mpshim_connections_open", 0, 10000));
+	for (int t = 0; t < 50 && (fds = h_proc_fds(proxyd_pid)) != base_fds; t++)
+		ms_sleep(100);
+	cr_assert_eq(fds, base_fds, "proxyd holds %d descriptors, %d before", fds, base_fds);
+	snprintf(stats, sizeof(stats), "%s/fresh2.json", h_tmpdir());
+	snprintf(env_stats, sizeof(env_stats), "MPSHIM_STATS_FILE=%s", stats);
+	cr_assert_eq(app_end(app_start(sout, fresh, fenv), 30000, sout), APP_OK,
+		     "a fresh connection after the burst failed");
+	cr_assert_eq(h_stats_read(stats, &st, 1), 1, "no stats line of the fresh client");
+	cr_assert_eq(st.n_sf, 2, "the fresh client got %d subflows, want 2", st.n_sf);
 }
 
 /* The application under a small ulimit -n: connect() goes plain TCP when
@@ -525,6 +682,105 @@ Test(faults, busy_metrics_slots_do_not_spin)
 	cr_assert(!strncmp(buf, "HTTP/1.0 200", 12), "answer: %s", buf);
 	for (int i = 1; i <= SLOTS; i++)
 		close(idle[i]);
+	assert_proxyd_alive();
+}
+
+/* One scrape of proxyd's metrics, bounded by timeout_ms: true when it
+ * was answered with the metrics. */
+static bool scrape_once(int timeout_ms)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+	static char text[16384];
+	size_t have = 0;
+	ssize_t r;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	cr_assert_geq(fd, 0);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons((uint16_t)metrics_port);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) ||
+	    send(fd, "GET /metrics HTTP/1.0\r\n\r\n", 25, MSG_NOSIGNAL) != 25) {
+		close(fd);
+		return false;
+	}
+	while (have < sizeof(text) - 1 &&
+	       (r = recv(fd, text + have, sizeof(text) - 1 - have, 0)) > 0)
+		have += (size_t)r;
+	close(fd);
+	text[have] = '\0';
+	return !strncmp(text, "HTTP/1.0 200", 12) && strstr(text, "\nmpshim_connections_open ");
+}
+
+/* Ask proxyd's stats socket (@mpshim/stats/PID) for its snapshot,
+ * bounded by timeout_ms: true when it answered with one. */
+static bool stats_socket_answers(int timeout_ms)
+{
+	struct sockaddr_un sun;
+	socklen_t len = mps_stats_socket_addr(proxyd_pid, &sun);
+	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+	static char text[65536];
+	size_t have = 0;
+	ssize_t r;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	cr_assert_geq(fd, 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sun, len)) {
+		close(fd);
+		return false;
+	}
+	while (have < sizeof(text) - 1 &&
+	       (r = recv(fd, text + have, sizeof(text) - 1 - have, 0)) > 0)
+		have += (size_t)r;
+	close(fd);
+	text[have] = '\0';
+	return !strncmp(text, "{\"mpshim_stats\"", 15) && !strstr(text, "\"error\"");
+}
+
+/*
+ * proxyd at its descriptor limit (plain clients and an idle scrape hold every descriptor):
+ * accept4 on the metrics listener fails with EMFILE, and a scrape left in
+ * its backlog would keep it readable.  Scraping over and over meanwhile
+ * must not make proxyd spin; the scrapes are answered even now (each in
+ * the place of the spare descriptor), as is the stats socket; and when
+ * the clients leave, scraping works as before.
+ */
+Test(faults, metrics_out_of_descriptors_do_not_spin)
+{
+	enum { LIMIT = 48, SCRAPES = 8 };
+	int held[LIMIT], n_held, answered = 0;
+	long cpu0, cpu1;
+	struct timespec t0, t1;
+	long ms;
+
+	backend_start();
+	proxyd_start(NULL, LIMIT);
+	cr_assert(scrape_once(2000), "no scrape answered before the test");
+	n_held = exhaust_descriptors(held, LIMIT, LIMIT);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cpu0 = h_proc_cpu_ticks(proxyd_pid);
+	for (int i = 0; i < SCRAPES; i++)
+		answered += scrape_once(250);
+	cr_assert(stats_socket_answers(1000), "the stats socket did not answer while "
+		  "proxyd was out of descriptors");
+	ms_sleep(500);
+	cpu1 = h_proc_cpu_ticks(proxyd_pid);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	cr_log_info("out of descriptors: %d of %d scrapes answered, proxyd CPU %ld ticks "
+		    "in %ld ms", answered, SCRAPES, cpu1 - cpu0, ms);
+	cr_assert_leq(cpu1 - cpu0, 20, "proxyd spun: %ld ticks in %ld ms", cpu1 - cpu0, ms);
+	cr_assert_eq(answered, SCRAPES, "only %d of %d scrapes were answered while "
+		     "proxyd was out of descriptors", answered, SCRAPES);
+	assert_proxyd_alive();
+	for (int i = 0; i < n_held; i++)
+		close(held[i]);
+	cr_assert(scrape_once(2000), "no scrape answered after descriptors came back");
+	cr_assert(stats_socket_answers(2000), "the stats socket did not answer after "
+		  "descriptors came back");
+	assert_fresh_connection_works();
 	assert_proxyd_alive();
 }
 
