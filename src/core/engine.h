@@ -127,6 +127,17 @@ bool mps_engine_dest_is_plain(struct mps_engine *eng, const struct sockaddr *des
  */
 void mps_engine_set_relay_reset(struct mps_engine *eng,
 				bool (*fn)(void *arg, unsigned meta_id), void *arg);
+/*
+ * Early data (key early_data): connect() succeeds before the handshake is
+ * done, so how the connection settles is told afterwards: fn(arg, meta_id,
+ * multipath, local) runs on the engine thread when it fell back to plain
+ * TCP (multipath false, local the plain connection's address).  Set once,
+ * before the first connection.
+ */
+void mps_engine_set_relay_settled(struct mps_engine *eng,
+				  void (*fn)(void *arg, unsigned meta_id, bool multipath,
+					     const struct sockaddr *local),
+				  void *arg);
 /* SO_LINGER {1, 0} on a relay the application closes: abort the
  * connection as TCP's reset would, FASTCLOSE to the peer and the queued
  * data dropped.  -ENOENT if it is gone.  any thread but the engine's. */
@@ -185,6 +196,10 @@ struct mps_engine_counters {
 	unsigned long fwd_accepted;			/* forward clients let through */
 	unsigned long fwd_refused[MPS_FWD_REASONS];
 	unsigned long join_refused_by[MPS_JOIN_REASONS];	/* sum: join_refused */
+	/* early data, counted as it goes (sent by a client, newly received by
+	 * a server): connections that carried some, payload bytes, DATA_FINs */
+	unsigned long early_conns, early_fins;
+	unsigned long long early_bytes;
 };
 void mps_engine_counters(const struct mps_engine *eng,
 			 struct mps_engine_counters *out);

@@ -112,6 +112,9 @@ struct mps_subflow {
 	bool to_plain;			/* server: hand to a plain relay once idle */
 	bool released;			/* socket gone; struct freed by its owner */
 	bool was_active;		/* ever carried data: keep it for stats */
+	bool early_open;		/* server, initial subflow: DATA on it is the
+					 * client's early data until its first
+					 * DATA_ACK (early.c) */
 };
 
 /* Bytes queued in user space for the kernel. */
