@@ -722,8 +722,11 @@ int mps_meta_on_data(struct mps_meta *meta, const struct mps_frame *f)
 
 	if (meta->state != MPS_META_ESTABLISHED)
 		return meta->state == MPS_META_CLOSED ? 0 : -EPROTO;
-	if (meta->checksum && !(f->flags & MPS_DATA_F_CRC) && f->u.data.len)
+	if (meta->checksum && !(f->flags & MPS_DATA_F_CRC) && f->u.data.len) {
+		mps_warn("meta %u: DATA without CRC, checksums are on", meta->id);
+		meta->eng->cnt.proto_errors++;
 		return -EPROTO;
+	}
 	rc = mps_meta_rcv_data(meta, f->u.data.dsn, f->u.data.payload,
 			       f->u.data.len, f->flags & MPS_DATA_F_FIN);
 	if (rc == -ENOMEM) {

@@ -21,15 +21,17 @@
  *       For each connection: read until EOF, then answer "N OK\n" (N bytes
  *       read, OK 1 when they are the pattern of SEED from its start, else
  *       0) and close.  -d: also keep each connection's bytes, in arrival
- *       order, in DIR/conn-K (K from 1).  -p: a plugged backend: listen
+ *       order, in DIR/conn-K (K from 1, in the order of their first byte;
+ *       a connection that sends nothing, a probe of the port, has none).  -p: a plugged backend: listen
  *       with a backlog of 0 and fill it with a connection of its own, so
  *       the kernel drops every SYN (connects to it hang, retrying), until
  *       FILE exists; then serve.
- *   mps-stream push [-s SIZE] [-S SEED] [-t IDLE_MS] ADDR PORT
+ *   mps-stream push [-k] [-s SIZE] [-S SEED] [-t IDLE_MS] ADDR PORT
  *       One connection: say "connected" once connect() returned, send
- *       SIZE bytes of the pattern of SEED at once, shut down writing, read
- *       the answer to EOF and print "reply: ANSWER".  Exit 0 when the
- *       answer is "SIZE 1", 13 for another answer, else as fetch.
+ *       SIZE bytes of the pattern of SEED at once, shut down writing
+ *       (not with -k), read the answer to EOF and print "reply: ANSWER".
+ *       Exit 0 when the answer is "SIZE 1", 13 for another answer, else
+ *       as fetch.
  *
  * The bytes are tests/apps/pattern.h's stream of SEED, so a lost,
  * repeated, reordered or corrupted byte is caught where it happens, not
@@ -209,11 +211,6 @@ static void *sink_one(void *arg)
 	int n;
 
 	pattern_init(&pat, sink_seed, 0);
-	if (sink_dir) {
-		snprintf(path, sizeof(path), "%s/conn-%d", sink_dir,
-			 atomic_fetch_add(&sink_conns, 1) + 1);
-		kfd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	}
 	for (;;) {
 		ssize_t r = recv(fd, buf, sizeof(buf), 0);
 
@@ -221,6 +218,11 @@ static void *sink_one(void *arg)
 			continue;
 		if (r <= 0)
 			break;
+		if (sink_dir && !got) {
+			snprintf(path, sizeof(path), "%s/conn-%d", sink_dir,
+				 atomic_fetch_add(&sink_conns, 1) + 1);
+			kfd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		}
 		if (kfd >= 0 && write(kfd, buf, (size_t)r) != r)
 			same = false;
 		if (same && pattern_check(&pat, buf, (size_t)r) != (size_t)r)
@@ -303,7 +305,7 @@ static unsigned long long opt_size = 1 << 20, opt_seed = 1;
 static unsigned long long opt_pause_after;
 static long long opt_reset = -1;
 static int opt_pause_ms, opt_idle_ms = 20000, opt_gap_ms;
-static bool opt_quiet;
+static bool opt_quiet, opt_keep_open;
 static atomic_int next_conn, first_fail = -1;
 static atomic_bool said_started;
 static int opt_count = 1;
@@ -446,7 +448,8 @@ static int push(void)
 		}
 		off += n;
 	}
-	shutdown(fd, SHUT_WR);
+	if (!opt_keep_open)
+		shutdown(fd, SHUT_WR);
 	for (;;) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		ssize_t r;
@@ -535,7 +538,7 @@ int main(int argc, char **argv)
 	if (strcmp(argv[1], "fetch") && strcmp(argv[1], "push"))
 		return 2;
 	optind = 2;
-	while ((opt = getopt(argc, argv, "n:j:s:S:R:P:g:t:q")) != -1) {
+	while ((opt = getopt(argc, argv, "n:j:s:S:R:P:g:t:qk")) != -1) {
 		switch (opt) {
 		case 'n': opt_count = atoi(optarg); break;
 		case 'j': threads = atoi(optarg); break;
@@ -549,6 +552,7 @@ int main(int argc, char **argv)
 		case 'g': opt_gap_ms = atoi(optarg); break;
 		case 't': opt_idle_ms = atoi(optarg); break;
 		case 'q': opt_quiet = true; break;
+		case 'k': opt_keep_open = true; break;
 		default: return 2;
 		}
 	}
