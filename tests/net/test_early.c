@@ -517,9 +517,12 @@ Test(early, early_data_beyond_the_window_is_refused)
 }
 
 /*
- * Checksums: proxyd uses them (its checksum is on), the client did not
- * ask.  Its early DATA, sent before it could know, comes without CRC and
- * is taken; once the client's first DATA_ACK says it has HELLO_ACK, DATA
+ * The wire after early data, with checksums that proxyd uses (its
+ * checksum is on) and the client did not ask for.  The early DATA, sent
+ * before the client could know, comes without CRC and is taken (it is in
+ * before HELLO_ACK: the backend is plugged).  HELLO_ACK's window counts
+ * from idsn_c as always, and the DATA_ACK for the early bytes follows it
+ * at once.  Once the client's first DATA_ACK says it has HELLO_ACK, DATA
  * without CRC is a protocol error again.
  */
 Test(early, early_data_without_crc_until_the_first_data_ack)
@@ -531,15 +534,21 @@ Test(early, early_data_without_crc_until_the_first_data_ack)
 	uint64_t idsn_s;
 	uint32_t tok;
 
-	sink_start("18", false);
+	sink_start("18", true);
 	proxyd_start(sink_port, penv);
 	raw_hello(&c, proxy_port, 0);
 	raw_data(&c, 0, "abc", false, false);
+	cr_assert(metric_becomes(EARLY_BYTES, 3, 5000), "early DATA without CRC refused");
+	unplug_backend();
 	raw_until(&c, MPS_FT_HELLO_ACK, &f);
 	cr_assert(f.flags & MPS_HELLO_F_CRC, "proxyd's checksum is on");
+	cr_assert_eq(f.u.hello_ack.window, 65536, "HELLO_ACK's window counts from idsn_c");
 	mps_crypto_key_derive(f.u.hello_ack.key, &tok, &idsn_s);
-	raw_until(&c, MPS_FT_DATA_ACK, &f);
+	cr_assert_gt(h_frame_next_skip_ping(c.fd, c.rd, &f, 5000), 0);
+	cr_assert_eq(f.type, MPS_FT_DATA_ACK, "%s right after HELLO_ACK",
+		     mps_frame_type_name(f.type));
 	cr_assert_eq(f.u.data_ack.ack, c.idsn_c + 3, "the early bytes acked");
+	cr_assert_eq(f.u.data_ack.window, 65536 - 3);
 	a.u.data_ack.ack = idsn_s;
 	a.u.data_ack.window = 65536;
 	cr_assert(h_frame_send(c.fd, &a));
