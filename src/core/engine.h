@@ -87,8 +87,12 @@ void mps_engine_join_thread(struct mps_engine *eng);
  * once, on the engine thread, when the connection is established (err 0;
  * multipath false after a fallback to plain TCP) or has failed (-errno).  After a
  * failure the engine closes efd.  *meta_id (may be NULL) gets the id of the
- * connection, by which mps_engine_tcp_info() and the like find it.  any
- * thread.
+ * connection, by which mps_engine_tcp_info() and the like find it; it is
+ * written before the command is queued (0 again if that fails), so a
+ * caller holding the lock cb takes sees it before any callback.  With
+ * early data (key early_data) cb reports success once the first subflow
+ * is up and HELLO is queued; what follows is told by the relay hooks
+ * below.  any thread.
  */
 typedef void (*mps_connect_cb)(void *arg, int err, const struct sockaddr *local,
 			       bool multipath);
