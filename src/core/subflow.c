@@ -420,7 +420,10 @@ static void sf_connected(struct mps_subflow *sf)
 		return;
 	}
 	mps_subflow_start_recv(sf);
-	if (sf->initial && sf->meta->early.on)
+	/* not if the receive could not start: the subflow died, and with it
+	 * went the connection (a fallback) */
+	if (sf->initial && sf->meta->early.on && sf->state == MPS_SF_HELLO_SENT &&
+	    sf->meta->state == MPS_META_CONNECTING)
 		mps_early_client_start(sf->meta, sf);
 }
 
