@@ -29,7 +29,9 @@
  *   mps-stream push [-k] [-s SIZE] [-S SEED] [-t IDLE_MS] ADDR PORT
  *       One connection: say "connected" once connect() returned, send
  *       SIZE bytes of the pattern of SEED at once, shut down writing
- *       (not with -k), read the answer to EOF and print "reply: ANSWER".
+ *       (not with -k), read the answer to EOF and print "reply: ANSWER",
+ *       then "state=S", S being mpshim_fd_state() of the descriptor then
+ *       (2 multipath, 4 plain after a fallback; 0 without the shim).
  *       Exit 0 when the answer is "SIZE 1", 13 for another answer, else
  *       as fetch.
  *
@@ -64,7 +66,10 @@
 #include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
+#include "mpshim/mpshim.h"
 #include "pattern.h"
+
+#pragma weak mpshim_fd_state
 
 enum {
 	OUT_OK = 0, OUT_REFUSED = 10, OUT_RESET = 11, OUT_SHORT = 12, OUT_CORRUPT = 13,
@@ -475,6 +480,7 @@ static int push(void)
 	reply[have] = '\0';
 	reply[strcspn(reply, "\n")] = '\0';
 	printf("reply: %s\n", reply);
+	printf("state=%d\n", mpshim_fd_state ? mpshim_fd_state(fd) : 0);
 	close(fd);
 	snprintf(want, sizeof(want), "%llu 1", opt_size);
 	if (!have)

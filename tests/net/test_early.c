@@ -226,6 +226,7 @@ Test(early, request_reaches_proxyd_before_hello_ack)
 	unplug_backend();
 	cr_assert_eq(app_end(app, 20000, out), APP_OK);
 	cr_assert(file_has(out, "reply: 300 1"));
+	cr_assert(file_has(out, "state=2"), "mpshim_fd_state must say multipath");
 	cr_assert_eq(metric(EARLY_BYTES), 300);
 	/* the connection's record names its early data */
 	cr_assert(h_wait_file_has(proxyd_stats, "\"early_bytes\": 300", 5000),
@@ -366,6 +367,7 @@ Test(early, fallback_to_plain_server_carries_every_byte_once)
 	cr_assert_eq(app_end(app_start("push", sink_port, args, env, out), 20000, out), APP_OK);
 	cr_assert(file_has(out, "reply: 300000 1"), "the plain connection lost or repeated bytes");
 	cr_assert(file_has(out, "early data first"), "no fallback after early data");
+	cr_assert(file_has(out, "state=4"), "mpshim_fd_state must say plain after the fallback");
 
 	snprintf(path, sizeof(path), "%s/conn-1", sink_dir);
 	first = slurp_bin(path, &first_len);
