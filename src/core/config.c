@@ -1313,10 +1313,28 @@ bool mps_config_proxy_direct(const struct mps_config *cfg)
 	return !strcmp(cfg->proxy_fallback, "direct");
 }
 
+bool mps_config_dest_declared(const struct mps_config *cfg, const struct sockaddr *sa)
+{
+	unsigned n = cfg->n_upgrade < MPS_CFG_MAX_RULES ? cfg->n_upgrade : MPS_CFG_MAX_RULES;
+
+	/* a wildcard, a network or any port is a wish to try multipath;
+	 * one host and one port is a server the user knows */
+	for (unsigned i = 0; i < n; i++) {
+		const struct mps_dest_rule *r = &cfg->upgrade[i];
+
+		if (r->any_addr || r->any_port ||
+		    r->prefix_len != (r->family == AF_INET6 ? 128u : 32u))
+			continue;
+		if (rules_match(r, 1, sa) >= 0)
+			return true;
+	}
+	return false;
+}
+
 /* Keys a policy may set: what a destination reasonably changes. */
 static const char *const policy_keys[] = {
 	"scheduler", "path_manager", "subflows", "path_subflows", "local",
-	"backup", "checksum", "proxy", "proxy_fallback", NULL
+	"backup", "checksum", "proxy", "proxy_fallback", "early_data", NULL
 };
 
 static bool policy_key_ok(const char *key)
@@ -1346,7 +1364,7 @@ static int policy_apply(struct mps_config *cfg, const char *sets, char *err,
 		if (!policy_key_ok(tok)) {
 			cfg_msg(err, errlen, "'%s' cannot be set per destination "
 				"(scheduler, path_manager, subflows, local, backup, checksum, "
-				"proxy, proxy_fallback)",
+				"proxy, proxy_fallback, early_data)",
 				tok);
 			return -EINVAL;
 		}

@@ -120,6 +120,7 @@ struct mps_config {
 	long reinject_rtts;		/* deadline reinjection, in min SRTTs */
 	bool checksum;			/* CRC32C on DATA payloads */
 	bool fallback;			/* plain TCP when the peer is not mpshim */
+	char early_data[8];		/* auto | yes | no: data before HELLO_ACK */
 	/* shim: forward proxy for the destinations it applies to */
 	char proxy[MPS_CFG_ADDR_LEN];	/* ADDR:PORT of mpshim-proxyd, "" none */
 	char proxy_fallback[16];	/* proxy unusable: direct | fail */
@@ -205,6 +206,11 @@ bool mps_config_forward_permitted(const struct mps_config *cfg,
 /* proxy_fallback = direct: an unusable proxy means a plain connection to
  * the destination itself (else the connect fails). */
 bool mps_config_proxy_direct(const struct mps_config *cfg);
+
+/* Does an `upgrade` entry name exactly this destination: one address (no
+ * prefix shorter than the address) and one port?  Such an entry declares
+ * an mpshim server, so early_data = auto sends it early data. */
+bool mps_config_dest_declared(const struct mps_config *cfg, const struct sockaddr *sa);
 
 /* Print the table as `mpshim --help-config` shows it. */
 void mps_config_print_help(FILE *out);

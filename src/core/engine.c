@@ -287,20 +287,28 @@ static void meta_reset_backend(struct mps_meta *meta)
  */
 static void meta_relay_reset_maybe(struct mps_meta *meta)
 {
-	struct mps_engine *eng = meta->eng;
-	int inq = 0;
-
 	if (!meta->app_reset_due || meta->erd.pending || meta->ewr.pending ||
 	    meta->efd < 0)
 		return;
 	meta->app_reset_due = false;
-	if (!meta->app_gone && (ioctl(meta->efd, SIOCINQ, &inq) || inq <= 0) &&
-	    !(eng->relay_reset && eng->relay_reset(eng->relay_reset_arg, meta->id))) {
-		shutdown(meta->efd, SHUT_RDWR);	/* no byte to leave: EOF */
+	if (!meta->app_gone && !mps_engine_relay_resettable(meta->eng, meta->efd, meta->id))
 		return;
-	}
 	close(meta->efd);
 	meta->efd = -1;
+}
+
+bool mps_engine_relay_resettable(struct mps_engine *eng, int efd, unsigned meta_id)
+{
+	int inq = 0;
+
+	/* a byte unread on our end makes its close a reset: one the app
+	 * wrote, or one the hook puts there */
+	if ((ioctl(efd, SIOCINQ, &inq) || inq <= 0) &&
+	    !(eng->relay_reset && eng->relay_reset(eng->relay_reset_arg, meta_id))) {
+		shutdown(efd, SHUT_RDWR);	/* no byte to leave: EOF */
+		return false;
+	}
+	return true;
 }
 
 static void meta_end_app_abort(struct mps_meta *meta)
@@ -347,8 +355,8 @@ static void drain_filler(struct mps_meta *meta)
 	meta->filler = 0;
 }
 
-static void meta_report_connect(struct mps_meta *meta, int err,
-				const struct sockaddr *local)
+void mps_meta_report_connect(struct mps_meta *meta, int err,
+			     const struct sockaddr *local)
 {
 	void (*cb)(void *, int, const struct sockaddr *, bool) = meta->on_connect;
 
@@ -367,18 +375,23 @@ void mps_meta_fail_connect(struct mps_meta *meta, int err)
 
 	if (meta->state == MPS_META_CLOSED)
 		return;
-	mps_info("meta %u: connect to %s%s failed: %s", meta->id,
+	mps_info("meta %u: connect to %s%s failed%s: %s", meta->id,
 		 mps_addr_str(meta->fwd.on ? &meta->fwd.target.sa : &meta->dest.sa,
 			      a, sizeof(a)),
-		 meta->fwd.on ? " through a proxy" : "", strerror(-err));
+		 meta->fwd.on ? " through a proxy" : "",
+		 meta->early.reported ? " after early data (reset)" : "", strerror(-err));
 	meta->err = err;
 	meta->state = MPS_META_CLOSED;
 	mps_timer_cancel(meta->eng->loop, &meta->hs_timer);
 	mps_timer_cancel(meta->eng->loop, &meta->init_timer);
-	meta_report_connect(meta, err, NULL);
+	mps_meta_report_connect(meta, err, NULL);
 	for (unsigned i = 0; i < meta->n_sf; i++)
 		mps_subflow_die(meta->sf[i], err, "meta failed");
 	meta_cancel_app_ops(meta);
+	/* early data: connect() has succeeded already, so the app learns
+	 * of the refusal as TCP would of a reset after its SYN-ACK */
+	if (meta->early.reported)
+		meta_end_app_abort(meta);
 	mps_engine_mark_dirty(meta);
 }
 
@@ -555,13 +568,29 @@ static void meta_schedule(struct mps_meta *meta)
 	}
 }
 
+/* Does the app end carry data now?  Once established, and on a client
+ * sending early data from its connect() on, until a fallback takes the
+ * relay over. */
+static bool meta_app_open(const struct mps_meta *meta)
+{
+	if (meta->state == MPS_META_ESTABLISHED)
+		return true;
+	return meta->state == MPS_META_CONNECTING && meta->early.reported &&
+	       !meta->early.fb_why;
+}
+
 static void meta_app_read(struct mps_meta *meta)
 {
 	uint8_t *p;
 	size_t n;
 
 	if (meta->erd.pending || meta->app_rd_eof || meta->efd < 0 ||
-	    meta->state != MPS_META_ESTABLISHED)
+	    !meta_app_open(meta))
+		return;
+	/* before HELLO_ACK the ring takes the early window and no more: a
+	 * fallback hands those bytes to a plain connection, and the app
+	 * waits for the real window as it would for TCP's */
+	if (meta->state == MPS_META_CONNECTING && !mps_meta_snd_early_room(meta))
 		return;
 	if (!meta->snd.q.cap && !meta->app_readable) {
 		/* a send ring without memory (new or trimmed, idle): wait for
@@ -579,6 +608,8 @@ static void meta_app_read(struct mps_meta *meta)
 			mps_meta_abort(meta, -ENOMEM, MPS_CLOSE_RESOURCE, true);
 		return;
 	}
+	if (meta->state == MPS_META_CONNECTING && n > mps_meta_snd_early_room(meta))
+		n = mps_meta_snd_early_room(meta);
 	meta->app_readable = false;
 	meta->erd.kind = MPS_OP_RECV;
 	meta->erd.fd = meta->efd;
@@ -588,11 +619,31 @@ static void meta_app_read(struct mps_meta *meta)
 		mps_meta_abort(meta, -EIO, MPS_CLOSE_RESOURCE, true);
 }
 
+/* A fallback after early data waited for the RECV from the app: what it
+ * read belongs to the stream the plain connection carries. */
+static void meta_erd_fallback(struct mps_meta *meta, int res)
+{
+	const char *why = meta->early.fb_why;
+
+	if (meta->erd.kind == MPS_OP_RECV && res > 0) {
+		mps_meta_snd_commit(meta, (size_t)res);
+	} else if (meta->erd.kind == MPS_OP_RECV && res == 0) {
+		meta->app_rd_eof = true;
+		meta->snd.fin_queued = true;
+	}
+	meta->early.fb_why = NULL;
+	mps_meta_fallback(meta, why);
+}
+
 static void meta_erd_cb(struct mps_op *op, int res)
 {
 	struct mps_meta *meta = op->ctx;
 
-	if (meta->state != MPS_META_ESTABLISHED) {
+	if (meta->state == MPS_META_CONNECTING && meta->early.fb_why) {
+		meta_erd_fallback(meta, res);
+		return;
+	}
+	if (!meta_app_open(meta)) {
 		meta_relay_reset_maybe(meta);
 		mps_engine_mark_dirty(meta);
 		return;
@@ -671,8 +722,11 @@ int mps_meta_on_data(struct mps_meta *meta, const struct mps_frame *f)
 
 	if (meta->state != MPS_META_ESTABLISHED)
 		return meta->state == MPS_META_CLOSED ? 0 : -EPROTO;
-	if (meta->checksum && !(f->flags & MPS_DATA_F_CRC) && f->u.data.len)
+	if (meta->checksum && !(f->flags & MPS_DATA_F_CRC) && f->u.data.len) {
+		mps_warn("meta %u: DATA without CRC, checksums are on", meta->id);
+		meta->eng->cnt.proto_errors++;
 		return -EPROTO;
+	}
 	rc = mps_meta_rcv_data(meta, f->u.data.dsn, f->u.data.payload,
 			       f->u.data.len, f->flags & MPS_DATA_F_FIN);
 	if (rc == -ENOMEM) {
@@ -742,6 +796,12 @@ static bool meta_orphan_wait(struct mps_meta *meta)
 /* Once per loop iteration for every meta that saw activity. */
 static void meta_flush(struct mps_meta *meta)
 {
+	if (meta_app_open(meta) && meta->state == MPS_META_CONNECTING) {
+		/* early data: the initial subflow alone, nothing to ack yet */
+		mps_early_client_send(meta);
+		meta_app_read(meta);
+		return;
+	}
 	if (meta->state == MPS_META_ESTABLISHED) {
 		if (meta->orphan_since_ns && meta_alive_subflows(meta)) {
 			meta->orphan_since_ns = 0;
@@ -823,12 +883,20 @@ void mps_meta_established(struct mps_meta *meta)
 	meta->state = MPS_META_ESTABLISHED;
 	meta->was_established = true;
 	meta->ack_now = true;	/* tell the peer our window at once */
-	mps_info("meta %u: established to %s (%s, scheduler %s)", meta->id,
+	mps_info("meta %u: established to %s (%s, scheduler %s%s)", meta->id,
 		 mps_addr_str(&meta->dest.sa, a, sizeof(a)),
-		 meta->pm->name, meta->sched->name);
-	meta_report_connect(meta, 0, &sf0->local.sa);
-	if (meta->role == MPS_ROLE_C)
+		 meta->pm->name, meta->sched->name,
+		 meta->early.reported ? ", after early data" : "");
+	mps_meta_report_connect(meta, 0, &sf0->local.sa);
+	if (meta->role == MPS_ROLE_C) {
+		/* the first frame after HELLO_ACK, before any new DATA: to the
+		 * server it ends the early data of the initial subflow */
+		meta_send_ack(meta);
+		/* it speaks mpshim: early data next time (early_data = auto) */
+		if (!meta->fwd.on)
+			mps_early_known_add(meta->eng, &meta->dest.sa);
 		meta->pm->established(meta);
+	}
 	mps_live_start(meta);
 	mps_engine_mark_dirty(meta);
 }
@@ -838,17 +906,23 @@ struct fallback_ctx {
 	void *arg;
 	int efd;
 	size_t filler;
+	struct mps_engine *eng;
+	unsigned meta_id;
+	bool early;		/* connect() had succeeded already */
 };
 
 static void fallback_done(void *arg, int err, const struct sockaddr *local,
 			  bool multipath)
 {
 	struct fallback_ctx *fb = arg;
+	struct mps_engine *eng = fb->eng;
 	uint8_t buf[4096];
 	size_t left = fb->filler;
 
 	if (fb->cb)
 		fb->cb(fb->arg, err, local, multipath);
+	else if (!err && eng->relay_settled)
+		eng->relay_settled(eng->relay_settled_arg, fb->meta_id, false, local);
 	while (left) {
 		ssize_t n = recv(fb->efd, buf, left < sizeof(buf) ? left : sizeof(buf),
 				 MSG_DONTWAIT);
@@ -857,9 +931,41 @@ static void fallback_done(void *arg, int err, const struct sockaddr *local,
 			break;
 		left -= (size_t)n;
 	}
-	if (err)
+	if (err) {
+		/* after early data the app has a connection that now fails:
+		 * a reset, as TCP's to a peer that went away */
+		if (fb->early)
+			mps_engine_relay_resettable(eng, fb->efd, fb->meta_id);
 		close(fb->efd);
+	}
 	free(fb);
+}
+
+/*
+ * The plain connection of a fallback, relaying meta->efd.  After early
+ * data the send ring holds what the app wrote so far, none of it
+ * acknowledged (a plain server never acks): it goes first, byte for byte,
+ * and the relay goes on from the next byte the app writes.  The ring holds
+ * at most the early window, which fits the pump's buffer.
+ */
+static int meta_fallback_pump(struct mps_meta *meta, const struct sockaddr *to,
+			      const char *why, struct fallback_ctx *fb)
+{
+	const struct mps_meta_snd *snd = &meta->snd;
+	size_t pre_len = meta->early.reported ? (size_t)(snd->end - snd->una) : 0;
+	uint8_t *pre = NULL;
+	int rc;
+
+	if (pre_len) {
+		pre = malloc(pre_len);
+		if (!pre)
+			return -ENOMEM;
+		mps_ring_read(&snd->q, snd->una, pre, pre_len);
+	}
+	rc = mps_pump_connect(meta->eng, meta->efd, to, pre, pre_len, why,
+			      fallback_done, fb, meta->id);
+	free(pre);
+	return rc;
 }
 
 void mps_meta_fallback(struct mps_meta *meta, const char *why)
@@ -874,7 +980,7 @@ void mps_meta_fallback(struct mps_meta *meta, const char *why)
 	bool direct = meta->fwd.on ? mps_config_proxy_direct(meta->cfg) : eng->cfg.fallback;
 	int rc;
 
-	if (meta->state != MPS_META_CONNECTING)
+	if (meta->state != MPS_META_CONNECTING || meta->early.fb_why)
 		return;
 	mps_timer_cancel(eng->loop, &meta->hs_timer);
 	if (!direct) {
@@ -883,11 +989,23 @@ void mps_meta_fallback(struct mps_meta *meta, const char *why)
 		mps_meta_fail_connect(meta, -ECONNREFUSED);
 		return;
 	}
-	mps_info("meta %u: %s: %s carried as plain TCP", meta->id, why,
-		 mps_addr_str(&to->sa, a, sizeof(a)));
+	if (meta->early.reported && meta->erd.pending) {
+		/* the app's bytes go to the plain connection in order: wait
+		 * for what this RECV takes (meta_erd_fallback comes back) */
+		meta->early.fb_why = why;
+		mps_loop_cancel(eng->loop, &meta->erd);
+		for (unsigned i = 0; i < meta->n_sf; i++)
+			mps_subflow_die(meta->sf[i], 0, "fallback");
+		return;
+	}
+	mps_info("meta %u: %s: %s carried as plain TCP%s", meta->id, why,
+		 mps_addr_str(&to->sa, a, sizeof(a)),
+		 meta->early.reported ? ", early data first" : "");
 	eng->cnt.fallbacks++;
-	if (!meta->fwd.on)
+	if (!meta->fwd.on) {
 		mps_engine_plain_cache_add(eng, &meta->dest.sa);
+		mps_early_known_del(eng, &meta->dest.sa);
+	}
 	fb = malloc(sizeof(*fb));
 	if (!fb) {
 		mps_meta_fail_connect(meta, -ENOMEM);
@@ -897,8 +1015,10 @@ void mps_meta_fallback(struct mps_meta *meta, const char *why)
 	fb->arg = meta->on_connect_arg;
 	fb->efd = meta->efd;
 	fb->filler = meta->filler;
-	rc = mps_pump_connect(eng, meta->efd, &to->sa, NULL, 0, why,
-			      fallback_done, fb, meta->id);
+	fb->eng = eng;
+	fb->meta_id = meta->id;
+	fb->early = meta->early.reported;
+	rc = meta_fallback_pump(meta, &to->sa, why, fb);
 	if (rc) {
 		free(fb);
 		mps_meta_fail_connect(meta, rc);
@@ -987,6 +1107,7 @@ static void cmd_connect(struct mps_engine *eng, void *arg)
 		mps_forward_unreachable(meta, -ECONNREFUSED, "proxy unusable");
 		return;
 	}
+	meta->early.on = mps_early_client_wanted(meta);
 	rc = meta_keys_new(meta);
 	if (rc) {
 		mps_meta_fail_connect(meta, rc);
@@ -1133,6 +1254,10 @@ int mps_meta_server_hello(struct mps_subflow *sf, const struct mps_frame *f)
 		mps_meta_abort(meta, rc, MPS_CLOSE_PROTO, false);
 		return 1;
 	}
+	/* both keys are known: early data may follow the HELLO at once */
+	mps_meta_seq_start(meta);
+	if (!(f->flags & MPS_HELLO_F_TARGET) && (lst->ho || lst->backend.sa.sa_family))
+		mps_early_server_hello(meta, sf, f);
 	if (lst->ho && !(f->flags & MPS_HELLO_F_TARGET)) {
 		/* a shimmed server: the connection exists once the app has
 		 * it queued, as a TCP connection does in the accept queue */
@@ -1342,18 +1467,18 @@ static void meta_econn_cb(struct mps_op *op, int res)
 			return;
 		}
 	} else {
-		mps_meta_seq_start(meta);
 		f.flags = (uint8_t)((meta->checksum ? MPS_HELLO_F_CRC : 0) |
 				    mps_meta_behind_lb(meta, sf));
 		f.u.hello_ack.version = MPS_PROTO_VERSION;
 		f.u.hello_ack.key = meta->key_local;
 		memcpy(f.u.hello_ack.pub, meta->kx.pub, MPS_X25519_LEN);
-		f.u.hello_ack.window = mps_meta_rcv_window(meta);
+		/* counted from idsn_c, early data or not */
+		f.u.hello_ack.window = mps_meta_rcv_hello_window(meta);
 		if (mps_subflow_send_frame(sf, &f)) {
 			mps_meta_abort(meta, -ENOMEM, MPS_CLOSE_RESOURCE, false);
 			return;
 		}
-		mps_meta_rcv_ack_sent(meta);
+		mps_early_server_acked(meta);
 	}
 	meta->state = MPS_META_ESTABLISHED;
 	meta->was_established = true;
@@ -1556,13 +1681,17 @@ int mps_engine_connect(struct mps_engine *eng, const struct sockaddr *dest,
 	cc->filler = filler;
 	cc->cb = cb;
 	cc->arg = arg;
-	/* the engine may free cc as soon as it is posted */
+	/* the engine may free cc as soon as it is posted; the caller knows
+	 * the id before any callback (a relay reset looks the app up by it) */
 	id = cc->id = meta_id_next(eng);
-	rc = engine_post(eng, cmd_connect, cc);
-	if (rc)
-		free(cc);
-	else if (meta_id)
+	if (meta_id)
 		*meta_id = id;
+	rc = engine_post(eng, cmd_connect, cc);
+	if (rc) {
+		free(cc);
+		if (meta_id)
+			*meta_id = 0;
+	}
 	return rc;
 }
 
@@ -1586,6 +1715,15 @@ void mps_engine_set_relay_reset(struct mps_engine *eng,
 {
 	eng->relay_reset = fn;
 	eng->relay_reset_arg = arg;
+}
+
+void mps_engine_set_relay_settled(struct mps_engine *eng,
+				  void (*fn)(void *arg, unsigned meta_id, bool multipath,
+					     const struct sockaddr *local),
+				  void *arg)
+{
+	eng->relay_settled = fn;
+	eng->relay_settled_arg = arg;
 }
 
 struct id_cmd {

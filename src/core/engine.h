@@ -87,8 +87,12 @@ void mps_engine_join_thread(struct mps_engine *eng);
  * once, on the engine thread, when the connection is established (err 0;
  * multipath false after a fallback to plain TCP) or has failed (-errno).  After a
  * failure the engine closes efd.  *meta_id (may be NULL) gets the id of the
- * connection, by which mps_engine_tcp_info() and the like find it.  any
- * thread.
+ * connection, by which mps_engine_tcp_info() and the like find it; it is
+ * written before the command is queued (0 again if that fails), so a
+ * caller holding the lock cb takes sees it before any callback.  With
+ * early data (key early_data) cb reports success once the first subflow
+ * is up and HELLO is queued; what follows is told by the relay hooks
+ * below.  any thread.
  */
 typedef void (*mps_connect_cb)(void *arg, int err, const struct sockaddr *local,
 			       bool multipath);
@@ -127,6 +131,17 @@ bool mps_engine_dest_is_plain(struct mps_engine *eng, const struct sockaddr *des
  */
 void mps_engine_set_relay_reset(struct mps_engine *eng,
 				bool (*fn)(void *arg, unsigned meta_id), void *arg);
+/*
+ * Early data (key early_data): connect() succeeds before the handshake is
+ * done, so how the connection settles is told afterwards: fn(arg, meta_id,
+ * multipath, local) runs on the engine thread when it fell back to plain
+ * TCP (multipath false, local the plain connection's address).  Set once,
+ * before the first connection.
+ */
+void mps_engine_set_relay_settled(struct mps_engine *eng,
+				  void (*fn)(void *arg, unsigned meta_id, bool multipath,
+					     const struct sockaddr *local),
+				  void *arg);
 /* SO_LINGER {1, 0} on a relay the application closes: abort the
  * connection as TCP's reset would, FASTCLOSE to the peer and the queued
  * data dropped.  -ENOENT if it is gone.  any thread but the engine's. */
@@ -191,6 +206,10 @@ struct mps_engine_counters {
 					 * keep descriptors for new connections */
 	unsigned long nofile_refused;	/* connections reset at accept for
 					 * want of descriptors */
+	/* early data, counted as it goes (sent by a client, newly received by
+	 * a server): connections that carried some, payload bytes, DATA_FINs */
+	unsigned long early_conns, early_fins;
+	unsigned long long early_bytes;
 };
 void mps_engine_counters(const struct mps_engine *eng,
 			 struct mps_engine_counters *out);

@@ -15,6 +15,7 @@
 
 #define MPS_TOKEN_BUCKETS	1024
 #define MPS_PLAIN_CACHE		64
+#define MPS_KNOWN_CACHE		64	/* early.c: destinations that answered HELLO_ACK */
 #define MPS_ACK_DELAY_MS	5
 #define MPS_CLOSE_LINGER_MS	5000
 #define MPS_PATH_HEALTH_SLOTS	16
@@ -107,6 +108,11 @@ struct mps_engine {
 	union mps_sockaddr plain_cache[MPS_PLAIN_CACHE];
 	unsigned n_plain, plain_next;
 
+	/* destinations that answered HELLO_ACK (early.c, engine thread only):
+	 * early_data = auto sends them early data */
+	union mps_sockaddr known[MPS_KNOWN_CACHE];
+	unsigned n_known, known_next;
+
 	/* paths that failed lately (engine thread only, initial.c) */
 	struct mps_path_health health[MPS_PATH_HEALTH_SLOTS];
 	unsigned health_next;
@@ -114,6 +120,10 @@ struct mps_engine {
 	/* the shim's way to queue a byte in a relay (engine.h) */
 	bool (*relay_reset)(void *arg, unsigned meta_id);
 	void *relay_reset_arg;
+	/* ... and to learn how an early connection settled (engine.h) */
+	void (*relay_settled)(void *arg, unsigned meta_id, bool multipath,
+			      const struct sockaddr *local);
+	void *relay_settled_arg;
 
 	bool draining;			/* process exit: count what is unsent */
 	int drain_pending;		/* -1 unknown, else connections left */
@@ -141,10 +151,19 @@ void mps_engine_mark_dirty(struct mps_meta *meta);
 struct mps_meta *mps_engine_meta_by_id(struct mps_engine *eng, unsigned id);
 void mps_meta_abort(struct mps_meta *meta, int err, uint8_t code, bool tell_peer);
 void mps_meta_established(struct mps_meta *meta);
+/* Tell the connect()'s caller its outcome (once; later calls do nothing):
+ * err 0 and the initial subflow's local address, or -errno. */
+void mps_meta_report_connect(struct mps_meta *meta, int err,
+			     const struct sockaddr *local);
 void mps_meta_fallback(struct mps_meta *meta, const char *why);
 void mps_meta_fail_connect(struct mps_meta *meta, int err);
 void mps_meta_on_ack(struct mps_meta *meta, uint64_t ack, uint32_t window);
 int mps_meta_on_data(struct mps_meta *meta, const struct mps_frame *f);
+/* Make the close of efd, the engine's end of a relay, reach its
+ * application as ECONNRESET (see mps_engine_set_relay_reset; meta_id names
+ * the connection to the shim's hook): true, close it now.  false: that is
+ * not possible, the relay is shut down instead (the app reads EOF). */
+bool mps_engine_relay_resettable(struct mps_engine *eng, int efd, unsigned meta_id);
 int mps_meta_server_hello(struct mps_subflow *sf, const struct mps_frame *f);
 /* Server: connect to meta->dest, PING the client meanwhile; HELLO_ACK (or
  * forward mode's AUTH) or FASTCLOSE follows from meta_econn_cb.  0. */
@@ -255,6 +274,31 @@ void mps_trim_recv_cancelled(struct mps_meta *meta, int res);
 size_t mps_subflow_trim(struct mps_subflow *sf);
 /* Does the subflow hold buffers above their minimum sizes? */
 bool mps_subflow_holds(const struct mps_subflow *sf);
+
+/*
+ * early.c: early data (0-RTT).  Client: whether a connection sends early
+ * data, its start once HELLO is queued (connect() succeeds), the pass
+ * that maps app bytes onto the initial subflow before HELLO_ACK.  Server:
+ * a HELLO's terms for early DATA, its acceptance and counting, and what
+ * HELLO_ACK leaves to acknowledge.  The cache of destinations known to
+ * speak mpshim.
+ */
+void mps_early_known_add(struct mps_engine *eng, const struct sockaddr *dest);
+void mps_early_known_del(struct mps_engine *eng, const struct sockaddr *dest);
+/* Client, after policy and forward setup: send early data? */
+bool mps_early_client_wanted(const struct mps_meta *meta);
+/* Client: HELLO is queued on sf, the winner of the first subflow race. */
+void mps_early_client_start(struct mps_meta *meta, struct mps_subflow *sf);
+/* Client, before HELLO_ACK: DATA frames for what the app gave. */
+void mps_early_client_send(struct mps_meta *meta);
+/* Server: a valid HELLO on sf, the connection about to connect its
+ * backend or be handed to the application. */
+void mps_early_server_hello(struct mps_meta *meta, struct mps_subflow *sf,
+			    const struct mps_frame *f);
+/* Server: DATA on a subflow still open to early data.  As sf_handle. */
+int mps_early_server_data(struct mps_subflow *sf, const struct mps_frame *f);
+/* Server: HELLO_ACK went out. */
+void mps_early_server_acked(struct mps_meta *meta);
 
 /* metrics.c */
 void mps_metrics_free(struct mps_engine *eng);

@@ -150,8 +150,8 @@ int mps_forward_server_hello(struct mps_meta *meta, struct mps_subflow *sf,
 	meta->fwd.msg.target = f->u.hello.target;
 
 	/* the challenge: our fresh key_s and pub_s, which the client's proof
-	 * must cover; the connection is not established by it */
-	mps_meta_seq_start(meta);
+	 * must cover; the connection is not established by it (the sequence
+	 * spaces were started with the HELLO) */
 	r.flags = (uint8_t)(MPS_HELLO_F_AUTH | (meta->checksum ? MPS_HELLO_F_CRC : 0) |
 			    mps_meta_behind_lb(meta, sf));
 	r.u.hello_ack.version = MPS_PROTO_VERSION;

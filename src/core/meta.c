@@ -34,21 +34,33 @@ void mps_meta_seq_free(struct mps_meta *meta)
 	mps_rangeset_free(&meta->rcv.ooo);
 }
 
-void mps_meta_seq_start(struct mps_meta *meta)
+void mps_meta_snd_start(struct mps_meta *meta)
 {
 	struct mps_meta_snd *snd = &meta->snd;
-	struct mps_meta_rcv *rcv = &meta->rcv;
 
 	snd->una = snd->nxt = snd->end = meta->idsn_local;
 	snd->q.base = meta->idsn_local;
 	snd->q.off = 0;
+	/* before the peer's first word: its initial window, which is also
+	 * the early window of a client */
 	snd->wnd_end = meta->idsn_local + MPS_INITIAL_WINDOW;
+}
+
+void mps_meta_rcv_start(struct mps_meta *meta)
+{
+	struct mps_meta_rcv *rcv = &meta->rcv;
 
 	rcv->nxt = meta->idsn_peer;
 	rcv->q.base = meta->idsn_peer;
 	rcv->q.off = 0;
 	rcv->ack_sent = meta->idsn_peer;
 	rcv->wnd_end_sent = meta->idsn_peer + MPS_INITIAL_WINDOW;
+}
+
+void mps_meta_seq_start(struct mps_meta *meta)
+{
+	mps_meta_snd_start(meta);
+	mps_meta_rcv_start(meta);
 }
 
 size_t mps_meta_snd_space(const struct mps_meta *meta)
@@ -301,6 +313,27 @@ long mps_meta_rcv_data(struct mps_meta *meta, uint64_t dsn, const uint8_t *buf,
 	return (long)(end - start);
 }
 
+long mps_meta_rcv_early(struct mps_meta *meta, uint64_t dsn, const uint8_t *buf,
+			size_t len, bool fin)
+{
+	uint64_t lim = meta->idsn_peer + MPS_EARLY_WINDOW;
+
+	/* forward mode authenticates the client before anything reaches
+	 * the destination: no byte may come ahead of it */
+	if (!meta->early.on || meta->fwd.on)
+		return -EPROTO;
+	if (mps_seq_before(dsn, meta->idsn_peer) || mps_seq_after(dsn + len, lim))
+		return -EPROTO;
+	return mps_meta_rcv_data(meta, dsn, buf, len, fin);
+}
+
+size_t mps_meta_snd_early_room(const struct mps_meta *meta)
+{
+	uint64_t lim = meta->idsn_local + MPS_EARLY_WINDOW;
+
+	return mps_seq_before(meta->snd.end, lim) ? (size_t)(lim - meta->snd.end) : 0;
+}
+
 size_t mps_meta_rcv_ready(struct mps_meta *meta, uint8_t **ptr)
 {
 	struct mps_meta_rcv *rcv = &meta->rcv;
@@ -387,6 +420,25 @@ void mps_meta_rcv_ack_sent(struct mps_meta *meta)
 {
 	meta->rcv.ack_sent = mps_meta_rcv_ack(meta);
 	meta->rcv.wnd_end_sent = meta->rcv.ack_sent + mps_meta_rcv_window(meta);
+}
+
+uint32_t mps_meta_rcv_hello_window(const struct mps_meta *meta)
+{
+	const struct mps_meta_rcv *rcv = &meta->rcv;
+	uint64_t right = rcv->q.base + rcv->wnd;
+	uint64_t w = right - meta->idsn_peer;
+
+	return w > UINT32_MAX ? UINT32_MAX : (uint32_t)w;
+}
+
+void mps_meta_rcv_hello_sent(struct mps_meta *meta)
+{
+	struct mps_meta_rcv *rcv = &meta->rcv;
+
+	/* HELLO_ACK acknowledges nothing: early bytes, if any, are acked by
+	 * the DATA_ACK that follows it (the ack moved since) */
+	rcv->ack_sent = meta->idsn_peer;
+	rcv->wnd_end_sent = meta->idsn_peer + mps_meta_rcv_hello_window(meta);
 }
 
 size_t mps_meta_snd_trim(struct mps_meta *meta)

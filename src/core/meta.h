@@ -28,6 +28,11 @@ struct mps_config;
 #define MPS_MAX_SUBFLOWS	16
 #define MPS_INITIAL_WINDOW	65536u	/* assumed until the peer advertises */
 #define MPS_MAX_OOO_RANGES	4096u	/* reorder holes before the peer is cut off */
+/* Early data: the client may send DSNs [idsn_c, idsn_c + this) right
+ * after HELLO, before HELLO_ACK; every server can buffer them (its
+ * receive window starts at MPS_INITIAL_WINDOW, and rcvbuf is at least
+ * that).  A protocol constant, not a setting. */
+#define MPS_EARLY_WINDOW	65536u
 
 struct mps_engine;
 struct mps_subflow;
@@ -64,6 +69,28 @@ struct mps_meta_fwd {
 	union mps_sockaddr target;
 	struct mps_auth_msg msg;
 	uint8_t proof_s[32];
+};
+
+/*
+ * Early data (0-RTT, early.c): DATA frames the client sends on its
+ * initial subflow after HELLO and before its first DATA_ACK, that is
+ * before it has seen HELLO_ACK, within MPS_EARLY_WINDOW of idsn_c.
+ */
+struct mps_meta_early {
+	bool on;		/* client: this connection sends early data;
+				 * server: a HELLO without TARGET, so early
+				 * DATA is accepted */
+	bool reported;		/* client: connect() told success before
+				 * HELLO_ACK */
+	bool crc;		/* server: the HELLO asked for CRC, so early
+				 * DATA must carry one */
+	bool fin;		/* a DATA_FIN went (client) or came (server)
+				 * as early data */
+	bool counted;		/* the engine's counters have this connection */
+	uint64_t bytes;		/* early payload bytes sent (client) or newly
+				 * received (server) */
+	const char *fb_why;	/* client: a fallback waits for the RECV from
+				 * the app to complete */
 };
 
 enum mps_meta_state {
@@ -132,6 +159,7 @@ struct mps_meta {
 	unsigned n_seen_nonces;
 	bool checksum;
 	struct mps_meta_fwd fwd;	/* forward mode, when fwd.on */
+	struct mps_meta_early early;	/* data before HELLO_ACK */
 
 	struct mps_meta_snd snd;
 	struct mps_meta_rcv rcv;
@@ -212,6 +240,11 @@ int mps_meta_seq_init(struct mps_meta *meta, size_t sndbuf, size_t rcvbuf);
 void mps_meta_seq_free(struct mps_meta *meta);
 /* Start the sequence spaces once both keys are known. */
 void mps_meta_seq_start(struct mps_meta *meta);
+/* The same, one half at a time: a client sending early data starts its
+ * sending half at connect, when only its own key is known, and the
+ * receiving half on HELLO_ACK. */
+void mps_meta_snd_start(struct mps_meta *meta);
+void mps_meta_rcv_start(struct mps_meta *meta);
 
 /* Room for app bytes in the send queue as it is allocated now. */
 size_t mps_meta_snd_space(const struct mps_meta *meta);
@@ -243,6 +276,18 @@ bool mps_meta_snd_done(const struct mps_meta *meta);
  * -ENOMEM when the ring cannot grow to hold it. */
 long mps_meta_rcv_data(struct mps_meta *meta, uint64_t dsn, const uint8_t *buf,
 		       size_t len, bool fin);
+/*
+ * Server: a DATA frame of the client's early data (see struct
+ * mps_meta_early).  Refused with -EPROTO unless early.on (a HELLO without
+ * TARGET: never in forward mode) and [dsn, dsn + len) lies within
+ * [idsn_peer, idsn_peer + MPS_EARLY_WINDOW); otherwise as
+ * mps_meta_rcv_data.  The receiving half must be started.
+ */
+long mps_meta_rcv_early(struct mps_meta *meta, uint64_t dsn, const uint8_t *buf,
+			size_t len, bool fin);
+/* Client sending early data: room left in the early window for bytes
+ * from the app (what the send ring may hold before HELLO_ACK). */
+size_t mps_meta_snd_early_room(const struct mps_meta *meta);
 /* Contiguous bytes ready for the app. */
 size_t mps_meta_rcv_ready(struct mps_meta *meta, uint8_t **ptr);
 void mps_meta_rcv_consume(struct mps_meta *meta, size_t len);
@@ -254,6 +299,11 @@ bool mps_meta_rcv_done(const struct mps_meta *meta);
 /* Should a DATA_ACK go out now (ack or window moved enough)? */
 bool mps_meta_rcv_ack_due(const struct mps_meta *meta);
 void mps_meta_rcv_ack_sent(struct mps_meta *meta);
+/* Server: HELLO_ACK's window, counted from idsn_peer as the client takes
+ * it, whatever early data arrived; and the record that HELLO_ACK told the
+ * peer that much (its ack is idsn_peer), so early data is acked next. */
+uint32_t mps_meta_rcv_hello_window(const struct mps_meta *meta);
+void mps_meta_rcv_hello_sent(struct mps_meta *meta);
 
 /* Idle connections: free a ring that holds no byte.  The send ring only
  * while no RECV from the app writes into it, the receive ring only while no

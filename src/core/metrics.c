@@ -111,6 +111,22 @@ static int format(const struct mps_engine *eng, char *buf, size_t len)
 	if (n < 0 || (size_t)n >= len)
 		return n;
 	m = snprintf(buf + n, len - (size_t)n,
+		"# HELP mpshim_early_data_connections_total Connections whose client sent data before it had HELLO_ACK (early data).\n"
+		"# TYPE mpshim_early_data_connections_total counter\n"
+		"mpshim_early_data_connections_total %lu\n"
+		"# HELP mpshim_early_data_bytes_total Early data bytes received, counted as they arrive.\n"
+		"# TYPE mpshim_early_data_bytes_total counter\n"
+		"mpshim_early_data_bytes_total %llu\n"
+		"# HELP mpshim_early_data_fins_total DATA_FINs received as early data (a request and its end before HELLO_ACK).\n"
+		"# TYPE mpshim_early_data_fins_total counter\n"
+		"mpshim_early_data_fins_total %lu\n",
+		c->early_conns, c->early_bytes, c->early_fins);
+	if (m < 0)
+		return m;
+	n += m;
+	if ((size_t)n >= len)
+		return n;
+	m = snprintf(buf + n, len - (size_t)n,
 		"# HELP mpshim_forward_connections_total Forward-mode clients authenticated and let through to their destination.\n"
 		"# TYPE mpshim_forward_connections_total counter\n"
 		"mpshim_forward_connections_total %lu\n",

@@ -28,6 +28,7 @@ static const char *const path_manager_choices[] = {
 };
 static const char *const loop_choices[] = { "auto", "uring", "epoll", NULL };
 static const char *const proxy_fallback_choices[] = { "direct", "fail", NULL };
+static const char *const early_data_choices[] = { "auto", "yes", "no", NULL };
 
 const struct mps_option mps_options[] = {
 	{
@@ -126,8 +127,9 @@ const struct mps_option mps_options[] = {
 		CFG_FIELD(policy),
 		.help = "Settings per destination: 'DEST key=value ... | DEST ...'; "
 			"the first entry whose DEST (as in upgrade) matches sets "
-			"scheduler, path_manager, subflows, local, backup or "
-			"checksum, proxy or proxy_fallback for that connection.",
+			"scheduler, path_manager, subflows, local, backup, "
+			"checksum, proxy, proxy_fallback or early_data for that "
+			"connection.",
 	},
 	{
 		.name = "scheduler",
@@ -385,6 +387,22 @@ const struct mps_option mps_options[] = {
 		.help = "When the peer does not speak mpshim, open a new plain "
 			"TCP connection to it (the destination is remembered); "
 			"no: fail the connect() with ECONNREFUSED.",
+	},
+	{
+		.name = "early_data",
+		.env = "MPSHIM_EARLY_DATA",
+		.type = MPS_OPT_CHOICE,
+		.def = "auto",
+		.choices = early_data_choices,
+		CFG_FIELD(early_data),
+		.help = "Shim: let connect() succeed once the first subflow's TCP "
+			"connection is up and send the first 64K of data right "
+			"after HELLO, saving a round trip. auto: to destinations "
+			"that answered HELLO_ACK before and to upgrade entries "
+			"naming one address and port; yes: every upgraded "
+			"destination; no: never. A server that fails its backend "
+			"then resets the connection instead of refusing the "
+			"connect(). Never through a proxy.",
 	},
 	{
 		.name = "proxy",

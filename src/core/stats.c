@@ -103,6 +103,10 @@ void mps_stats_meta_json(struct mps_text *t, const struct mps_meta *meta)
 		mps_text_printf(t, ", \"path_manager\": ");
 		mps_text_json_str(t, meta->pm ? meta->pm->name : "");
 	}
+	/* sent (client) or received (server) before HELLO_ACK was seen */
+	mps_text_printf(t, ", \"early_bytes\": %llu, \"early_fin\": %s",
+			(unsigned long long)meta->early.bytes,
+			meta->early.fin ? "true" : "false");
 	mps_text_printf(t, ", \"subflows\": [");
 	for (unsigned i = 0; i < meta->n_sf; i++) {
 		if (i)

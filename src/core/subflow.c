@@ -421,6 +421,11 @@ static void sf_connected(struct mps_subflow *sf)
 		return;
 	}
 	mps_subflow_start_recv(sf);
+	/* not if the receive could not start: the subflow died, and with it
+	 * went the connection (a fallback) */
+	if (sf->initial && sf->meta->early.on && sf->state == MPS_SF_HELLO_SENT &&
+	    sf->meta->state == MPS_META_CONNECTING)
+		mps_early_client_start(sf->meta, sf);
 }
 
 static void sf_on_connect(struct mps_op *op, int res)
@@ -539,8 +544,18 @@ static int sf_handle_hello_ack(struct mps_subflow *sf, const struct mps_frame *f
 	meta->checksum = f->flags & MPS_HELLO_F_CRC;
 	meta->peer_nojoin = f->flags & MPS_HELLO_F_NOJOIN;
 	mps_timer_cancel(sf->eng->loop, &sf->timer);
-	mps_meta_seq_start(meta);
-	meta->snd.wnd_end = meta->idsn_local + f->u.hello_ack.window;
+	if (meta->early.reported) {
+		/* the sending half runs since the connect; the window only
+		 * grows, and the server's covers the early window anyway */
+		uint64_t wnd_end = meta->idsn_local + f->u.hello_ack.window;
+
+		mps_meta_rcv_start(meta);
+		if (mps_seq_after(wnd_end, meta->snd.wnd_end))
+			meta->snd.wnd_end = wnd_end;
+	} else {
+		mps_meta_seq_start(meta);
+		meta->snd.wnd_end = meta->idsn_local + f->u.hello_ack.window;
+	}
 	if (meta->fwd.on)	/* a challenge: established only by AUTH */
 		return mps_forward_client_challenge(sf, f);
 	sf->state = MPS_SF_ACTIVE;
@@ -643,8 +658,13 @@ static int sf_handle_active(struct mps_subflow *sf, const struct mps_frame *f)
 	switch (f->type) {
 	case MPS_FT_DATA:
 		sf->bytes_recv += f->u.data.len;
+		if (sf->early_open)
+			return mps_early_server_data(sf, f);
 		return mps_meta_on_data(meta, f);
 	case MPS_FT_DATA_ACK:
+		/* the client's first: it has seen HELLO_ACK, the rest is not
+		 * early data */
+		sf->early_open = false;
 		mps_meta_on_ack(meta, f->u.data_ack.ack, f->u.data_ack.window);
 		return 0;
 	case MPS_FT_PING:
@@ -954,6 +974,12 @@ void mps_subflow_die(struct mps_subflow *sf, int err, const char *why)
 	if (meta && sf->initial && was == MPS_SF_HELLO_SENT &&
 	    meta->state == MPS_META_CONNECTING)
 		mps_meta_fallback(meta, "peer reset after HELLO");
+	/* a server still connecting its backend has this one subflow (JOINs
+	 * wait for ESTABLISHED): without it nobody would get an answer, and
+	 * early data must not reach a backend for a client that is gone */
+	if (meta && meta->role == MPS_ROLE_S && was == MPS_SF_ACTIVE &&
+	    meta->state == MPS_META_CONNECTING)
+		mps_meta_abort(meta, err ? err : -ECONNRESET, MPS_CLOSE_ABORT, false);
 	if (sf->sfd >= 0) {
 		/* wakes a pending recv/send on both backends */
 		shutdown(sf->sfd, SHUT_RDWR);

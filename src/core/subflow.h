@@ -116,6 +116,9 @@ struct mps_subflow {
 					 * which is not released yet */
 	bool owes_backend;		/* nofile.c: classifying on a backend
 					 * listener, not known to be a JOIN */
+	bool early_open;		/* server, initial subflow: DATA on it is the
+					 * client's early data until its first
+					 * DATA_ACK (early.c) */
 };
 
 /* Bytes queued in user space for the kernel. */

@@ -139,7 +139,10 @@ uint8_t mps_tcpinfo_state(const struct mps_meta *meta)
 
 	switch (meta->state) {
 	case MPS_META_CONNECTING:
-		return meta->role == MPS_ROLE_C ? ST_SYN_SENT : ST_SYN_RECV;
+		/* after early data the app's connect() has succeeded */
+		if (!meta->early.reported)
+			return meta->role == MPS_ROLE_C ? ST_SYN_SENT : ST_SYN_RECV;
+		break;
 	case MPS_META_ESTABLISHED:
 		break;
 	default:

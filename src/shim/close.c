@@ -111,14 +111,23 @@ static void reset_fd(int fd, struct mps_fdent *e, void *arg)
 {
 	struct reset_arg *a = arg;
 	ssize_t n;
+	int to = -1;
 
-	if (a->done || e->kind != MPS_FD_RELAY || e->meta_id != a->meta_id ||
-	    e->owner != a->pid)
+	if (a->done)
 		return;
-	/* one byte into the engine's end, never read: its close then tells
-	 * ours ECONNRESET.  A full relay already holds such bytes. */
-	n = send(fd, "", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
-	a->done = n == 1 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+	pthread_mutex_lock(&e->lock);
+	/* a blocking connect that succeeded early may not have put the
+	 * relay at the app's number yet: its end is relay_app until then */
+	if (e->meta_id == a->meta_id && e->owner == a->pid)
+		to = e->kind == MPS_FD_RELAY ? fd : e->relay_app;
+	if (to >= 0) {
+		/* one byte into the engine's end, never read: its close then
+		 * tells ours ECONNRESET.  A full relay already holds such
+		 * bytes. */
+		n = send(to, "", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+		a->done = n == 1 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+	}
+	pthread_mutex_unlock(&e->lock);
 }
 
 bool mps_shim_relay_reset(void *arg, unsigned meta_id)

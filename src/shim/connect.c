@@ -13,6 +13,12 @@
  * connection is up (or has failed), the engine reads exactly that filler
  * and the descriptor turns writable at that moment; SO_ERROR (interposed)
  * tells the outcome.
+ *
+ * With early data (key early_data) "the connection is up" comes before
+ * the multipath handshake is done: once the first subflow's TCP
+ * connection is up and HELLO is queued.  A refusal after that reaches the
+ * app as a reset on the relay (close.c), and a fallback as a relay that
+ * is plain from then on (on_settled).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -161,29 +167,41 @@ static int upgrade(int fd, struct mps_fdent *e, const struct sockaddr *addr,
 			mps_real_close(sv[1]);
 			return rc;
 		}
+		mps_fdent_get(e);
+		/* under the lock: the engine's callbacks and its relay reset
+		 * find the entry by meta_id, which is set before the command
+		 * can run */
+		pthread_mutex_lock(&e->lock);
 		e->kind = MPS_FD_RELAY;
 		e->owner = getpid();
-		mps_fdent_get(e);
-		rc = mps_engine_connect(eng, &dest->sa, sv[1], filler, on_connected, e, &id);
+		rc = mps_engine_connect(eng, &dest->sa, sv[1], filler, on_connected, e,
+					&e->meta_id);
+		if (rc) {
+			e->state = MPS_FDS_FAILED;
+			e->error = -rc;
+		}
+		id = e->meta_id;
+		pthread_mutex_unlock(&e->lock);
 		if (rc) {
 			mps_fdent_put(e);
 			mps_real_close(sv[1]);
-			pthread_mutex_lock(&e->lock);
-			e->state = MPS_FDS_FAILED;
-			e->error = -rc;
-			pthread_mutex_unlock(&e->lock);
 			return rc;
 		}
-		pthread_mutex_lock(&e->lock);
-		e->meta_id = id;
-		pthread_mutex_unlock(&e->lock);
 		carry_congestion(eng, e, id);
 		return -EINPROGRESS;
 	}
 
 	mps_fdent_get(e);
+	pthread_mutex_lock(&e->lock);
 	e->owner = getpid();
-	rc = mps_engine_connect(eng, &dest->sa, sv[1], 0, on_connected, e, &id);
+	/* early data: the engine may reset the connection before this thread
+	 * has installed the relay; the reset then goes to this end */
+	e->relay_app = sv[0];
+	rc = mps_engine_connect(eng, &dest->sa, sv[1], 0, on_connected, e, &e->meta_id);
+	if (rc)
+		e->relay_app = -1;
+	id = e->meta_id;
+	pthread_mutex_unlock(&e->lock);
 	if (rc) {
 		mps_fdent_put(e);
 		mps_real_close(sv[0]);
@@ -197,7 +215,6 @@ static int upgrade(int fd, struct mps_fdent *e, const struct sockaddr *addr,
 	}
 	carry_congestion(eng, e, id);
 	pthread_mutex_lock(&e->lock);
-	e->meta_id = id;
 	while (e->state == MPS_FDS_CONNECTING)
 		pthread_cond_wait(&e->cond, &e->lock);
 	rc = e->state == MPS_FDS_FAILED ? -e->error : 0;
@@ -206,20 +223,53 @@ static int upgrade(int fd, struct mps_fdent *e, const struct sockaddr *addr,
 		e->state = MPS_FDS_IDLE;
 		e->error = 0;
 		e->meta_id = 0;
-	}
-	pthread_mutex_unlock(&e->lock);
-	if (out_of_fds(rc)) {
-		mps_info("connect: no descriptor for a subflow: plain TCP");
-		mps_real_close(sv[0]);
-		return 1;
-	}
-	if (!rc) {
+	} else {
 		rc = mps_shim_install_fd(fd, sv[0]);
 		if (!rc)
 			e->kind = MPS_FD_RELAY;
 	}
+	e->relay_app = -1;
+	pthread_mutex_unlock(&e->lock);
+	if (out_of_fds(rc))
+		mps_info("connect: no descriptor for a subflow: plain TCP");
 	mps_real_close(sv[0]);
-	return rc;
+	return out_of_fds(rc) ? 1 : rc;
+}
+
+struct settled_arg {
+	unsigned meta_id;
+	pid_t pid;
+	bool multipath;
+	const struct sockaddr *local;
+};
+
+static void settle_fd(int fd, struct mps_fdent *e, void *arg)
+{
+	struct settled_arg *a = arg;
+
+	(void)fd;
+	pthread_mutex_lock(&e->lock);
+	if (e->meta_id == a->meta_id && e->owner == a->pid &&
+	    e->state == MPS_FDS_CONNECTED) {
+		e->multipath = a->multipath;
+		if (a->local)
+			to_app_family(a->local, e->domain, &e->local);
+	}
+	pthread_mutex_unlock(&e->lock);
+}
+
+/* Engine thread: a connection that had connected early fell back to
+ * plain TCP (engine.h, mps_engine_set_relay_settled). */
+void mps_shim_relay_settled(void *arg, unsigned meta_id, bool multipath,
+			    const struct sockaddr *local)
+{
+	struct settled_arg a = {
+		.meta_id = meta_id, .pid = getpid(), .multipath = multipath,
+		.local = local,
+	};
+
+	(void)arg;
+	mps_fdtab_each(settle_fd, &a);
 }
 
 /*

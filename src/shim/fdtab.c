@@ -22,6 +22,7 @@ struct mps_fdent *mps_fdent_new(int domain)
 	e->refs = 1;
 	e->domain = domain;
 	e->lfd = -1;
+	e->relay_app = -1;
 	return e;
 }
 

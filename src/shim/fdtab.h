@@ -50,6 +50,9 @@ struct mps_fdent {
 					 * serves it (a forked child's is not) */
 	unsigned meta_id;		/* relay: the engine's connection, 0 unknown
 					 * (inherited through an exec) */
+	int relay_app;			/* blocking connect in progress: the app's
+					 * end of the relay until it is installed
+					 * at the app's number, else -1 */
 	struct { int level, opt, val; } opts[MPS_FD_OPTS];	/* TCP and IP ints */
 	char congestion[16];		/* TCP_CONGESTION set before connect (for
 					 * the engine), or on a relay no engine of

@@ -118,6 +118,7 @@ struct mps_engine *mps_shim_engine(void)
 		rc = mps_engine_new(&engine, &cfg);
 		if (!rc) {
 			mps_engine_set_relay_reset(engine, mps_shim_relay_reset, NULL);
+			mps_engine_set_relay_settled(engine, mps_shim_relay_settled, NULL);
 			rc = mps_engine_start_thread(engine);
 			if (rc) {
 				mps_engine_free(engine);

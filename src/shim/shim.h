@@ -22,6 +22,9 @@ struct mps_engine *mps_shim_engine(void);
 struct mps_engine *mps_shim_engine_running(void);
 /* close.c: the engine's relay-reset hook (engine.h). */
 bool mps_shim_relay_reset(void *arg, unsigned meta_id);
+/* connect.c: the engine's hook for an early connection that settled. */
+void mps_shim_relay_settled(void *arg, unsigned meta_id, bool multipath,
+			    const struct sockaddr *local);
 /* Put app_end at the app's descriptor number fd (dup3), keeping fd's
  * close-on-exec and O_NONBLOCK.  The caller still closes app_end.  0 or
  * -errno. */

@@ -1,7 +1,8 @@
 /*
  * fuzz_meta.c - libFuzzer harness for the data sequence space of a meta
  * connection (src/core/meta.c): the stream state machine both ends run
- * once the handshake has fixed the IDSNs.
+ * once the handshake has fixed the IDSNs, early data included (a server
+ * taking DATA before HELLO_ACK, a client writing before it).
  *
  * The input is a program.  Header (missing bytes read as 0):
  *   byte 0      receive buffer size, index into buf_sizes[]
@@ -12,12 +13,16 @@
  * its flags) and its argument bytes:
  *   0 RCV_DATA  delta:i16 len:u16   peer DATA at anchor + delta, where the
  *               anchor is rcv.nxt, the window's left edge, its right edge
- *               or the peer's FIN (flags bits 4-5); bit 3 sets DATA_FIN
+ *               or the peer's FIN (flags bits 4-5); bit 3 sets DATA_FIN;
+ *               bit 6: as early data (mps_meta_rcv_early), and bit 7 with
+ *               it: in forward mode
  *   1 RCV_READ  max:u16             the app reads up to max bytes
  *   2 RCV_ACK                        ask whether an ack is due; send it if
- *                                    so, or always with bit 3
+ *                                    so, or always with bit 3; bit 4: send
+ *                                    HELLO_ACK instead (before any DATA_ACK)
  *   3 SND_WRITE len:u16             the app writes len bytes (bit 3: and
- *                                    then closes its side)
+ *                                    then closes its side; bit 4: before
+ *                                    HELLO_ACK, within the early window)
  *   4 SND_NEXT  max:u16             map the next piece onto a subflow
  *   5 SND_ACK   arg:u16 win:u16     DATA_ACK: bit 3 set: acks the end of
  *               logged piece arg (+1 for a FIN), else una + (i16)arg;
@@ -40,6 +45,10 @@
  *     and reinjections only inside [una, nxt); mapped bytes are the app's;
  *     a FIN is mapped only after close, at end; an ack of more than was
  *     sent is refused; snd_done only when everything is acked.
+ *   early data: taken only within [idsn_peer, idsn_peer + MPS_EARLY_WINDOW)
+ *     and never in forward mode; HELLO_ACK's window reaches the right edge
+ *     from idsn_peer and acks nothing; an early write never takes the send
+ *     queue past idsn_local + MPS_EARLY_WINDOW.
  * Deterministic: no clock, no randomness, no I/O.
  */
 #include <errno.h>
@@ -82,6 +91,7 @@ static struct {
 	/* send shadow */
 	uint64_t prev_una, prev_wnd_end, prev_end;
 	bool closed;
+	bool acked;			/* a DATA_ACK went out: no HELLO_ACK now */
 	struct piece log[LOG_N];
 	unsigned log_n;
 	/* input cursor */
@@ -223,8 +233,8 @@ static void op_rcv_data(unsigned flags)
 	struct mps_meta_rcv *rcv = &st.meta.rcv;
 	int16_t delta = (int16_t)get16();
 	size_t len = get16();
-	bool fin = flags & 1;
-	uint64_t anchor, dsn, end, right, from;
+	bool fin = flags & 1, early, fwd;
+	uint64_t anchor, dsn, end, right, from, early_end;
 	long rc;
 
 	switch ((flags >> 1) & 3) {
@@ -244,6 +254,8 @@ static void op_rcv_data(unsigned flags)
 	dsn = anchor + (uint64_t)(int64_t)delta;
 	end = dsn + len;
 	right = rcv->q.base + rcv->wnd;
+	early = flags & 8;
+	fwd = early && (flags & 16);
 #ifdef FUZZ_AVOID_FIN_INSIDE_OOO
 	/* Known bug (tests/fuzz/crashes/meta-fin-inside-ooo): a DATA_FIN
 	 * that ends inside bytes already received out of order lets rcv.nxt
@@ -261,7 +273,23 @@ static void op_rcv_data(unsigned flags)
 			fill_pat(scratch + (from - dsn), from, (size_t)(end - from), 0);
 	}
 
-	rc = mps_meta_rcv_data(&st.meta, dsn, scratch, len, fin);
+	if (early) {
+		/* a server after a HELLO without TARGET; forward mode never */
+		st.meta.early.on = true;
+		st.meta.fwd.on = fwd;
+		rc = mps_meta_rcv_early(&st.meta, dsn, scratch, len, fin);
+		st.meta.fwd.on = false;
+		early_end = st.meta.idsn_peer + MPS_EARLY_WINDOW;
+		if (fwd || before(dsn, st.meta.idsn_peer) || after(end, early_end))
+			CHECK(rc == -EPROTO, "early data outside the early window or in "
+			      "forward mode accepted: +%lld..+%llu fwd %d, rc %ld",
+			      (long long)(dsn - st.meta.idsn_peer),
+			      (unsigned long long)(end - st.meta.idsn_peer), fwd, rc);
+		if (rc == -EPROTO && !after(end, right))
+			return;		/* refused before the window was judged */
+	} else {
+		rc = mps_meta_rcv_data(&st.meta, dsn, scratch, len, fin);
+	}
 
 	CHECK(rc == -EPROTO || rc == -ENOSPC || (rc >= 0 && (size_t)rc <= len),
 	      "rcv_data(+%lld, %zu, fin %d) returned %ld",
@@ -322,10 +350,27 @@ static void op_rcv_read(void)
 
 static void op_rcv_ack(unsigned flags)
 {
+	const struct mps_meta_rcv *rcv = &st.meta.rcv;
 	bool due = mps_meta_rcv_ack_due(&st.meta);
+	uint64_t right = rcv->q.base + rcv->wnd;
 
-	if (due || (flags & 1))
+	if (flags & 2) {
+		/* HELLO_ACK: its window counts from idsn_peer, whatever early
+		 * data came; it goes before the first DATA_ACK */
+		if (st.acked)
+			return;
+		CHECK(mps_meta_rcv_hello_window(&st.meta) == right - st.meta.idsn_peer,
+		      "HELLO_ACK's window %u does not reach the right edge from idsn_peer",
+		      mps_meta_rcv_hello_window(&st.meta));
+		mps_meta_rcv_hello_sent(&st.meta);
+		CHECK(rcv->ack_sent == st.meta.idsn_peer, "HELLO_ACK acked something");
+		CHECK(rcv->wnd_end_sent == right, "HELLO_ACK's right edge is not the window's");
+		return;
+	}
+	if (due || (flags & 1)) {
 		mps_meta_rcv_ack_sent(&st.meta);
+		st.acked = true;
+	}
 }
 
 static void check_rcv(void)
@@ -403,15 +448,23 @@ static void op_snd_close(void)
 
 static void op_snd_write(unsigned flags)
 {
-	size_t want = get16(), span, n;
+	size_t want = get16(), span, n, room;
 	uint8_t *ptr;
 	uint64_t end = st.meta.snd.end;
+	bool early = flags & 2;
 
 	if (st.closed)
 		return;		/* no app bytes after EOF */
 	while (want) {
 		span = mps_meta_snd_tail(&st.meta, &ptr);
 		CHECK(span <= mps_meta_snd_space(&st.meta), "tail beyond space");
+		/* what engine.c's meta_app_read takes before HELLO_ACK */
+		if (early) {
+			room = mps_meta_snd_early_room(&st.meta);
+			CHECK(room <= MPS_EARLY_WINDOW, "early room %zu", room);
+			if (span > room)
+				span = room;
+		}
 		if (!span)
 			break;
 		n = span < want ? span : want;
@@ -419,6 +472,9 @@ static void op_snd_write(unsigned flags)
 		mps_meta_snd_commit(&st.meta, n);
 		end += n;
 		want -= n;
+		if (early)
+			CHECK(!after(end, st.meta.idsn_local + MPS_EARLY_WINDOW) ||
+			      n == 0, "an early write past the early window");
 	}
 	if (flags & 1)
 		op_snd_close();

@@ -241,6 +241,16 @@ static void rcv_data(int anchor, int delta, unsigned len, int fin)
 	b16(len);
 }
 
+/* early data (server, before HELLO_ACK); fwd: as if in forward mode */
+static void rcv_early(int anchor, int delta, unsigned len, int fin, int fwd)
+{
+	b8(0 | (unsigned)fin << 3 | (unsigned)anchor << 4 | 1u << 6 | (unsigned)fwd << 7);
+	b16((unsigned)(uint16_t)(int16_t)delta);
+	b16(len);
+}
+
+static void rcv_hello_ack(void) { b8(2 | 1u << 4); }
+static void snd_write_early(unsigned len) { b8(3 | 1u << 4); b16(len); }
 static void rcv_read(unsigned max) { b8(1); b16(max); }
 static void rcv_ack(int force) { b8(2 | (unsigned)force << 3); }
 static void snd_write(unsigned len, int close) { b8(3 | (unsigned)close << 3); b16(len); }
@@ -340,6 +350,26 @@ static void metas(void)
 	snd_next(1);
 	snd_ack_piece(7, 65535, 1);
 	put("meta", "snd-window", prog, prog_len);
+
+	/* early data: within the window, out of order, past its edge, in
+	 * forward mode, a FIN; HELLO_ACK; then the stream goes on.  The
+	 * client: an early write capped at the early window */
+	hdr(11, 11, UINT64_MAX - 20000, UINT64_MAX - 30000);
+	rcv_early(A_BASE, 30000, 10000, 0, 0);
+	rcv_early(A_BASE, 0, 30000, 0, 0);
+	rcv_early(A_BASE, 60000, 6000, 0, 0);
+	rcv_early(A_BASE, 0, 100, 0, 1);
+	rcv_early(A_BASE, -1, 10, 0, 0);
+	rcv_hello_ack();
+	rcv_read(20000);
+	rcv_ack(0);
+	rcv_early(A_NXT, 0, 5536, 1, 0);
+	rcv_read(65535);
+	snd_write_early(65535);
+	snd_write_early(65535);
+	snd_next(16384);
+	snd_next(65535);
+	put("meta", "early", prog, prog_len);
 }
 
 int main(int argc, char **argv)

@@ -3,7 +3,11 @@
  * from an application (tests/helpers/mps-client run with LD_PRELOAD):
  * EINPROGRESS, no POLLOUT before the multipath handshake completes (with
  * poll, select, epoll level- and edge-triggered), SO_ERROR, getpeername,
- * blocking connect, and ECONNREFUSED both ways.
+ * blocking connect, and ECONNREFUSED both ways.  Those run with
+ * early_data = no: the connect they check is the one gated by HELLO_ACK.
+ * With early data the connect completes once HELLO is queued, and the
+ * application's first bytes reach the server right behind the HELLO,
+ * before the server has said anything (the round trip saved).
  *
  * The server here is the test itself speaking the protocol with the core
  * library, so it can hold back its HELLO_ACK and check the DATA frames
@@ -45,13 +49,17 @@ static int listen_on(int *port)
 }
 
 static char client_pm[64] = "MPSHIM_SUBFLOWS=1";
+/* the upgrade entry names the server exactly, so auto would send early
+ * data: these tests choose */
+static char client_early[64] = "MPSHIM_EARLY_DATA=no";
+static char client_crc[64] = "MPSHIM_CHECKSUM=no";
 
 static pid_t spawn_client(const char *mode, int port, const char *expect,
 			  const char *log)
 {
 	static char pre[600], up[64], portstr[16];
 	char *env[] = { pre, up, "MPSHIM_SUBFLOWS=1", "MPSHIM_EXIT_LINGER=300ms",
-			"MPSHIM_LOG=info", client_pm, NULL };
+			"MPSHIM_LOG=info", client_pm, client_early, client_crc, NULL };
 	char path[600];
 	char *argv[] = { path, (char *)mode, "127.0.0.1", portstr, (char *)expect, NULL };
 
@@ -207,4 +215,105 @@ Test(connect, forged_add_addr_is_ignored)
 		  "client log:\n%s", text ? text : "");
 	cr_assert(!strstr(text, "server advertised"));
 	free(text);
+}
+
+/* ---- early data --------------------------------------------------------- */
+
+/*
+ * The server half for early data: it answers nothing until the client's
+ * "ping" has arrived, as DATA right behind the HELLO at the client's IDSN,
+ * with a CRC exactly when the HELLO asked for one.  A client that waited
+ * for HELLO_ACK would never send it: the request travels a round trip
+ * earlier than before.  After HELLO_ACK the client's first frame must be
+ * its DATA_ACK (the end of its early data for the server).
+ */
+static void serve_one_early(int lfd)
+{
+	static struct h_frames r;
+	struct mps_frame f, a;
+	struct mps_x25519 kx;
+	struct pollfd p = { .fd = lfd, .events = POLLIN };
+	uint64_t key_s, idsn_c, idsn_s;
+	uint32_t tok;
+	bool crc;
+	int fd;
+
+	r.have = 0;
+	cr_assert_gt(poll(&p, 1, 5000), 0, "client never connected");
+	fd = accept(lfd, NULL, NULL);
+	cr_assert_geq(fd, 0);
+	next_frame(fd, &r, &f);
+	cr_assert_eq(f.type, MPS_FT_HELLO);
+	crc = f.flags & MPS_HELLO_F_CRC;
+	mps_crypto_key_derive(f.u.hello.key, &tok, &idsn_c);
+
+	/* not a byte from us yet, not even a PING */
+	next_frame(fd, &r, &f);
+	cr_assert_eq(f.type, MPS_FT_DATA, "frame type %u after HELLO, want early DATA",
+		     f.type);
+	cr_assert_eq(f.u.data.dsn, idsn_c, "early data starts at the IDSN");
+	cr_assert_eq(f.u.data.len, 4);
+	cr_assert_arr_eq(f.u.data.payload, "ping", 4);
+	cr_assert_eq(!!(f.flags & MPS_DATA_F_CRC), crc,
+		     "early DATA carries a CRC exactly when HELLO asked for one");
+
+	memset(&a, 0, sizeof(a));
+	a.type = MPS_FT_HELLO_ACK;
+	a.u.hello_ack.version = MPS_PROTO_VERSION;
+	cr_assert_eq(mps_crypto_key_new(&key_s), 0);
+	mps_crypto_key_derive(key_s, &tok, &idsn_s);
+	cr_assert_eq(mps_crypto_x25519_new(&kx), 0);
+	a.u.hello_ack.key = key_s;
+	memcpy(a.u.hello_ack.pub, kx.pub, 32);
+	a.u.hello_ack.window = 1 << 20;
+	send_frame(fd, &a);
+	next_frame(fd, &r, &f);
+	cr_assert_eq(f.type, MPS_FT_DATA_ACK, "frame type %u after HELLO_ACK", f.type);
+	cr_assert_eq(f.u.data_ack.ack, idsn_s);
+
+	memset(&a, 0, sizeof(a));
+	a.type = MPS_FT_DATA_ACK;
+	a.u.data_ack.ack = idsn_c + 4;
+	a.u.data_ack.window = 1 << 20;
+	send_frame(fd, &a);
+	memset(&a, 0, sizeof(a));
+	a.type = MPS_FT_DATA;
+	a.u.data.dsn = idsn_s;
+	a.u.data.payload = (const uint8_t *)"pong";
+	a.u.data.len = 4;
+	send_frame(fd, &a);
+	p.fd = fd;
+	while (poll(&p, 1, 3000) > 0 && recv(fd, r.buf, sizeof(r.buf), 0) > 0)
+		;
+	close(fd);
+}
+
+static void run_early(const char *mode, const char *setting)
+{
+	char log[512];
+	int port, lfd = listen_on(&port), rc;
+	pid_t pid;
+	char *text;
+
+	snprintf(client_early, sizeof(client_early), "MPSHIM_EARLY_DATA=%s", setting);
+	snprintf(log, sizeof(log), "%s/client-%s.log", h_tmpdir(), mode);
+	pid = spawn_client(mode, port, "early", log);
+	cr_assert_gt(pid, 0);
+	serve_one_early(lfd);
+	rc = h_wait(pid, 15000);
+	text = h_slurp(log);
+	cr_assert_eq(rc, 0, "mps-client %s exited %d:\n%s", mode, rc, text ? text : "");
+	free(text);
+	close(lfd);
+}
+
+/* auto: the upgrade entry names this one address and port */
+Test(connect, early_data_nonblocking_poll) { run_early("poll", "auto"); }
+Test(connect, early_data_nonblocking_epoll_edge) { run_early("epoll-et", "auto"); }
+Test(connect, early_data_blocking) { run_early("blocking", "yes"); }
+
+Test(connect, early_data_with_checksum_asked)
+{
+	snprintf(client_crc, sizeof(client_crc), "MPSHIM_CHECKSUM=yes");
+	run_early("poll", "auto");
 }

@@ -310,16 +310,22 @@ Test(faults, proxyd_restarted_old_connections_end_new_ones_work)
 
 /* ---- the backend ---------------------------------------------------------- */
 
+/* A connect() that waits for HELLO_ACK (early_data = no) fails as TCP's;
+ * with early data it has succeeded before proxyd knows, and the refusal
+ * becomes a reset, as through any TCP proxy (tests/net/test_early.c). */
 Test(faults, backend_refuses_like_tcp)
 {
-	const char *out = out_file("refused");
+	const char *out = out_file("refused"), *eout = out_file("refused-early");
 	char *args[] = { "-s", "1000000", NULL };
+	char *off[] = { "MPSHIM_EARLY_DATA=no", NULL };
 
 	backend_port = h_free_port();	/* nobody listens there yet */
 	proxyd_start(NULL, 0);
 	cr_assert_eq(plain_fetch(args), APP_REFUSED, "plain TCP reference");
-	cr_assert_eq(app_end(app_start(out, args, NULL), 10000, out), APP_REFUSED,
+	cr_assert_eq(app_end(app_start(out, args, off), 10000, out), APP_REFUSED,
 		     "connect() through proxyd must fail with ECONNREFUSED");
+	cr_assert_eq(app_end(app_start(eout, args, NULL), 10000, eout), APP_RESET,
+		     "after early data the refusal must be a reset");
 	assert_proxyd_alive();
 	backend_start();
 	assert_fresh_connection_works();

@@ -503,6 +503,49 @@ static int handshake(const char *id, const char *key_hex, int dport,
 	return fd;
 }
 
+/*
+ * Early data does not exist in forward mode: the proxy connects nowhere
+ * before the client's AUTH, so DATA right behind a HELLO naming a target
+ * is refused like any frame that is not AUTH (no_auth).
+ */
+Test(forward, early_data_after_a_targeted_hello_is_refused)
+{
+	struct h_frames *rd = calloc(1, sizeof(*rd));
+	struct mps_frame f = { .type = MPS_FT_HELLO }, d = { .type = MPS_FT_DATA }, r;
+	struct mps_x25519 kx;
+	uint64_t key_c, idsn_c;
+	uint32_t tok;
+	int fd;
+
+	cr_assert_not_null(rd);
+	start_forward_proxyd(allow_loopback);
+	fd = tcp_connect(proxy_port);
+	cr_assert_eq(mps_crypto_x25519_new(&kx), 0);
+	cr_assert_eq(mps_crypto_key_new(&key_c), 0);
+	mps_crypto_key_derive(key_c, &tok, &idsn_c);
+	f.flags = MPS_HELLO_F_TARGET | MPS_HELLO_F_PSK;
+	f.u.hello.version = MPS_PROTO_VERSION;
+	f.u.hello.key = key_c;
+	memcpy(f.u.hello.pub, kx.pub, 32);
+	f.u.hello.target.family = 4;
+	f.u.hello.target.port = (uint16_t)http_port;
+	memcpy(f.u.hello.target.addr, "\x7f\x00\x00\x01", 4);
+	memcpy(f.u.hello.key_id, "laptop", 6);
+	cr_assert(h_frame_send(fd, &f));
+	d.u.data.dsn = idsn_c;
+	d.u.data.payload = (const uint8_t *)"GET / HTTP/1.0\r\n\r\n";
+	d.u.data.len = 18;
+	cr_assert(h_frame_send(fd, &d));
+	next_frame(fd, rd, &r);
+	cr_assert_eq(r.type, MPS_FT_HELLO_ACK);
+	cr_assert(r.flags & MPS_HELLO_F_AUTH, "the challenge");
+	assert_refused(fd, rd, key_c);
+	cr_assert_eq(metric("mpshim_forward_refusals_total{reason=\"no_auth\"}"), 1);
+	cr_assert_eq(metric("mpshim_early_data_bytes_total"), 0);
+	assert_log_has("DATA instead of AUTH");
+	free(rd);
+}
+
 /* No key id, an unknown key id: refused before any challenge, counted
  * by reason, and nothing is connected. */
 Test(forward, missing_or_unknown_key_is_refused_and_counted)

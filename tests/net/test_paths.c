@@ -496,6 +496,8 @@ static void idle_client_run(const char *heartbeat, int idle_s, bool blackhole,
 	snprintf(clog, sizeof(clog), "%s/client.log", h_tmpdir());
 	snprintf(listen, sizeof(listen), "%s:8443", srv_addr[0]);
 	cr_assert_gt(h_spawn(srv, NULL, NULL), 0);
+	/* a client that came before the backend listens would be refused */
+	cr_assert(h_netns_wait_port(srv_ns, 8080, 5000), "the backend did not start");
 	cr_assert_gt(h_spawn(proxyd, NULL, plog), 0);
 	cr_assert(h_netns_wait_port(srv_ns, 8443, 5000), "proxyd did not start");
 	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", h_shim_lib());

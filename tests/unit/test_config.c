@@ -1450,6 +1450,54 @@ Test(config, policy_per_destination)
 	cr_assert_eq(cfg.n_policy, 2, "a failed set leaves the old value");
 }
 
+/* early_data: a choice, from the environment and per destination; auto's
+ * "declared server" is an upgrade entry of one address and one port. */
+Test(config, early_data_key_and_declared_destinations)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	struct sockaddr_in6 b = { .sin6_family = AF_INET6 };
+	struct mps_config out;
+	char e[128];
+
+	mps_config_defaults(&cfg);
+	cr_assert_str_eq(cfg.early_data, "auto");
+	assert_set_ok("early_data", "NO");
+	cr_assert_str_eq(cfg.early_data, "no");
+	assert_set_fails("early_data", "maybe", -EINVAL);
+	setenv("MPSHIM_EARLY_DATA", "yes", 1);
+	cr_assert_eq(mps_config_load_env(&cfg, e, sizeof(e)), 0, "%s", e);
+	cr_assert_str_eq(cfg.early_data, "yes");
+	assert_set_ok("policy", "10.1.2.3:443 early_data=no");
+	inet_pton(AF_INET, "10.1.2.3", &a.sin_addr);
+	a.sin_port = htons(443);
+	cr_assert(mps_config_for_dest(&cfg, (struct sockaddr *)&a, &out));
+	cr_assert_str_eq(out.early_data, "no");
+
+	assert_set_ok("upgrade", "10.1.2.3:443, 10.9.0.0/16:80, *:8080, 10.1.2.4:*, "
+		      "[2001:db8::1]:443, localhost:9000");
+	cr_assert(mps_config_dest_declared(&cfg, (struct sockaddr *)&a));
+	a.sin_port = htons(444);
+	cr_assert(!mps_config_dest_declared(&cfg, (struct sockaddr *)&a), "another port");
+	inet_pton(AF_INET, "10.9.1.1", &a.sin_addr);
+	a.sin_port = htons(80);
+	cr_assert(mps_config_dest_match(&cfg, (struct sockaddr *)&a));
+	cr_assert(!mps_config_dest_declared(&cfg, (struct sockaddr *)&a), "a network");
+	inet_pton(AF_INET, "192.0.2.1", &a.sin_addr);
+	a.sin_port = htons(8080);
+	cr_assert(!mps_config_dest_declared(&cfg, (struct sockaddr *)&a), "any address");
+	inet_pton(AF_INET, "10.1.2.4", &a.sin_addr);
+	cr_assert(!mps_config_dest_declared(&cfg, (struct sockaddr *)&a), "any port");
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	a.sin_port = htons(9000);
+	cr_assert(mps_config_dest_declared(&cfg, (struct sockaddr *)&a), "localhost");
+	inet_pton(AF_INET6, "2001:db8::1", &b.sin6_addr);
+	b.sin6_port = htons(443);
+	cr_assert(mps_config_dest_declared(&cfg, (struct sockaddr *)&b));
+	inet_pton(AF_INET6, "::1", &b.sin6_addr);
+	b.sin6_port = htons(9000);
+	cr_assert(mps_config_dest_declared(&cfg, (struct sockaddr *)&b), "localhost, v6");
+}
+
 /* ---- forward mode and the shim's proxy ---------------------------------- */
 
 Test(config, proxy_address)
@@ -1513,7 +1561,7 @@ Test(config, proxy_from_env_and_per_destination)
 	cr_assert_str_eq(out.proxy, "");
 	assert_set_fails("policy", "*:443 proxy=nohost:1", -EINVAL);
 	assert_set_fails("policy", "*:443 proxy_key_file=/k", -EINVAL);
-	cr_assert(strstr(err, "proxy_fallback)"), "%s", err);
+	cr_assert(strstr(err, "proxy_fallback, early_data)"), "%s", err);
 	/* proxyd's keys have no environment variable: an inherited
 	 * environment cannot open a forward proxy */
 	cr_assert_null(mps_config_find("forward")->env);

@@ -531,3 +531,120 @@ Test(meta_tune, send_ring_is_freed_once_everything_is_acked)
 	cr_assert_eq(dsn, meta.idsn_local + 10000);
 	cr_assert_eq(len, 5000);
 }
+
+/* ---- early data (0-RTT): the server's acceptance window ---------------- */
+
+/* A server meta right after a HELLO without TARGET: both halves started,
+ * rcvbuf larger than the early window so that the window check, not the
+ * receive window, is what refuses. */
+static void early_setup(void)
+{
+	memset(&meta, 0, sizeof(meta));
+	cr_assert_eq(mps_meta_seq_init(&meta, 1 << 20, 1 << 20), 0);
+	meta.idsn_local = 77;
+	meta.idsn_peer = UINT64_MAX - 1000;	/* the early window wraps */
+	mps_meta_seq_start(&meta);
+	meta.early.on = true;
+	for (size_t i = 0; i < sizeof(pattern); i++)
+		pattern[i] = (uint8_t)(i * 7 + (i >> 8));
+}
+
+TestSuite(meta_early, .init = early_setup, .fini = teardown);
+
+Test(meta_early, data_within_the_early_window_is_taken)
+{
+	uint64_t base = meta.idsn_peer;
+
+	/* out of order, up to the last byte of the window, a FIN on it */
+	cr_assert_eq(mps_meta_rcv_early(&meta, base + 60000, pattern + 60000,
+					MPS_EARLY_WINDOW - 60000, true),
+		     MPS_EARLY_WINDOW - 60000);
+	cr_assert_eq(mps_meta_rcv_early(&meta, base, pattern, 60000, false), 60000);
+	cr_assert_eq(mps_meta_rcv_ack(&meta), base + MPS_EARLY_WINDOW + 1,
+		     "every early byte and the FIN");
+	cr_assert_eq(drain(0), MPS_EARLY_WINDOW);
+	cr_assert(mps_meta_rcv_done(&meta));
+}
+
+Test(meta_early, data_beyond_the_early_window_is_refused)
+{
+	uint64_t base = meta.idsn_peer;
+
+	/* one byte past it, even though the receive window (1 MiB) is open */
+	cr_assert_eq(mps_meta_rcv_early(&meta, base + MPS_EARLY_WINDOW - 10, pattern, 11,
+					false), -EPROTO);
+	cr_assert_eq(mps_meta_rcv_early(&meta, base + MPS_EARLY_WINDOW, pattern, 0, true),
+		     0, "a bare DATA_FIN at the edge ends the stream there");
+	cr_assert_eq(mps_meta_rcv_early(&meta, base - 1, pattern, 10, false), -EPROTO,
+		     "below idsn_c");
+	cr_assert_eq(meta.rcv.nxt, base, "nothing stored");
+	cr_assert_eq(mps_meta_rcv_early(&meta, base, pattern, 100, false), 100,
+		     "the window itself still takes data");
+}
+
+Test(meta_early, refused_in_forward_mode_or_without_an_early_hello)
+{
+	uint64_t base = meta.idsn_peer;
+
+	meta.fwd.on = true;
+	cr_assert_eq(mps_meta_rcv_early(&meta, base, pattern, 100, false), -EPROTO,
+		     "forward mode: nothing before AUTH");
+	meta.fwd.on = false;
+	meta.early.on = false;
+	cr_assert_eq(mps_meta_rcv_early(&meta, base, pattern, 100, false), -EPROTO,
+		     "no early data agreed");
+	cr_assert_eq(meta.rcv.nxt, base);
+	meta.early.on = true;
+	cr_assert_eq(mps_meta_rcv_early(&meta, base, pattern, 100, false), 100);
+}
+
+/* HELLO_ACK counts its window from idsn_c; early bytes are acked after it. */
+Test(meta_early, hello_ack_window_counts_from_idsn_c)
+{
+	uint64_t base = meta.idsn_peer;
+
+	cr_assert_eq(mps_meta_rcv_early(&meta, base, pattern, 5000, false), 5000);
+	cr_assert_eq(mps_meta_rcv_window(&meta), MPS_INITIAL_WINDOW - 5000);
+	cr_assert_eq(mps_meta_rcv_hello_window(&meta), MPS_INITIAL_WINDOW);
+	mps_meta_rcv_hello_sent(&meta);
+	cr_assert_eq(meta.rcv.ack_sent, base, "HELLO_ACK acks nothing");
+	cr_assert_eq(meta.rcv.wnd_end_sent, base + MPS_INITIAL_WINDOW);
+	cr_assert_neq(mps_meta_rcv_ack(&meta), meta.rcv.ack_sent,
+		      "a DATA_ACK for the early bytes is still owed");
+}
+
+/* The client's side: the sending half alone, the ring bounded by the early
+ * window until HELLO_ACK, then the receiving half. */
+Test(meta_early, client_sends_within_the_early_window)
+{
+	uint8_t *p;
+	size_t n, total = 0, len;
+	uint64_t dsn;
+	bool fin, re;
+
+	mps_meta_seq_free(&meta);
+	memset(&meta, 0, sizeof(meta));
+	cr_assert_eq(mps_meta_seq_init(&meta, 1 << 20, 1 << 20), 0);
+	meta.idsn_local = UINT64_MAX - 10;
+	mps_meta_snd_start(&meta);
+	cr_assert_eq(mps_meta_snd_early_room(&meta), MPS_EARLY_WINDOW);
+	while (mps_meta_snd_early_room(&meta)) {
+		n = mps_meta_snd_tail(&meta, &p);
+		cr_assert_gt(n, 0);
+		if (n > mps_meta_snd_early_room(&meta))
+			n = mps_meta_snd_early_room(&meta);
+		memcpy(p, pattern + total, n);
+		mps_meta_snd_commit(&meta, n);
+		total += n;
+	}
+	cr_assert_eq(total, MPS_EARLY_WINDOW);
+	for (size_t sent = 0; mps_meta_snd_next(&meta, 16384, &dsn, &len, &fin, &re);
+	     sent += len)
+		cr_assert_eq(dsn, meta.idsn_local + sent);
+	cr_assert_eq(meta.snd.nxt, meta.idsn_local + MPS_EARLY_WINDOW);
+	/* HELLO_ACK: the peer's keys, then the receiving half */
+	meta.idsn_peer = 5;
+	mps_meta_rcv_start(&meta);
+	cr_assert_eq(meta.rcv.nxt, 5);
+	cr_assert_eq(meta.snd.nxt, meta.idsn_local + MPS_EARLY_WINDOW, "kept");
+}
