@@ -1,0 +1,50 @@
+set terminal pngcairo size 1030,370 font "Sans,10"
+set output "/work/main/bench/results/2026-11-24-S3-bars.png"
+set multiplot layout 1,3 title "S3: failover: S1, path 1 blackholed (link up) then restored  (2026-11-24, cc cubic)"
+set grid ytics
+set linetype 1 lc rgb "#4c72b0"
+set linetype 2 lc rgb "#dd8452"
+set linetype 3 lc rgb "#55a868"
+$D << EOD
+"TCP" 10719.7 10719.7 "10720"
+"kMPTCP" 501.3 501.3 "501"
+"mpshim" 557.1 557.1 "557"
+EOD
+set title "longest stall (no bytes delivered)"
+set ylabel "ms"
+set yrange [0:12863.6]
+set xrange [-0.6:2.6]
+set style fill solid 0.8
+set xzeroaxis lt -1
+set boxwidth 0.6
+unset key
+plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
+$D << EOD
+"TCP" 89.15 89.15 "89.2"
+"kMPTCP" 229.12 229.12 "229.1"
+"mpshim" 242.7 242.7 "242.7"
+EOD
+set title "bytes delivered (server sends 25 s)"
+set ylabel "MB"
+set yrange [0:361.988]
+set xrange [-0.6:2.6]
+set style fill solid 0.8
+set xzeroaxis lt -1
+set boxwidth 0.6
+set key top left
+plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle, 301.656 with lines dt 2 lw 2 lc "black" title "limit if no outage"
+$D << EOD
+"TCP" 0.08 0.08 "0.1"
+"kMPTCP" 41.11 41.11 "41.1"
+"mpshim" 45.93 45.93 "45.9"
+EOD
+set title "goodput during the outage"
+set ylabel "Mbit/s"
+set yrange [0:57.924]
+set xrange [-0.6:2.6]
+set style fill solid 0.8
+set xzeroaxis lt -1
+set boxwidth 0.6
+set key top left
+plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle, 48.27 with lines dt 2 lw 2 lc "black" title "path 2 limit"
+unset multiplot
