@@ -506,6 +506,7 @@ int h_proc_fds(pid_t pid)
 
 long h_metric(int port, const char *name)
 {
+	static const char req[] = "GET /metrics HTTP/1.0\r\n\r\n";
 	struct sockaddr_in sin = { .sin_family = AF_INET };
 	struct timeval tv = { .tv_sec = 5 };
 	static char text[16384];
@@ -518,7 +519,7 @@ long h_metric(int port, const char *name)
 	sin.sin_port = htons((uint16_t)port);
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sin, sizeof(sin)) ||
-	    send(fd, "GET /metrics HTTP/1.0\r\n\r\n", 27, MSG_NOSIGNAL) != 27) {
+	    send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) != (ssize_t)sizeof(req) - 1) {
 		if (fd >= 0)
 			close(fd);
 		return -1;
