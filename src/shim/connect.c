@@ -161,8 +161,10 @@ static int upgrade(int fd, struct mps_fdent *e, const struct sockaddr *addr,
 			mps_real_close(sv[1]);
 			return rc;
 		}
-		e->kind = MPS_FD_RELAY;
+		pthread_mutex_lock(&e->lock);
+		mps_fdent_set_kind(e, MPS_FD_RELAY);
 		e->owner = getpid();
+		pthread_mutex_unlock(&e->lock);
 		mps_fdent_get(e);
 		rc = mps_engine_connect(eng, &dest->sa, sv[1], filler, on_connected, e, &id);
 		if (rc) {
@@ -182,7 +184,9 @@ static int upgrade(int fd, struct mps_fdent *e, const struct sockaddr *addr,
 	}
 
 	mps_fdent_get(e);
+	pthread_mutex_lock(&e->lock);
 	e->owner = getpid();
+	pthread_mutex_unlock(&e->lock);
 	rc = mps_engine_connect(eng, &dest->sa, sv[1], 0, on_connected, e, &id);
 	if (rc) {
 		mps_fdent_put(e);
@@ -215,8 +219,11 @@ static int upgrade(int fd, struct mps_fdent *e, const struct sockaddr *addr,
 	}
 	if (!rc) {
 		rc = mps_shim_install_fd(fd, sv[0]);
-		if (!rc)
-			e->kind = MPS_FD_RELAY;
+		if (!rc) {
+			pthread_mutex_lock(&e->lock);
+			mps_fdent_set_kind(e, MPS_FD_RELAY);
+			pthread_mutex_unlock(&e->lock);
+		}
 	}
 	mps_real_close(sv[0]);
 	return rc;
@@ -255,7 +262,7 @@ MPS_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 	e = mps_fdtab_get(fd);
 	if (!e)
 		return mps_real_connect(fd, addr, len);
-	if (e->kind == MPS_FD_RELAY) {
+	if (mps_fdent_kind(e) == MPS_FD_RELAY) {
 		pthread_mutex_lock(&e->lock);
 		switch (e->state) {
 		case MPS_FDS_CONNECTING:
