@@ -404,11 +404,23 @@ bool h_closed_by_peer(int fd)
 	return ended;
 }
 
-bool h_use_valgrind(void)
+bool h_sanitized(void)
 {
 	const char *san = getenv("MPS_SANITIZED");
 
-	return !(san && *san) && system("valgrind --version >/dev/null 2>&1") == 0;
+	return san && *san;
+}
+
+long h_san_mem_factor(void)
+{
+	const char *san = getenv("MPS_SANITIZED");
+
+	return san && strstr(san, "sanitize=thread") ? 5 : 1;
+}
+
+bool h_use_valgrind(void)
+{
+	return !h_sanitized() && system("valgrind --version >/dev/null 2>&1") == 0;
 }
 
 int h_run(const char *cmd)
