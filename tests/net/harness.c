@@ -511,11 +511,16 @@ bool h_sanitized(void)
 	return san && *san;
 }
 
-long h_san_mem_factor(void)
+bool h_tsan_build(void)
 {
 	const char *san = getenv("MPS_SANITIZED");
 
-	return san && strstr(san, "sanitize=thread") ? 5 : 1;
+	return san && strstr(san, "sanitize=thread");
+}
+
+long h_san_mem_factor(void)
+{
+	return h_tsan_build() ? 5 : 1;
 }
 
 bool h_use_valgrind(void)

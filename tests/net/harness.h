@@ -77,6 +77,9 @@ bool h_closed_by_peer(int fd);
 /* A sanitizer build (make check exports its flags as MPS_SANITIZED):
  * proxyd, the tools and the tests run instrumented. */
 bool h_sanitized(void);
+/* An --enable-tsan build, whose C helpers run on the instrumented shim
+ * (h_spawn). */
+bool h_tsan_build(void);
 /* What a bound on a process's resident memory is multiplied by in this
  * build: 1, but 5 under ThreadSanitizer, whose shadow takes four bytes
  * for each byte of application memory touched (gcc's runtime), which
