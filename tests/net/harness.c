@@ -3,8 +3,8 @@
  */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
-#include <dlfcn.h>
 #include <criterion/logging.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
