@@ -170,7 +170,8 @@ static struct mps_meta *meta_new(struct mps_engine *eng, enum mps_meta_role role
 	if (eng->metas)
 		eng->metas->prev = meta;
 	eng->metas = meta;
-	eng->cnt.metas_open++;
+	/* atomic: the exit drain reads it on the application's thread */
+	__atomic_add_fetch(&eng->cnt.metas_open, 1, __ATOMIC_RELEASE);
 	eng->cnt.metas_total++;
 	return meta;
 }
@@ -468,7 +469,8 @@ static void meta_free(struct mps_meta *meta)
 		eng->metas = meta->next;
 	if (meta->next)
 		meta->next->prev = meta->prev;
-	eng->cnt.metas_open--;
+	/* after its stats line: the exit drain waits for both */
+	__atomic_sub_fetch(&eng->cnt.metas_open, 1, __ATOMIC_RELEASE);
 	if (meta->was_established) {
 		eng->cnt.bytes_sent += meta->snd.end - meta->idsn_local;
 		eng->cnt.bytes_recv += meta->rcv.q.base - meta->idsn_peer;
@@ -1595,7 +1597,8 @@ static void engine_evfd_cb(struct mps_op *op, int res)
 		c->fn(eng, c->arg);
 		free(c);
 	}
-	if (!eng->stop && mps_loop_submit(eng->loop, &eng->evop))
+	if (!__atomic_load_n(&eng->stop, __ATOMIC_ACQUIRE) &&
+	    mps_loop_submit(eng->loop, &eng->evop))
 		mps_err("engine: cannot re-arm the command queue");
 }
 
@@ -2013,7 +2016,7 @@ int mps_engine_run(struct mps_engine *eng)
 	int rc = 0;
 
 	mps_engine_thread = true;
-	while (!eng->stop) {
+	while (!__atomic_load_n(&eng->stop, __ATOMIC_ACQUIRE)) {
 		rc = mps_loop_run_once(eng->loop, -1);
 		if (rc < 0 && rc != -EINTR) {
 			mps_err("event loop: %s", strerror(-rc));
@@ -2028,7 +2031,7 @@ void mps_engine_stop(struct mps_engine *eng)
 	uint64_t one = 1;
 	ssize_t n;
 
-	eng->stop = true;
+	__atomic_store_n(&eng->stop, true, __ATOMIC_RELEASE);
 	n = write(eng->evfd, &one, sizeof(one));
 	(void)n;
 }

@@ -97,7 +97,8 @@ struct mps_engine {
 	int evfd;
 	struct mps_op evop;
 	uint64_t evbuf;
-	bool stop;
+	bool stop;			/* atomic: mps_engine_stop may run on
+					 * another thread or in a signal handler */
 	volatile int reload_pending;	/* set from a signal handler */
 	mps_engine_reload_fn reload_fn;
 	void *reload_arg;

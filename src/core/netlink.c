@@ -87,7 +87,8 @@ static void nl_cb(struct mps_op *op, int res)
 			}
 		}
 	}
-	if (!eng->stop && mps_loop_poll(eng->loop, &eng->nlop, eng->nlfd, POLLIN))
+	if (!__atomic_load_n(&eng->stop, __ATOMIC_ACQUIRE) &&
+	    mps_loop_poll(eng->loop, &eng->nlop, eng->nlfd, POLLIN))
 		mps_warn("rtnetlink: cannot re-arm, interface changes now found by liveness only");
 }
 

@@ -76,7 +76,8 @@ static void pump_free_if_done(struct mps_pump *p)
 		eng->pumps = p->next;
 	if (p->next)
 		p->next->prev = p->prev;
-	eng->cnt.plain_relays--;
+	/* atomic: the exit drain reads it on the application's thread */
+	__atomic_sub_fetch(&eng->cnt.plain_relays, 1, __ATOMIC_RELEASE);
 	free(p->d[0].buf);
 	free(p->d[1].buf);
 	free(p);
@@ -284,7 +285,7 @@ int mps_pump_connect(struct mps_engine *eng, int a, const struct sockaddr *dest,
 	if (eng->pumps)
 		eng->pumps->prev = p;
 	eng->pumps = p;
-	eng->cnt.plain_relays++;
+	__atomic_add_fetch(&eng->cnt.plain_relays, 1, __ATOMIC_RELEASE);
 	return 0;
 fail:
 	if (b >= 0)

@@ -190,6 +190,7 @@ int main(int argc, char **argv)
 	static struct cli cli;
 	union mps_sockaddr baddr, laddr;
 	struct sigaction sa;
+	sigset_t handled;
 	char err[512];
 	int c, rc;
 
@@ -313,7 +314,16 @@ int main(int argc, char **argv)
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 	rc = mps_engine_run(engine);
+	/* on_signal must not reach the engine while it is freed, or after: a
+	 * second SIGTERM (a supervisor's, a test's cleanup) stays pending
+	 * until the process is gone */
+	sigemptyset(&handled);
+	sigaddset(&handled, SIGINT);
+	sigaddset(&handled, SIGTERM);
+	sigaddset(&handled, SIGHUP);
+	sigprocmask(SIG_BLOCK, &handled, NULL);
 	mps_info("shutting down");
 	mps_engine_free(engine);
+	engine = NULL;
 	return rc ? 1 : 0;
 }

@@ -36,13 +36,15 @@ static void count_fd(int fd, struct mps_fdent *e, void *arg)
 }
 
 /* The relay's SO_LINGER, when it applies to this close: the last
- * descriptor of a connection this process's engine carries. */
-static bool linger_applies(int fd, struct mps_fdent *e, struct linger *lg)
+ * descriptor of a connection this process's engine carries (kind, meta_id
+ * and owner as read under the entry's lock). */
+static bool linger_applies(int fd, struct mps_fdent *e, enum mps_fd_kind kind,
+			   unsigned meta_id, pid_t owner, struct linger *lg)
 {
 	struct count_arg a = { .e = e };
 	socklen_t len = sizeof(*lg);
 
-	if (e->kind != MPS_FD_RELAY || !e->meta_id || e->owner != getpid() ||
+	if (kind != MPS_FD_RELAY || !meta_id || owner != getpid() ||
 	    mps_real_getsockopt(fd, SOL_SOCKET, SO_LINGER, lg, &len) || !lg->l_onoff)
 		return false;
 	mps_fdtab_each(count_fd, &a);
@@ -68,18 +70,22 @@ MPS_EXPORT int close(int fd)
 	struct mps_fdent *e;
 	struct linger lg = { 0 };
 	bool listener, lingers = false;
+	enum mps_fd_kind kind;
 	unsigned meta_id = 0;
+	pid_t owner;
 	int rc, err;
 
 	if (mps_shim_bypass())
 		return mps_real_close ? mps_real_close(fd) : (errno = ENOSYS, -1);
 	e = mps_fdtab_get(fd);
-	listener = e && e->kind == MPS_FD_LISTEN;
+	listener = e && mps_fdent_kind(e) == MPS_FD_LISTEN;
 	if (e && (eng = mps_shim_engine_running())) {
 		pthread_mutex_lock(&e->lock);
+		kind = e->kind;
 		meta_id = e->meta_id;
+		owner = e->owner;
 		pthread_mutex_unlock(&e->lock);
-		lingers = linger_applies(fd, e, &lg);
+		lingers = linger_applies(fd, e, kind, meta_id, owner, &lg);
 		if (lingers && lg.l_linger == 0)
 			mps_engine_abort(eng, meta_id);
 	}
@@ -106,7 +112,9 @@ struct reset_arg {
 };
 
 /* Under the table's lock: a descriptor still listed is not closed yet
- * (close() unlists first), so the byte cannot go to a reused number. */
+ * (close() unlists first), so the byte cannot go to a reused number.  The
+ * entry's lock too: an application thread may be connecting it (table
+ * lock, then entry lock, as everywhere). */
 static void reset_fd(int fd, struct mps_fdent *e, void *arg)
 {
 	struct reset_arg *a = arg;

@@ -172,7 +172,7 @@ static int upgrade(int fd, struct mps_fdent *e, const struct sockaddr *addr,
 		 * find the entry by meta_id, which is set before the command
 		 * can run */
 		pthread_mutex_lock(&e->lock);
-		e->kind = MPS_FD_RELAY;
+		mps_fdent_set_kind(e, MPS_FD_RELAY);
 		e->owner = getpid();
 		rc = mps_engine_connect(eng, &dest->sa, sv[1], filler, on_connected, e,
 					&e->meta_id);
@@ -226,7 +226,7 @@ static int upgrade(int fd, struct mps_fdent *e, const struct sockaddr *addr,
 	} else {
 		rc = mps_shim_install_fd(fd, sv[0]);
 		if (!rc)
-			e->kind = MPS_FD_RELAY;
+			mps_fdent_set_kind(e, MPS_FD_RELAY);
 	}
 	e->relay_app = -1;
 	pthread_mutex_unlock(&e->lock);
@@ -305,7 +305,7 @@ MPS_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 	e = mps_fdtab_get(fd);
 	if (!e)
 		return mps_real_connect(fd, addr, len);
-	if (e->kind == MPS_FD_RELAY) {
+	if (mps_fdent_kind(e) == MPS_FD_RELAY) {
 		pthread_mutex_lock(&e->lock);
 		switch (e->state) {
 		case MPS_FDS_CONNECTING:

@@ -157,7 +157,7 @@ void mps_fdtab_each_relay(void (*fn)(int fd, void *arg), void *arg)
 {
 	pthread_mutex_lock(&tab_lock);
 	for (int fd = 0; fd < tab_len; fd++)
-		if (tab[fd] && tab[fd]->kind == MPS_FD_RELAY)
+		if (tab[fd] && mps_fdent_kind(tab[fd]) == MPS_FD_RELAY)
 			fn(fd, arg);
 	pthread_mutex_unlock(&tab_lock);
 }

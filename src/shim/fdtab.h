@@ -7,7 +7,10 @@
  * TCP listener the engine serves (handoff.h).  Entries are reference counted because dup() makes two
  * descriptor numbers share one connection, exactly as they share one open
  * file.  One mutex guards the table; an entry's fields are guarded by the
- * entry's own mutex.
+ * entry's own mutex, which other threads take to read them (the engine's
+ * relay-reset hook, exec, the exit drain): a published entry's kind,
+ * owner and meta_id change only with it held.  kind alone is also read
+ * without it, on every interposed call, hence mps_fdent_kind.
  */
 #ifndef MPS_SHIM_FDTAB_H
 #define MPS_SHIM_FDTAB_H
@@ -59,6 +62,18 @@ struct mps_fdent {
 					 * this process carries; "" none */
 	unsigned n_opts;
 };
+
+/* kind without the entry's lock (atomic); set it with the lock held once
+ * the entry is in the table. */
+static inline enum mps_fd_kind mps_fdent_kind(const struct mps_fdent *e)
+{
+	return __atomic_load_n(&e->kind, __ATOMIC_ACQUIRE);
+}
+
+static inline void mps_fdent_set_kind(struct mps_fdent *e, enum mps_fd_kind kind)
+{
+	__atomic_store_n(&e->kind, kind, __ATOMIC_RELEASE);
+}
 
 struct mps_fdent *mps_fdent_new(int domain);
 void mps_fdent_get(struct mps_fdent *e);

@@ -50,7 +50,7 @@ int mps_shim_listen_take_over(int fd, struct mps_fdent *e,
 	mps_real_fcntl(sv[1], F_SETFL, O_NONBLOCK);
 	mps_real_close(sv[0]);
 	pthread_mutex_lock(&e->lock);
-	e->kind = MPS_FD_LISTEN;
+	mps_fdent_set_kind(e, MPS_FD_LISTEN);
 	e->local = *local;
 	e->lfd = lfd_shim;
 	e->owner = getpid();
@@ -60,7 +60,7 @@ int mps_shim_listen_take_over(int fd, struct mps_fdent *e,
 		/* give the app its TCP listener back: plain, but working */
 		mps_shim_install_fd(fd, lfd_shim);
 		pthread_mutex_lock(&e->lock);
-		e->kind = MPS_FD_TCP;
+		mps_fdent_set_kind(e, MPS_FD_TCP);
 		e->lfd = -1;
 		pthread_mutex_unlock(&e->lock);
 		mps_real_close(lfd_shim);
@@ -93,7 +93,7 @@ MPS_EXPORT int listen(int fd, int backlog)
 	e = mps_fdtab_get(fd);
 	if (!e)
 		return mps_real_listen(fd, backlog);
-	if (e->kind == MPS_FD_LISTEN) {
+	if (mps_fdent_kind(e) == MPS_FD_LISTEN) {
 		/* listen() again changes the backlog of the TCP listener */
 		pthread_mutex_lock(&e->lock);
 		lfd = e->lfd;
@@ -102,7 +102,7 @@ MPS_EXPORT int listen(int fd, int backlog)
 		mps_fdent_put(e);
 		return rc;
 	}
-	if (e->kind != MPS_FD_TCP) {
+	if (mps_fdent_kind(e) != MPS_FD_TCP) {
 		mps_fdent_put(e);
 		return mps_real_listen(fd, backlog);
 	}
@@ -248,7 +248,7 @@ static int do_accept(int fd, struct sockaddr *addr, socklen_t *alen, int flags,
 		return mps_real_accept ? mps_real_accept(fd, addr, alen) :
 					 (errno = ENOSYS, -1);
 	}
-	if (e->kind != MPS_FD_LISTEN) {
+	if (mps_fdent_kind(e) != MPS_FD_LISTEN) {
 		mps_fdent_put(e);
 		return four ? mps_real_accept4(fd, addr, alen, flags) :
 			      mps_real_accept(fd, addr, alen);

@@ -30,12 +30,12 @@ static int relay_name(int fd, struct sockaddr *sa, socklen_t *len, bool peer,
 	*handled = 0;
 	if (!e)
 		return 0;
-	if (e->kind == MPS_FD_LISTEN) {
+	if (mps_fdent_kind(e) == MPS_FD_LISTEN) {
 		*handled = 1;
 		pthread_mutex_lock(&e->lock);
 		rc = peer ? -ENOTCONN : copy_out(&e->local, sa, len);
 		pthread_mutex_unlock(&e->lock);
-	} else if (e->kind == MPS_FD_RELAY) {
+	} else if (mps_fdent_kind(e) == MPS_FD_RELAY) {
 		*handled = 1;
 		pthread_mutex_lock(&e->lock);
 		if (peer && e->state != MPS_FDS_CONNECTED)

@@ -266,11 +266,11 @@ MPS_EXPORT int getsockopt(int fd, int level, int opt, void *val, socklen_t *len)
 		return mps_real_getsockopt ? mps_real_getsockopt(fd, level, opt, val, len) :
 					     (errno = ENOSYS, -1);
 	e = mps_fdtab_get(fd);
-	if (e && e->kind == MPS_FD_RELAY)
+	if (e && mps_fdent_kind(e) == MPS_FD_RELAY)
 		rc = relay_getsockopt(e, level, opt, val, len, &handled);
 	if (handled == 2)
 		rc = relay_getsockopt_slow(e, level, opt, val, len);
-	if (e && e->kind == MPS_FD_LISTEN) {
+	if (e && mps_fdent_kind(e) == MPS_FD_LISTEN) {
 		/* the TCP listener itself answers: SO_ACCEPTCONN, SO_DOMAIN,
 		 * SO_REUSEADDR, TCP_DEFER_ACCEPT ... */
 		handled = 1;
@@ -347,7 +347,7 @@ MPS_EXPORT int setsockopt(int fd, int level, int opt, const void *val, socklen_t
 	e = mps_fdtab_get(fd);
 	if (!e)
 		return mps_real_setsockopt(fd, level, opt, val, len);
-	if (e->kind == MPS_FD_LISTEN) {
+	if (mps_fdent_kind(e) == MPS_FD_LISTEN) {
 		/* options go to the TCP listener, whose accepted sockets
 		 * inherit them; the accept timeouts to the channel too,
 		 * which is what accept() waits on */
@@ -359,9 +359,9 @@ MPS_EXPORT int setsockopt(int fd, int level, int opt, const void *val, socklen_t
 		return rc;
 	}
 	if (level == IPPROTO_TCP && opt == TCP_CONGESTION) {
-		rc = e->kind == MPS_FD_RELAY ? relay_congestion_set(e, val, len) :
+		rc = mps_fdent_kind(e) == MPS_FD_RELAY ? relay_congestion_set(e, val, len) :
 					       congestion_tcp_set(fd, e, val, len);
-	} else if (e->kind == MPS_FD_RELAY && probed_level(level)) {
+	} else if (mps_fdent_kind(e) == MPS_FD_RELAY && probed_level(level)) {
 		rc = relay_setsockopt(e, level, opt, val, len);
 	} else {
 		/* a TCP socket before connect: the kernel's own answer, and

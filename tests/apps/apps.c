@@ -402,7 +402,17 @@ void app_proxyd(int port, int backend)
 	snprintf(listen, sizeof(listen), "%s:%d", bed.srv_addr[0], port);
 	snprintf(back, sizeof(back), "127.0.0.1:%d", backend);
 	app_start(APP_SRV, NULL, app_path("proxyd.log"), argv);
-	app_wait_listen(APP_SRV, port);
+	/* its own address: the backend often listens on the same port (on
+	 * 127.0.0.1), and a wait on the port alone returned before proxyd
+	 * listened, so a client could come too early: scp "Connection
+	 * closed" under the sanitizers, whose proxyd starts slower */
+	for (int waited = 0; waited < 20000; waited += 50) {
+		if (app_sh("ip netns exec %s ss -Hltn 'src %s:%d' | grep -q .",
+			   bed.ns[APP_SRV], bed.srv_addr[0], port) == 0)
+			return;
+		sleep_ms(50);
+	}
+	cr_assert_fail("proxyd does not listen on %s", listen);
 }
 
 uint64_t app_path1_bytes(void)

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -83,9 +84,107 @@ const char *h_tmpdir(void)
 	return tmpdir;
 }
 
+/*
+ * ThreadSanitizer on the shim.  In a --enable-tsan build the preloaded
+ * libmpshim.so is uninstrumented, as everywhere; the engine thread and the
+ * application's threads meet in the shim's own state (fd table, entries,
+ * relays), so the build also makes an instrumented copy,
+ * libmpshim_tsan.so.  A sanitizer runtime can only be preloaded into
+ * programs we wrote: the suite's own C helpers (tests/helpers/mps-*,
+ * tests/apps/mps-*) spawned with the shim preloaded get
+ * "LD_PRELOAD=<libmpshim_tsan.so> <runtime>" instead, never curl, python,
+ * a shell or a server from Debian.  The runtime is the one this test
+ * program runs with; a build without one (plain, ASan, a statically
+ * linked TSan runtime), or MPS_TSAN_SHIM=0, changes nothing.
+ *
+ * The shim comes first, the runtime second (it still comes before libc,
+ * so its interceptors of malloc, pthread_* and the rest hold).  The other
+ * way round TSan's interceptors wrap the shim's connect(), dup() and
+ * close(): TSan then takes a descriptor to be created when the
+ * application's connect() returns, although the shim made the relay
+ * there and handed it to the engine thread (under the entry's lock)
+ * before, and reports the engine's reset byte on it as a race on the
+ * descriptor.  With the shim first TSan sees the shim's own calls to libc
+ * (the dup3 that makes the relay) where they happen.
+ */
+static const char *tsan_preload(void)
+{
+	static char pre[1200];
+	static bool done;
+	char lib[600];
+	const char *off = getenv("MPS_TSAN_SHIM");
+	void *sym;
+	Dl_info info;
+
+	if (done)
+		return pre[0] ? pre : NULL;
+	done = true;
+	if (off && !strcmp(off, "0"))
+		return NULL;
+	sym = dlsym(RTLD_DEFAULT, "__tsan_init");
+	if (!sym || !dladdr(sym, &info) || !info.dli_fname ||
+	    !strstr(info.dli_fname, "libtsan"))
+		return NULL;
+	snprintf(lib, sizeof(lib), "%s/src/shim/.libs/libmpshim_tsan.so", h_builddir());
+	if (access(lib, R_OK))
+		return NULL;
+	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s %s", lib, info.dli_fname);
+	return pre;
+}
+
+/* mps-early is left out: it calls the shim from its preinit_array, before
+ * any library's constructor, and instrumented code cannot run before the
+ * TSan runtime has initialised. */
+static bool own_c_program(const char *path)
+{
+	return (strstr(path, "tests/helpers/mps-") || strstr(path, "tests/apps/mps-")) &&
+	       !strstr(path, "tests/helpers/mps-early");
+}
+
+static bool is_shim_preload(const char *kv)
+{
+	return !strncmp(kv, "LD_PRELOAD=", 11) && !strcmp(kv + 11, h_shim_lib());
+}
+
+/* In the child, before exec: the TSan shim where tsan_preload says so,
+ * whether the preload is in env (argv[0] runs it) or an argument of env(1)
+ * (`ip netns exec NS env K=V... PROGRAM`): a new argv, or argv itself. */
+static char *const *tsan_shim_swap(char *const argv[], char *const env[])
+{
+	const char *pre = tsan_preload();
+	int n = 0, envcmd = -1, prog;
+	char **nv;
+
+	if (!pre)
+		return argv;
+	for (int i = 0; env && env[i]; i++)
+		if (is_shim_preload(env[i]) && own_c_program(argv[0]))
+			putenv((char *)pre);
+	while (argv[n])
+		n++;
+	for (int i = 0; i < n && envcmd < 0; i++)
+		if (!strcmp(argv[i], "env"))
+			envcmd = i;
+	if (envcmd < 0)
+		return argv;
+	for (prog = envcmd + 1; prog < n && strchr(argv[prog], '='); prog++)
+		;
+	if (prog == n || !own_c_program(argv[prog]))
+		return argv;
+	nv = calloc((size_t)n + 1, sizeof(*nv));
+	if (!nv)
+		return argv;
+	for (int i = 0; i < n; i++)
+		nv[i] = i > envcmd && i < prog && is_shim_preload(argv[i]) ? (char *)pre : argv[i];
+	return nv;
+}
+
 pid_t h_spawn(char *const argv[], char *const env[], const char *out_path)
 {
-	pid_t pid = fork();
+	pid_t pid;
+
+	tsan_preload();		/* once, before the fork */
+	pid = fork();
 
 	if (pid < 0)
 		return -1;
@@ -102,6 +201,7 @@ pid_t h_spawn(char *const argv[], char *const env[], const char *out_path)
 		}
 		for (int i = 0; env && env[i]; i++)
 			putenv(env[i]);
+		argv = tsan_shim_swap(argv, env);
 		execvp(argv[0], argv);
 		_exit(127);
 	}
@@ -404,11 +504,28 @@ bool h_closed_by_peer(int fd)
 	return ended;
 }
 
-bool h_use_valgrind(void)
+bool h_sanitized(void)
 {
 	const char *san = getenv("MPS_SANITIZED");
 
-	return !(san && *san) && system("valgrind --version >/dev/null 2>&1") == 0;
+	return san && *san;
+}
+
+bool h_tsan_build(void)
+{
+	const char *san = getenv("MPS_SANITIZED");
+
+	return san && strstr(san, "sanitize=thread");
+}
+
+long h_san_mem_factor(void)
+{
+	return h_tsan_build() ? 5 : 1;
+}
+
+bool h_use_valgrind(void)
+{
+	return !h_sanitized() && system("valgrind --version >/dev/null 2>&1") == 0;
 }
 
 int h_run(const char *cmd)
@@ -506,6 +623,7 @@ int h_proc_fds(pid_t pid)
 
 long h_metric(int port, const char *name)
 {
+	static const char req[] = "GET /metrics HTTP/1.0\r\n\r\n";
 	struct sockaddr_in sin = { .sin_family = AF_INET };
 	struct timeval tv = { .tv_sec = 5 };
 	static char text[16384];
@@ -518,7 +636,7 @@ long h_metric(int port, const char *name)
 	sin.sin_port = htons((uint16_t)port);
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sin, sizeof(sin)) ||
-	    send(fd, "GET /metrics HTTP/1.0\r\n\r\n", 27, MSG_NOSIGNAL) != 27) {
+	    send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) != (ssize_t)sizeof(req) - 1) {
 		if (fd >= 0)
 			close(fd);
 		return -1;

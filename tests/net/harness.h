@@ -74,6 +74,18 @@ int h_frame_next_skip_ping(int fd, struct h_frames *r, struct mps_frame *f,
  * false when it went silent (the socket's receive timeout).  Closes fd. */
 bool h_closed_by_peer(int fd);
 
+/* A sanitizer build (make check exports its flags as MPS_SANITIZED):
+ * proxyd, the tools and the tests run instrumented. */
+bool h_sanitized(void);
+/* An --enable-tsan build, whose C helpers run on the instrumented shim
+ * (h_spawn). */
+bool h_tsan_build(void);
+/* What a bound on a process's resident memory is multiplied by in this
+ * build: 1, but 5 under ThreadSanitizer, whose shadow takes four bytes
+ * for each byte of application memory touched (gcc's runtime), which
+ * VmRSS counts too.  ASan's shadow (1/8) and redzones fit the bounds. */
+long h_san_mem_factor(void);
+
 /* valgrind's leak checker in front of a program: exit status 99 on an
  * error or a definite leak.  h_use_valgrind: valgrind is there and this
  * is no sanitizer build (which has its own checks and cannot run under

@@ -57,6 +57,43 @@ static int server_up(void)
 	return -1;
 }
 
+static bool maps_have(pid_t pid, const char *what)
+{
+	char path[64], *line = NULL;
+	size_t cap = 0;
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	while (!found && getline(&line, &cap, f) > 0)
+		found = strstr(line, what) != NULL;
+	free(line);
+	fclose(f);
+	return found;
+}
+
+/* An --enable-tsan build checks the shim itself with ThreadSanitizer: the
+ * suite's own C helpers run on its instrumented copy (h_spawn).  That
+ * must not stop silently (the runtime not found, the copy not built): the
+ * server helper maps both. */
+Test(interpose, tsan_build_runs_helpers_on_the_instrumented_shim)
+{
+	const char *off = getenv("MPS_TSAN_SHIM");
+
+	if (!h_tsan_build())
+		cr_skip_test("not a ThreadSanitizer build");
+	if (off && !strcmp(off, "0"))
+		cr_skip_test("MPS_TSAN_SHIM=0");
+	server_up();
+	cr_assert(maps_have(srv_pid, "/libmpshim_tsan.so"),
+		  "the helper runs without the instrumented shim");
+	cr_assert(maps_have(srv_pid, "/libtsan.so"), "the helper runs without the TSan runtime");
+	cr_assert(!maps_have(srv_pid, "/libmpshim.so"), "the plain shim is mapped too");
+}
+
 /* A connect from a preinit_array function runs before the C library has
  * an environment: it must work (as plain TCP, the configuration being
  * out of reach) and must not keep the shim from upgrading later ones. */

@@ -135,11 +135,13 @@ Test(scale, idle_connections_give_their_buffers_back)
 	cr_assert(strstr(text, want), "%s", text);
 	free(text);
 
-	/* idle now: the buffers go within a few trim periods */
-	for (int waited = 0; waited < 15000; waited += 250) {
+	/* idle now: the buffers go within a few trim periods (a sanitizer
+	 * build, whose figures are not ours, below, just lets a few pass) */
+	for (int waited = 0; waited < (h_sanitized() ? 3000 : 15000); waited += 250) {
 		pd1 = h_proc_status_kb(pd_pid, "RssAnon");
 		cl1 = h_proc_status_kb(idle_pid, "RssAnon");
-		if ((pd1 - pd0) / CONNS < IDLE_KIB_MAX && (cl1 - cl0) / CONNS < IDLE_KIB_MAX)
+		if (!h_sanitized() && (pd1 - pd0) / CONNS < IDLE_KIB_MAX &&
+		    (cl1 - cl0) / CONNS < IDLE_KIB_MAX)
 			break;
 		usleep(250 * 1000);
 	}
@@ -149,9 +151,15 @@ Test(scale, idle_connections_give_their_buffers_back)
 		    pd_per);
 	cr_log_info("client RssAnon %ld -> %ld KiB: %ld KiB per idle connection", cl0, cl1,
 		    cl_per);
-	cr_assert_lt(pd_per, IDLE_KIB_MAX, "proxyd holds %ld KiB per idle connection", pd_per);
-	cr_assert_lt(cl_per, IDLE_KIB_MAX, "the client holds %ld KiB per idle connection",
-		     cl_per);
+	/* A sanitizer's allocator keeps what is freed (ASan's quarantine,
+	 * TSan's caches) and its shadow pages count as RssAnon: there the
+	 * figures say nothing of ours, and only the connections are checked. */
+	if (!h_sanitized()) {
+		cr_assert_lt(pd_per, IDLE_KIB_MAX, "proxyd holds %ld KiB per idle connection",
+			     pd_per);
+		cr_assert_lt(cl_per, IDLE_KIB_MAX,
+			     "the client holds %ld KiB per idle connection", cl_per);
+	}
 	/* and none was lost while its buffers went */
 	text = scrape(metrics_port);
 	cr_assert_not_null(text);

@@ -423,10 +423,9 @@ Test(server, http_server_under_the_shim, .timeout = 90)
 Test(server, mpshim_run_accept)
 {
 	static char lib[640], acc[64], portstr[16], tool[600], srv[600], pre[600];
-	const char *san = getenv("MPS_SANITIZED");
 	/* a sanitizer build's mpshim binary must not start with anything
 	 * preloaded (the runtime has to come first): no prior LD_PRELOAD */
-	bool with_pre = !(san && *san);
+	bool with_pre = !h_sanitized();
 	char *env[] = { lib, with_pre ? pre : NULL, NULL };
 	char *argv[] = { tool, "run", "--accept", acc, "--", srv, portstr, NULL };
 	char cstats[600], environ_path[64], *envs, *p;
