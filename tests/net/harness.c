@@ -523,6 +523,11 @@ long h_san_mem_factor(void)
 	return h_tsan_build() ? 5 : 1;
 }
 
+size_t h_san_spread_bytes(size_t bytes)
+{
+	return h_sanitized() ? bytes * 4 : bytes;
+}
+
 bool h_use_valgrind(void)
 {
 	return !h_sanitized() && system("valgrind --version >/dev/null 2>&1") == 0;

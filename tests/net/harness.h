@@ -85,6 +85,10 @@ bool h_tsan_build(void);
  * for each byte of application memory touched (gcc's runtime), which
  * VmRSS counts too.  ASan's shadow (1/8) and redzones fit the bounds. */
 long h_san_mem_factor(void);
+/* The size of a loopback transfer that must spread over several subflows:
+ * x4 in a sanitizer build, where an instrumented proxyd is slow to admit
+ * the JOINs and a short transfer can end before they carry 10% of it. */
+size_t h_san_spread_bytes(size_t bytes);
 
 /* valgrind's leak checker in front of a program: exit status 99 on an
  * error or a definite leak.  h_use_valgrind: valgrind is there and this

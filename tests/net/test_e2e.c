@@ -179,7 +179,7 @@ Test(e2e, download_100mb_two_subflows_uring)
 
 Test(e2e, download_20mb_three_subflows_epoll)
 {
-	download("epoll", 20u << 20, 3);
+	download("epoll", h_san_spread_bytes(20u << 20), 3);
 }
 
 Test(e2e, upload_100mb_two_subflows)

@@ -204,7 +204,7 @@ static void assert_spread(const struct h_stats *s)
 Test(forward, transfer_through_proxy_over_two_subflows)
 {
 	char url[128], out[512], stats[512], upgrade[64], want[65], got[65], peer[64];
-	const char *file = h_make_file("blob", 40u << 20, 11);
+	const char *file = h_make_file("blob", h_san_spread_bytes(40u << 20), 11);
 	char *extra[] = { env_proxy, env_key, NULL };
 	struct h_stats s;
 	char *text;
