@@ -7,12 +7,12 @@ set linetype 2 lc rgb "#dd8452"
 set linetype 3 lc rgb "#55a868"
 $D << EOD
 "TCP" 48.27 48.27 "48.3"
-"kMPTCP" 95.07 95.07 "95.1"
-"mpshim" 96.69 96.69 "96.7"
+"kMPTCP" 94.55 94.55 "94.5"
+"mpshim" 96.43 96.43 "96.4"
 EOD
 set title "bulk goodput, one connection"
 set ylabel "Mbit/s"
-set yrange [0:116.028]
+set yrange [0:115.836]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1

@@ -6,9 +6,9 @@ set linetype 1 lc rgb "#4c72b0"
 set linetype 2 lc rgb "#dd8452"
 set linetype 3 lc rgb "#55a868"
 $D << EOD
-"TCP" 48.24 48.24 "48.2"
-"kMPTCP" 49.74 49.74 "49.7"
-"mpshim" 50.71 50.71 "50.7"
+"TCP" 48.27 48.27 "48.3"
+"kMPTCP" 50.12 50.12 "50.1"
+"mpshim" 50.7 50.7 "50.7"
 EOD
 set title "bulk goodput, one connection"
 set ylabel "Mbit/s"
@@ -20,13 +20,13 @@ set boxwidth 0.6
 set key top left
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle, 67.57 with lines dt 2 lw 2 lc "black" title "limit 67.6 Mbit/s"
 $D << EOD
-"TCP" 76.3 76.3 "76"
-"kMPTCP" 77.7 77.7 "78"
-"mpshim" 80.4 80.4 "80"
+"TCP" 76.4 76.4 "76"
+"kMPTCP" 82.1 82.1 "82"
+"mpshim" 78.9 78.9 "79"
 EOD
 set title "256KB download completion (median)"
 set ylabel "ms"
-set yrange [0:96.48]
+set yrange [0:98.52]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -34,13 +34,13 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 206.6 206.6 "207"
-"kMPTCP" 295 295 "295"
-"mpshim" 210.2 210.2 "210"
+"TCP" 206.7 206.7 "207"
+"kMPTCP" 224.2 224.2 "224"
+"mpshim" 209.4 209.4 "209"
 EOD
 set title "1MB download completion (median)"
 set ylabel "ms"
-set yrange [0:354]
+set yrange [0:269.04]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -48,13 +48,13 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 1770.9 1770.9 "1771"
-"kMPTCP" 1789.9 1789.9 "1790"
-"mpshim" 1614.5 1614.5 "1614"
+"TCP" 1771 1771 "1771"
+"kMPTCP" 1674.3 1674.3 "1674"
+"mpshim" 1690.6 1690.6 "1691"
 EOD
 set title "10MB download completion (median)"
 set ylabel "ms"
-set yrange [0:2147.88]
+set yrange [0:2125.2]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1

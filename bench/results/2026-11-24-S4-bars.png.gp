@@ -6,13 +6,13 @@ set linetype 1 lc rgb "#4c72b0"
 set linetype 2 lc rgb "#dd8452"
 set linetype 3 lc rgb "#55a868"
 $D << EOD
-"TCP" 10447.8 10447.8 "10448"
-"kMPTCP" 490.4 490.4 "490"
-"mpshim" 135.7 135.7 "136"
+"TCP" 10416.1 10416.1 "10416"
+"kMPTCP" 507.9 507.9 "508"
+"mpshim" 132.3 132.3 "132"
 EOD
 set title "longest stall (no bytes delivered)"
 set ylabel "ms"
-set yrange [0:12537.4]
+set yrange [0:12499.3]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -20,9 +20,9 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 88.77 88.77 "88.8"
-"kMPTCP" 229.57 229.57 "229.6"
-"mpshim" 239.21 239.21 "239.2"
+"TCP" 88.8 88.8 "88.8"
+"kMPTCP" 227.8 227.8 "227.8"
+"mpshim" 241.64 241.64 "241.6"
 EOD
 set title "bytes delivered (server sends 25 s)"
 set ylabel "MB"
@@ -35,12 +35,12 @@ set key top left
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle, 301.656 with lines dt 2 lw 2 lc "black" title "limit if no outage"
 $D << EOD
 "TCP" 0 0 "0.0"
-"kMPTCP" 42.42 42.42 "42.4"
-"mpshim" 48.67 48.67 "48.7"
+"kMPTCP" 41.23 41.23 "41.2"
+"mpshim" 48.66 48.66 "48.7"
 EOD
 set title "goodput during the outage"
 set ylabel "Mbit/s"
-set yrange [0:58.404]
+set yrange [0:58.392]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1

@@ -6,13 +6,13 @@ set linetype 1 lc rgb "#4c72b0"
 set linetype 2 lc rgb "#dd8452"
 set linetype 3 lc rgb "#55a868"
 $D << EOD
-"TCP" 55.3 55.3 "55"
-"kMPTCP" 58.3 58.3 "58"
-"mpshim" 128.1 128.1 "128"
+"TCP" 58.1 58.1 "58"
+"kMPTCP" 61.5 61.5 "62"
+"mpshim" 135.5 135.5 "136"
 EOD
 set title "loopback, 1B, RTT p50"
 set ylabel "µs"
-set yrange [0:153.72]
+set yrange [0:162.6]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -20,13 +20,13 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 72.8 72.8 "73"
-"kMPTCP" 75.2 75.2 "75"
-"mpshim" 172.1 172.1 "172"
+"TCP" 74.4 74.4 "74"
+"kMPTCP" 80.6 80.6 "81"
+"mpshim" 196.2 196.2 "196"
 EOD
 set title "loopback, 1B, RTT p99"
 set ylabel "µs"
-set yrange [0:206.52]
+set yrange [0:235.44]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -34,13 +34,13 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 55 55 "55"
-"kMPTCP" 44.1 44.1 "44"
-"mpshim" 119.3 119.3 "119"
+"TCP" 60 60 "60"
+"kMPTCP" 62 62 "62"
+"mpshim" 134.2 134.2 "134"
 EOD
 set title "loopback, 4KB, RTT p50"
 set ylabel "µs"
-set yrange [0:143.16]
+set yrange [0:161.04]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -48,13 +48,13 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 72.4 72.4 "72"
-"kMPTCP" 77.7 77.7 "78"
-"mpshim" 161.8 161.8 "162"
+"TCP" 74.8 74.8 "75"
+"kMPTCP" 80.5 80.5 "80"
+"mpshim" 186.6 186.6 "187"
 EOD
 set title "loopback, 4KB, RTT p99"
 set ylabel "µs"
-set yrange [0:194.16]
+set yrange [0:223.92]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -62,13 +62,13 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 347.6 347.6 "348"
-"kMPTCP" 243.1 243.1 "243"
-"mpshim" 266.7 266.7 "267"
+"TCP" 388 388 "388"
+"kMPTCP" 434.2 434.2 "434"
+"mpshim" 380.8 380.8 "381"
 EOD
 set title "S1 paths, 1B, RTT p50 minus 20 ms"
 set ylabel "µs above the 20 ms path RTT"
-set yrange [0:417.12]
+set yrange [0:521.04]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -76,13 +76,13 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 520.7 520.7 "521"
-"kMPTCP" 595.4 595.4 "595"
-"mpshim" 1395.4 1395.4 "1395"
+"TCP" 598.3 598.3 "598"
+"kMPTCP" 692.5 692.5 "692"
+"mpshim" 628.6 628.6 "629"
 EOD
 set title "S1 paths, 1B, RTT p99 minus 20 ms"
 set ylabel "µs above the 20 ms path RTT"
-set yrange [0:1674.48]
+set yrange [0:831]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -90,13 +90,13 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 193 193 "193"
-"kMPTCP" 301.3 301.3 "301"
-"mpshim" 289.4 289.4 "289"
+"TCP" 453.8 453.8 "454"
+"kMPTCP" 381 381 "381"
+"mpshim" 355.1 355.1 "355"
 EOD
 set title "S1 paths, 4KB, RTT p50 minus 20 ms"
 set ylabel "µs above the 20 ms path RTT"
-set yrange [0:361.56]
+set yrange [0:544.56]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -104,13 +104,13 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 331.6 331.6 "332"
-"kMPTCP" 1077.8 1077.8 "1078"
-"mpshim" 514.1 514.1 "514"
+"TCP" 685.3 685.3 "685"
+"kMPTCP" 2505.4 2505.4 "2505"
+"mpshim" 511.4 511.4 "511"
 EOD
 set title "S1 paths, 4KB, RTT p99 minus 20 ms"
 set ylabel "µs above the 20 ms path RTT"
-set yrange [0:1293.36]
+set yrange [0:3006.48]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
