@@ -4,6 +4,8 @@
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
+#include <ctype.h>
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -181,7 +184,7 @@ static char *const *tsan_shim_swap(char *const argv[], char *const env[])
 
 pid_t h_spawn(char *const argv[], char *const env[], const char *out_path)
 {
-	pid_t pid;
+	pid_t pid, parent = getpid();
 
 	tsan_preload();		/* once, before the fork */
 	pid = fork();
@@ -192,6 +195,12 @@ pid_t h_spawn(char *const argv[], char *const env[], const char *out_path)
 		int fd = open(out_path ? out_path : "/dev/null",
 			      O_WRONLY | O_CREAT | O_APPEND, 0644);
 
+		/* a worker that Criterion kills at its timeout runs no fini:
+		 * its helpers must not outlive it (tests spawn from their
+		 * one thread, so the thread's death is the worker's) */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
 		/* own process group: cleanup kills helpers' children too */
 		setpgid(0, 0);
 		if (fd >= 0) {
@@ -673,6 +682,43 @@ static void tb_kv(const char *line, const char *key, char *out, size_t len)
 		snprintf(out, len, "%s", line + k + 1);
 }
 
+/*
+ * A worker that Criterion killed at its timeout ran no fini, and its
+ * topology (named prefix + the worker's pid) is still up.  Remove those
+ * whose pid is gone; a live pid may be another run's test.
+ */
+static void tb_reap_orphans(const char *script, const char *prefix)
+{
+	size_t plen = strlen(prefix);
+	DIR *d = opendir("/run/mps-testbed");
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		const char *num = de->d_name + plen;
+		char path[64], cmd[1200];
+		size_t k = 0;
+
+		if (strncmp(de->d_name, prefix, plen) || !*num)
+			continue;
+		while (isdigit((unsigned char)num[k]))
+			k++;
+		if (num[k] || k > 10)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s", num);
+		if (!access(path, F_OK))
+			continue;
+		cr_log_warn("removing topology %s of a test that did not finish",
+			    de->d_name);
+		snprintf(cmd, sizeof(cmd), "%s down --name %s >/dev/null 2>&1", script,
+			 de->d_name);
+		if (system(cmd))
+			cr_log_warn("could not remove topology %s", de->d_name);
+	}
+	closedir(d);
+}
+
 bool h_testbed_up(struct h_testbed *tb, const char *prefix, const char *spec1,
 		  const char *spec2)
 {
@@ -682,6 +728,7 @@ bool h_testbed_up(struct h_testbed *tb, const char *prefix, const char *spec1,
 	memset(tb, 0, sizeof(*tb));
 	snprintf(tb->name, sizeof(tb->name), "%s%ld", prefix, (long)getpid());
 	snprintf(tb->script, sizeof(tb->script), "%s/testbed/mps-testbed", h_srcdir());
+	tb_reap_orphans(tb->script, prefix);
 	snprintf(cmd, sizeof(cmd), "%s up --name %s --paths 2 --path 1 %s --path 2 %s",
 		 tb->script, tb->name, spec1, spec2);
 	/* a half-made topology is removed by down too */
