@@ -182,6 +182,44 @@ static char *const *tsan_shim_swap(char *const argv[], char *const env[])
 	return nv;
 }
 
+const char *h_stream_bin(void)
+{
+	static char path[600];
+
+	snprintf(path, sizeof(path), "%s/tests/helpers/mps-stream", h_builddir());
+	return path;
+}
+
+const char *h_out_file(const char *name)
+{
+	static char paths[8][512];
+	static unsigned next;
+	char *p = paths[next++ % 8];
+
+	snprintf(p, sizeof(paths[0]), "%s/%s.out", h_tmpdir(), name);
+	return p;
+}
+
+void h_sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+int h_app_end(pid_t pid, int ms, const char *out)
+{
+	int rc = h_wait(pid, ms);
+	char *text = h_slurp(out);
+
+	cr_assert_neq(rc, -1, "the application hung past %d ms:\n%s", ms, text ? text : "");
+	cr_assert_lt(rc, 128, "the application died of signal %d:\n%s", rc - 128,
+		     text ? text : "");
+	cr_log_info("%s", text ? text : "");
+	free(text);
+	return rc;
+}
+
 pid_t h_spawn(char *const argv[], char *const env[], const char *out_path)
 {
 	pid_t pid, parent = getpid();

@@ -18,6 +18,16 @@
 
 /* Paths into the build and source trees (MPS_TOP_BUILDDIR/SRCDIR). */
 const char *h_builddir(void);
+/* The suite's stream application, tests/helpers/mps-stream. */
+const char *h_stream_bin(void);
+/* TMPDIR/NAME.out, in one of 8 static buffers used in turn. */
+const char *h_out_file(const char *name);
+/* Sleep for ms milliseconds. */
+void h_sleep_ms(int ms);
+/* A spawned application ended within ms, by exiting rather than by a
+ * signal (asserted, with its output from out); returns its exit status
+ * and logs the output. */
+int h_app_end(pid_t pid, int ms, const char *out);
 const char *h_srcdir(void);
 /* Paths of the shim library, proxyd, the mpshim tool and the helpers */
 const char *h_shim_lib(void);

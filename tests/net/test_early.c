@@ -44,27 +44,12 @@ static void fini(void)
 
 TestSuite(early, .fini = fini, .timeout = 60);
 
-static char *stream_bin(void)
-{
-	static char path[600];
-
-	snprintf(path, sizeof(path), "%s/tests/helpers/mps-stream", h_builddir());
-	return path;
-}
-
-static void ms_sleep(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-
-	nanosleep(&ts, NULL);
-}
-
 /* The backend: mps-stream sink of seed, keeping every connection's bytes
  * in sink_dir; plugged until unplug_backend(). */
 static void sink_start(const char *seed, bool plugged)
 {
 	char port[16], out[512];
-	char *argv[12] = { stream_bin(), "sink", "-S", (char *)seed, "-d", sink_dir };
+	char *argv[12] = { (char *)h_stream_bin(), "sink", "-S", (char *)seed, "-d", sink_dir };
 	int n = 6;
 
 	sink_port = h_free_port();
@@ -126,7 +111,7 @@ static pid_t app_start(const char *mode, int port, char *const args[], char *con
 {
 	char pre[600], up[64], portstr[16];
 	char *e[16] = { pre, up, "MPSHIM_SUBFLOWS=2", "MPSHIM_LOG=debug" };
-	char *argv[24] = { stream_bin(), (char *)mode };
+	char *argv[24] = { (char *)h_stream_bin(), (char *)mode };
 	int n = 2, m = 4;
 
 	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", h_shim_lib());
@@ -141,30 +126,6 @@ static pid_t app_start(const char *mode, int port, char *const args[], char *con
 		e[m++] = env[i];
 	e[m] = NULL;
 	return h_spawn(argv, e, out);
-}
-
-static const char *out_file(const char *name)
-{
-	static char paths[8][512];
-	static unsigned next;
-	char *p = paths[next++ % 8];
-
-	snprintf(p, sizeof(paths[0]), "%s/%s.out", h_tmpdir(), name);
-	return p;
-}
-
-/* The application's exit status; it must end within ms, by exiting. */
-static int app_end(pid_t pid, int ms, const char *out)
-{
-	int rc = h_wait(pid, ms);
-	char *text = h_slurp(out);
-
-	cr_assert_neq(rc, -1, "the application hung past %d ms:\n%s", ms, text ? text : "");
-	cr_assert_lt(rc, 128, "the application died of signal %d:\n%s", rc - 128,
-		     text ? text : "");
-	cr_log_info("%s", text ? text : "");
-	free(text);
-	return rc;
 }
 
 static bool file_has(const char *path, const char *what)
@@ -190,7 +151,7 @@ static bool metric_becomes(const char *name, long want, int timeout_ms)
 		v = metric(name);
 		if (v == want)
 			return true;
-		ms_sleep(50);
+		h_sleep_ms(50);
 	}
 	cr_log_error("%s stayed %ld, want %ld", name, v, want);
 	return false;
@@ -210,7 +171,7 @@ static bool metric_becomes(const char *name, long want, int timeout_ms)
  */
 Test(early, request_reaches_proxyd_before_hello_ack)
 {
-	const char *out = out_file("push");
+	const char *out = h_out_file("push");
 	char *args[] = { "-s", "300", "-S", "11", NULL };
 	pid_t app;
 
@@ -224,7 +185,7 @@ Test(early, request_reaches_proxyd_before_hello_ack)
 	cr_assert_eq(metric(EARLY_CONNS), 1);
 	cr_assert_eq(metric("mpshim_connections_open"), 1);
 	unplug_backend();
-	cr_assert_eq(app_end(app, 20000, out), APP_OK);
+	cr_assert_eq(h_app_end(app, 20000, out), APP_OK);
 	cr_assert(file_has(out, "reply: 300 1"));
 	cr_assert(file_has(out, "state=2"), "mpshim_fd_state must say multipath");
 	cr_assert_eq(metric(EARLY_BYTES), 300);
@@ -237,7 +198,7 @@ Test(early, request_reaches_proxyd_before_hello_ack)
  * before the backend is there and the counter stays 0. */
 Test(early, nothing_early_when_off)
 {
-	const char *out = out_file("push");
+	const char *out = h_out_file("push");
 	char *args[] = { "-s", "300", "-S", "12", NULL };
 	char *env[] = { "MPSHIM_EARLY_DATA=no", NULL };
 	pid_t app;
@@ -246,11 +207,11 @@ Test(early, nothing_early_when_off)
 	proxyd_start(sink_port, NULL);
 	app = app_start("push", proxy_port, args, env, out);
 	cr_assert(metric_becomes("mpshim_connections_open", 1, 5000));
-	ms_sleep(500);
+	h_sleep_ms(500);
 	cr_assert(!file_has(out, "connected"), "connect() returned before HELLO_ACK");
 	cr_assert_eq(metric(EARLY_BYTES), 0);
 	unplug_backend();
-	cr_assert_eq(app_end(app, 20000, out), APP_OK);
+	cr_assert_eq(h_app_end(app, 20000, out), APP_OK);
 	cr_assert(file_has(out, "reply: 300 1"));
 	cr_assert_eq(metric(EARLY_BYTES), 0);
 	cr_assert_eq(metric(EARLY_CONNS), 0);
@@ -260,7 +221,7 @@ Test(early, nothing_early_when_off)
  * not a byte more, and the rest follows intact. */
 Test(early, megabyte_at_once_sends_the_early_window_only)
 {
-	const char *out = out_file("push");
+	const char *out = h_out_file("push");
 	char *args[] = { "-s", "1000000", "-S", "13", NULL };
 	pid_t app;
 
@@ -268,10 +229,10 @@ Test(early, megabyte_at_once_sends_the_early_window_only)
 	proxyd_start(sink_port, NULL);
 	app = app_start("push", proxy_port, args, NULL, out);
 	cr_assert(metric_becomes(EARLY_BYTES, 65536, 5000));
-	ms_sleep(300);
+	h_sleep_ms(300);
 	cr_assert_eq(metric(EARLY_BYTES), 65536, "more than the early window");
 	unplug_backend();
-	cr_assert_eq(app_end(app, 20000, out), APP_OK);
+	cr_assert_eq(h_app_end(app, 20000, out), APP_OK);
 	cr_assert(file_has(out, "reply: 1000000 1"), "bytes lost, repeated or corrupted");
 	cr_assert_eq(metric(EARLY_BYTES), 65536);
 }
@@ -280,7 +241,7 @@ Test(early, megabyte_at_once_sends_the_early_window_only)
  * backend reads the request, then EOF (the sink answers only then). */
 Test(early, data_fin_in_early_data)
 {
-	const char *out = out_file("push");
+	const char *out = h_out_file("push");
 	char *args[] = { "-s", "300", "-S", "14", NULL };
 	pid_t app;
 
@@ -290,7 +251,7 @@ Test(early, data_fin_in_early_data)
 	cr_assert(metric_becomes(EARLY_FINS, 1, 5000), "no DATA_FIN as early data");
 	cr_assert_eq(metric(EARLY_BYTES), 300);
 	unplug_backend();
-	cr_assert_eq(app_end(app, 20000, out), APP_OK);
+	cr_assert_eq(h_app_end(app, 20000, out), APP_OK);
 	cr_assert(file_has(out, "reply: 300 1"), "the backend did not see the request, then EOF");
 	cr_assert(h_wait_file_has(proxyd_stats, "\"early_fin\": true", 5000));
 }
@@ -305,17 +266,17 @@ Test(early, data_fin_in_early_data)
  */
 Test(early, backend_refusal_after_early_data_is_a_reset)
 {
-	const char *out = out_file("push"), *out_off = out_file("push-off");
+	const char *out = h_out_file("push"), *out_off = h_out_file("push-off");
 	char *args[] = { "-k", "-s", "100", NULL };
 	char *off[] = { "MPSHIM_EARLY_DATA=no", NULL };
 	int rc;
 
 	proxyd_start(h_free_port(), NULL);
-	rc = app_end(app_start("push", proxy_port, args, off, out_off), 10000, out_off);
+	rc = h_app_end(app_start("push", proxy_port, args, off, out_off), 10000, out_off);
 	cr_assert_eq(rc, APP_REFUSED, "early data off: outcome %d, want ECONNREFUSED", rc);
 	cr_assert(file_has(out_off, "connect: Connection refused"));
 
-	rc = app_end(app_start("push", proxy_port, args, NULL, out), 10000, out);
+	rc = h_app_end(app_start("push", proxy_port, args, NULL, out), 10000, out);
 	cr_assert(file_has(out, "connected"), "connect() must succeed with early data");
 	cr_assert_eq(rc, APP_RESET, "outcome %d, want ECONNRESET or EPIPE", rc);
 	cr_assert(file_has(out, "failed after early data (reset)"));
@@ -352,7 +313,7 @@ static uint8_t *slurp_bin(const char *path, size_t *len)
  */
 Test(early, fallback_to_plain_server_carries_every_byte_once)
 {
-	const char *out = out_file("push");
+	const char *out = h_out_file("push");
 	char *args[] = { "-s", "300000", "-S", "15", NULL };
 	char *env[] = { "MPSHIM_HELLO_TIMEOUT=300ms", NULL };
 	char path[600];
@@ -364,7 +325,7 @@ Test(early, fallback_to_plain_server_carries_every_byte_once)
 	int n;
 
 	sink_start("15", false);
-	cr_assert_eq(app_end(app_start("push", sink_port, args, env, out), 20000, out), APP_OK);
+	cr_assert_eq(h_app_end(app_start("push", sink_port, args, env, out), 20000, out), APP_OK);
 	cr_assert(file_has(out, "reply: 300000 1"), "the plain connection lost or repeated bytes");
 	cr_assert(file_has(out, "early data first"), "no fallback after early data");
 	cr_assert(file_has(out, "state=4"), "mpshim_fd_state must say plain after the fallback");
@@ -403,13 +364,13 @@ Test(early, fallback_to_plain_server_carries_every_byte_once)
 /* fallback = no after early data: the connection is reset. */
 Test(early, fallback_off_after_early_data_resets)
 {
-	const char *out = out_file("push");
+	const char *out = h_out_file("push");
 	char *args[] = { "-k", "-s", "1000", "-S", "16", NULL };
 	char *env[] = { "MPSHIM_HELLO_TIMEOUT=300ms", "MPSHIM_FALLBACK=no", NULL };
 	int rc;
 
 	sink_start("16", false);
-	rc = app_end(app_start("push", sink_port, args, env, out), 10000, out);
+	rc = h_app_end(app_start("push", sink_port, args, env, out), 10000, out);
 	cr_assert(file_has(out, "connected"));
 	cr_assert_eq(rc, APP_RESET, "outcome %d, want ECONNRESET", rc);
 }
@@ -425,9 +386,9 @@ Test(early, fallback_off_after_early_data_resets)
  */
 Test(early, destination_that_answered_gets_early_data_next_time)
 {
-	const char *out = out_file("fetch");
+	const char *out = h_out_file("fetch");
 	char port[16], up[64];
-	char *serve[] = { stream_bin(), "serve", port, NULL };
+	char *serve[] = { (char *)h_stream_bin(), "serve", port, NULL };
 	char *args[] = { "-n", "2", "-g", "2000", "-s", "1000", NULL };
 	char *env[] = { up, NULL };
 	pid_t backend, app;
@@ -444,7 +405,7 @@ Test(early, destination_that_answered_gets_early_data_next_time)
 	cr_assert(!file_has(out, "connected early"), "early data to an unknown server");
 	kill(backend, SIGKILL);
 	h_wait(backend, 5000);
-	rc = app_end(app, 20000, out);
+	rc = h_app_end(app, 20000, out);
 	cr_assert(file_has(out, "connected early"), "no early data to a known server");
 	cr_assert_eq(rc, APP_RESET, "second connection: outcome %d, want ECONNRESET", rc);
 }

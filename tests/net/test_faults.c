@@ -52,25 +52,10 @@ static void fini(void)
 
 TestSuite(faults, .fini = fini, .timeout = 90);
 
-static char *stream_bin(void)
-{
-	static char path[600];
-
-	snprintf(path, sizeof(path), "%s/tests/helpers/mps-stream", h_builddir());
-	return path;
-}
-
-static void ms_sleep(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-
-	nanosleep(&ts, NULL);
-}
-
 static void backend_start(void)
 {
 	char port[16];
-	char *argv[] = { stream_bin(), "serve", port, NULL };
+	char *argv[] = { (char *)h_stream_bin(), "serve", port, NULL };
 
 	if (!backend_port)
 		backend_port = h_free_port();
@@ -136,7 +121,7 @@ static pid_t app_start(const char *out, char *const args[], char *const env[])
 {
 	char pre[600], up[64], port[16];
 	char *e[16] = { pre, up, "MPSHIM_SUBFLOWS=2", "MPSHIM_LOG=info" };
-	char *argv[32] = { stream_bin(), "fetch" };
+	char *argv[32] = { (char *)h_stream_bin(), "fetch" };
 	int n = 2, m = 4;
 
 	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", h_shim_lib());
@@ -153,33 +138,6 @@ static pid_t app_start(const char *out, char *const args[], char *const env[])
 	return h_spawn(argv, e, out);
 }
 
-/* A scratch file name for an application's output. */
-static const char *out_file(const char *name)
-{
-	static char paths[8][512];
-	static unsigned next;
-	char *p = paths[next++ % 8];
-
-	snprintf(p, sizeof(paths[0]), "%s/%s.out", h_tmpdir(), name);
-	return p;
-}
-
-/* The application ended, within within_ms, by exiting (no signal);
- * returns its exit status. */
-static int app_end(pid_t pid, int within_ms, const char *out)
-{
-	int rc = h_wait(pid, within_ms);
-	char *text = h_slurp(out);
-
-	cr_assert_neq(rc, -1, "the application hung past %d ms:\n%s", within_ms,
-		      text ? text : "");
-	cr_assert_lt(rc, 128, "the application died of signal %d:\n%s", rc - 128,
-		     text ? text : "");
-	cr_log_info("%s", text ? text : "");
-	free(text);
-	return rc;
-}
-
 static void app_wait_line(const char *out, const char *what)
 {
 	cr_assert(h_wait_file_has(out, what, 20000), "the application never said \"%s\"",
@@ -189,9 +147,9 @@ static void app_wait_line(const char *out, const char *what)
 /* A fresh connection through proxyd gets its 2 MB intact. */
 static void assert_fresh_connection_works(void)
 {
-	const char *out = out_file("fresh");
+	const char *out = h_out_file("fresh");
 	char *args[] = { "-s", "2000000", "-S", "4242", NULL };
-	int rc = app_end(app_start(out, args, NULL), 30000, out);
+	int rc = h_app_end(app_start(out, args, NULL), 30000, out);
 
 	cr_assert_eq(rc, APP_OK, "a fresh connection through proxyd failed (%d)", rc);
 }
@@ -201,7 +159,7 @@ static void assert_fresh_connection_works(void)
 static int plain_fetch(char *const args[])
 {
 	char port[16], out[512];
-	char *argv[32] = { stream_bin(), "fetch" };
+	char *argv[32] = { (char *)h_stream_bin(), "fetch" };
 	int n = 2;
 
 	snprintf(port, sizeof(port), "%d", backend_port);
@@ -211,7 +169,7 @@ static int plain_fetch(char *const args[])
 	argv[n++] = "127.0.0.1";
 	argv[n++] = port;
 	argv[n] = NULL;
-	return app_end(h_spawn(argv, NULL, out), 20000, out);
+	return h_app_end(h_spawn(argv, NULL, out), 20000, out);
 }
 
 /* Poll a metric of proxyd until it equals want (bounded). */
@@ -223,7 +181,7 @@ static bool metric_becomes(const char *name, long want, int timeout_ms)
 		v = h_metric(metrics_port, name);
 		if (v == want)
 			return true;
-		ms_sleep(100);
+		h_sleep_ms(100);
 	}
 	cr_log_error("%s stayed %ld, want %ld", name, v, want);
 	return false;
@@ -236,7 +194,7 @@ Test(faults, client_killed_mid_transfer_proxyd_frees_it)
 	/* proxyd waits subflow_timeout for a client that lost every subflow
 	 * to come back: 2 s here, so the test bounds it at 2 s + 5 s */
 	char *penv[] = { "MPSHIM_SUBFLOW_TIMEOUT=2s", NULL };
-	const char *vout = out_file("victim"), *bout = out_file("bystander");
+	const char *vout = h_out_file("victim"), *bout = h_out_file("bystander");
 	char *victim[] = { "-s", "1000000000", "-P", "4000000:60000", NULL };
 	char *bystander[] = { "-s", "64000000", "-S", "100", "-P", "1000000:2000", NULL };
 	pid_t v, b;
@@ -250,7 +208,7 @@ Test(faults, client_killed_mid_transfer_proxyd_frees_it)
 	cr_assert(metric_becomes("mpshim_connections_open", 2, 3000));
 	cr_assert_eq(kill(v, SIGKILL), 0);
 	cr_assert_eq(h_wait(v, 5000), 128 + SIGKILL);
-	cr_assert_eq(app_end(b, 30000, bout), APP_OK, "the other connection was harmed");
+	cr_assert_eq(h_app_end(b, 30000, bout), APP_OK, "the other connection was harmed");
 	cr_assert(metric_becomes("mpshim_connections_open", 0, 7000),
 		  "proxyd kept the killed client's connection");
 	cr_assert(metric_becomes("mpshim_subflows_open", 0, 1000));
@@ -264,7 +222,7 @@ Test(faults, client_killed_mid_transfer_proxyd_frees_it)
  * a corrupt byte; a proxyd started again on the port serves at once. */
 static void proxyd_dies_mid_transfer(int sig)
 {
-	const char *out[2] = { out_file("a"), out_file("b") };
+	const char *out[2] = { h_out_file("a"), h_out_file("b") };
 	char *args[2][10] = {
 		{ "-s", "1000000000", "-P", "2000000:1000", "-t", "10000", NULL },
 		{ "-s", "1000000000", "-S", "9", "-t", "10000", NULL },
@@ -284,7 +242,7 @@ static void proxyd_dies_mid_transfer(int sig)
 		/* the client waits subflow_timeout (5 s) for a path to come
 		 * back before it gives up, as TCP would retransmit: 10 s of
 		 * silence would be the application's own hang */
-		int rc = app_end(app[i], 15000, out[i]);
+		int rc = h_app_end(app[i], 15000, out[i]);
 
 		if (sig == SIGKILL)
 			cr_assert_eq(rc, APP_RESET, "connection %d: outcome %d, want ECONNRESET",
@@ -315,16 +273,16 @@ Test(faults, proxyd_restarted_old_connections_end_new_ones_work)
  * becomes a reset, as through any TCP proxy (tests/net/test_early.c). */
 Test(faults, backend_refuses_like_tcp)
 {
-	const char *out = out_file("refused"), *eout = out_file("refused-early");
+	const char *out = h_out_file("refused"), *eout = h_out_file("refused-early");
 	char *args[] = { "-s", "1000000", NULL };
 	char *off[] = { "MPSHIM_EARLY_DATA=no", NULL };
 
 	backend_port = h_free_port();	/* nobody listens there yet */
 	proxyd_start(NULL, 0);
 	cr_assert_eq(plain_fetch(args), APP_REFUSED, "plain TCP reference");
-	cr_assert_eq(app_end(app_start(out, args, off), 10000, out), APP_REFUSED,
+	cr_assert_eq(h_app_end(app_start(out, args, off), 10000, out), APP_REFUSED,
 		     "connect() through proxyd must fail with ECONNREFUSED");
-	cr_assert_eq(app_end(app_start(eout, args, NULL), 10000, eout), APP_RESET,
+	cr_assert_eq(h_app_end(app_start(eout, args, NULL), 10000, eout), APP_RESET,
 		     "after early data the refusal must be a reset");
 	assert_proxyd_alive();
 	backend_start();
@@ -333,7 +291,7 @@ Test(faults, backend_refuses_like_tcp)
 
 Test(faults, backend_resets_mid_transfer)
 {
-	const char *vout = out_file("victim"), *bout = out_file("bystander");
+	const char *vout = h_out_file("victim"), *bout = h_out_file("bystander");
 	char *victim[] = { "-s", "64000000", "-R", "4000000", NULL };
 	char *bystander[] = { "-s", "64000000", "-S", "77", "-P", "1000000:500", NULL };
 	pid_t v, b;
@@ -345,11 +303,11 @@ Test(faults, backend_resets_mid_transfer)
 	b = app_start(bout, bystander, NULL);
 	app_wait_line(bout, "paused");
 	v = app_start(vout, victim, NULL);
-	rc = app_end(v, 10000, vout);
+	rc = h_app_end(v, 10000, vout);
 	/* plain TCP says ECONNRESET, and so does the shim: proxyd passes the
 	 * reset on, the client's engine aborts the connection */
 	cr_assert_eq(rc, APP_RESET, "outcome %d, want ECONNRESET", rc);
-	cr_assert_eq(app_end(b, 30000, bout), APP_OK, "the other connection was harmed");
+	cr_assert_eq(h_app_end(b, 30000, bout), APP_OK, "the other connection was harmed");
 	assert_proxyd_alive();
 	assert_fresh_connection_works();
 }
@@ -378,7 +336,7 @@ static int fds_grow(int than, int limit)
 	int fds = h_proc_fds(proxyd_pid);
 
 	for (int t = 0; t < 100 && fds <= than && fds < limit; t++) {
-		ms_sleep(10);
+		h_sleep_ms(10);
 		fds = h_proc_fds(proxyd_pid);
 	}
 	return fds;
@@ -424,7 +382,7 @@ static int exhaust_descriptors(int *held, int max, int limit)
 Test(faults, proxyd_out_of_descriptors_refuses_then_recovers)
 {
 	enum { LIMIT = 48 };
-	const char *eout = out_file("established"), *nout = out_file("new");
+	const char *eout = h_out_file("established"), *nout = h_out_file("new");
 	char *established[] = { "-s", "64000000", "-P", "1000000:4000", NULL };
 	char *fresh[] = { "-s", "1000000", "-t", "8000", NULL };
 	int held[LIMIT], n_held, base_fds, fds = 0, rc;
@@ -433,30 +391,30 @@ Test(faults, proxyd_out_of_descriptors_refuses_then_recovers)
 
 	backend_start();
 	proxyd_start(NULL, LIMIT);
-	ms_sleep(200);
+	h_sleep_ms(200);
 	base_fds = h_proc_fds(proxyd_pid);
 	e = app_start(eout, established, NULL);
 	app_wait_line(eout, "paused");
 	n_held = exhaust_descriptors(held, LIMIT, LIMIT);
 	cpu0 = h_proc_cpu_ticks(proxyd_pid);
 	nw = app_start(nout, fresh, NULL);
-	rc = app_end(nw, 5000, nout);
+	rc = h_app_end(nw, 5000, nout);
 	/* refused, reset, or (the shim falls back to plain TCP after a reset
 	 * in answer to HELLO, and that one is reset too) an EOF before any
 	 * byte: all prompt */
 	cr_assert(rc == APP_REFUSED || rc == APP_RESET || rc == APP_EOF,
 		  "outcome %d at proxyd's limit, want a prompt refusal or reset", rc);
-	ms_sleep(1000);
+	h_sleep_ms(1000);
 	cpu1 = h_proc_cpu_ticks(proxyd_pid);
 	cr_log_info("proxyd CPU while out of descriptors: %ld ticks", cpu1 - cpu0);
 	cr_assert_leq(cpu1 - cpu0, 20, "proxyd spun: %ld ticks in ~1.5 s", cpu1 - cpu0);
-	cr_assert_eq(app_end(e, 30000, eout), APP_OK, "the established connection was harmed");
+	cr_assert_eq(h_app_end(e, 30000, eout), APP_OK, "the established connection was harmed");
 	for (int i = 0; i < n_held; i++)
 		close(held[i]);
 	assert_proxyd_alive();
 	assert_fresh_connection_works();
 	for (int t = 0; t < 50 && (fds = h_proc_fds(proxyd_pid)) != base_fds; t++)
-		ms_sleep(100);
+		h_sleep_ms(100);
 	cr_assert_eq(fds, base_fds, "proxyd holds %d descriptors, %d before", fds, base_fds);
 	{
 		char *log = h_slurp(proxyd_log);
@@ -485,7 +443,7 @@ static long metric_reaches(const char *name, long want, int timeout_ms)
 		v = h_metric(metrics_port, name);
 		if (v >= want)
 			break;
-		ms_sleep(100);
+		h_sleep_ms(100);
 	}
 	return v;
 }
@@ -508,8 +466,8 @@ static long metric_reaches(const char *name, long want, int timeout_ms)
 Test(faults, descriptor_burst_serves_new_clients_first)
 {
 	enum { LIMIT = 96, RESERVE = 16, BURST = 30 };
-	const char *fout = out_file("first"), *bout = out_file("burst");
-	const char *sout = out_file("fresh2");
+	const char *fout = h_out_file("first"), *bout = h_out_file("burst");
+	const char *sout = h_out_file("fresh2");
 	char n_first[16];
 	char *first[] = { "-n", n_first, "-j", n_first, "-s", "4000000", "-S", "100",
 			  "-P", "1000000:8000", "-t", "15000", NULL };
@@ -525,7 +483,7 @@ Test(faults, descriptor_burst_serves_new_clients_first)
 
 	backend_start();
 	proxyd_start(NULL, LIMIT);
-	ms_sleep(200);
+	h_sleep_ms(200);
 	base_fds = h_proc_fds(proxyd_pid);
 	/* first subflows and backends fit; their JOINs, above the reserve,
 	 * do not all */
@@ -539,7 +497,7 @@ Test(faults, descriptor_burst_serves_new_clients_first)
 	cr_assert_gt(refused, 0, "no JOIN of the first %d connections was refused for "
 		     "descriptors", n);
 	/* refused JOINs are tried again after 500 ms (and refused again) */
-	for (long was = -1, now = 0; now != was; ms_sleep(700)) {
+	for (long was = -1, now = 0; now != was; h_sleep_ms(700)) {
 		was = now;
 		now = h_metric(metrics_port, "mpshim_subflows_open");
 	}
@@ -549,7 +507,7 @@ Test(faults, descriptor_burst_serves_new_clients_first)
 		    "subflows open, room for %d more", base_fds, fds, n,
 		    h_metric(metrics_port, "mpshim_subflows_open"), room);
 	b = app_start(bout, burst, NULL);
-	rc = app_end(b, 60000, bout);
+	rc = h_app_end(b, 60000, bout);
 	fetch_summary(bout, &ok, &failed, &partial);
 	shed = h_metric(metrics_port, "mpshim_subflows_shed_total");
 	cr_log_info("burst of %d: %d served, %d refused, %d cut short; %ld subflows "
@@ -561,18 +519,18 @@ Test(faults, descriptor_burst_serves_new_clients_first)
 		     "descriptors left over allow without taking back second subflows",
 		     ok, room);
 	cr_assert_gt(shed, 0, "no second subflow was closed for the burst");
-	cr_assert_eq(app_end(f, 30000, fout), APP_OK,
+	cr_assert_eq(h_app_end(f, 30000, fout), APP_OK,
 		     "a first connection was harmed by its subflow closing");
 	fetch_summary(fout, &ok, &failed, &partial);
 	cr_assert_eq(ok, n);
 	assert_proxyd_alive();
 	cr_assert(metric_becomes("mpshim_connections_open", 0, 10000));
 	for (int t = 0; t < 50 && (fds = h_proc_fds(proxyd_pid)) != base_fds; t++)
-		ms_sleep(100);
+		h_sleep_ms(100);
 	cr_assert_eq(fds, base_fds, "proxyd holds %d descriptors, %d before", fds, base_fds);
 	snprintf(stats, sizeof(stats), "%s/fresh2.json", h_tmpdir());
 	snprintf(env_stats, sizeof(env_stats), "MPSHIM_STATS_FILE=%s", stats);
-	cr_assert_eq(app_end(app_start(sout, fresh, fenv), 30000, sout), APP_OK,
+	cr_assert_eq(h_app_end(app_start(sout, fresh, fenv), 30000, sout), APP_OK,
 		     "a fresh connection after the burst failed");
 	cr_assert_eq(h_stats_read(stats, &st, 1), 1, "no stats line of the fresh client");
 	cr_assert_eq(st.n_sf, 2, "the fresh client got %d subflows, want 2", st.n_sf);
@@ -586,7 +544,7 @@ Test(faults, shimmed_client_under_small_ulimit_falls_back)
 {
 	static const int limits[] = { 4, 5, 6, 8, 10, 12, 16 };
 	char pre[600], up[64], port[16], limit[32];
-	char *argv[] = { "prlimit", limit, "env", pre, up, "MPSHIM_SUBFLOWS=2", stream_bin(),
+	char *argv[] = { "prlimit", limit, "env", pre, up, "MPSHIM_SUBFLOWS=2", (char *)h_stream_bin(),
 			 "fetch", "-s", "2000000", "-t", "8000", "127.0.0.1", port, NULL };
 
 	backend_start();
@@ -595,12 +553,12 @@ Test(faults, shimmed_client_under_small_ulimit_falls_back)
 	snprintf(up, sizeof(up), "MPSHIM_UPGRADE=127.0.0.1:%d", proxy_port);
 	snprintf(port, sizeof(port), "%d", proxy_port);
 	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
-		const char *out = out_file("ulimit");
+		const char *out = h_out_file("ulimit");
 		int rc;
 
 		snprintf(limit, sizeof(limit), "--nofile=%d", limits[i]);
 		unlink(out);
-		rc = app_end(h_spawn(argv, NULL, out), 20000, out);
+		rc = h_app_end(h_spawn(argv, NULL, out), 20000, out);
 		cr_assert_eq(rc, APP_OK, "ulimit -n %d: outcome %d", limits[i], rc);
 	}
 	assert_proxyd_alive();
@@ -620,7 +578,7 @@ Test(faults, shimmed_client_under_small_ulimit_falls_back)
 Test(faults, slow_reader_keeps_proxyd_memory_bounded)
 {
 	const long bound_kb = (2 * (4096 + 4096) + 8192) * h_san_mem_factor();
-	const char *sout = out_file("slow"), *bout = out_file("bystander");
+	const char *sout = h_out_file("slow"), *bout = h_out_file("bystander");
 	char *slow[] = { "-s", "300000000", "-P", "2000000:3000", NULL };
 	char *bystander[] = { "-s", "64000000", "-S", "5", NULL };
 	long base, peak = 0;
@@ -638,14 +596,14 @@ Test(faults, slow_reader_keeps_proxyd_memory_bounded)
 
 		if (rss > peak)
 			peak = rss;
-		ms_sleep(200);
+		h_sleep_ms(200);
 	}
 	cr_log_info("proxyd RSS %ld kB before, peak %ld kB while the reader slept", base,
 		    peak);
 	cr_assert_leq(peak - base, bound_kb, "proxyd grew by %ld kB (bound %ld kB)",
 		      peak - base, bound_kb);
-	cr_assert_eq(app_end(s, 60000, sout), APP_OK, "the slow reader's stream");
-	cr_assert_eq(app_end(b, 60000, bout), APP_OK, "the other connection");
+	cr_assert_eq(h_app_end(s, 60000, sout), APP_OK, "the slow reader's stream");
+	cr_assert_eq(h_app_end(b, 60000, bout), APP_OK, "the other connection");
 	assert_proxyd_alive();
 }
 
@@ -674,11 +632,11 @@ Test(faults, busy_metrics_slots_do_not_spin)
 		idle[i] = socket(AF_INET, SOCK_STREAM, 0);
 		cr_assert_eq(connect(idle[i], (struct sockaddr *)&sin, sizeof(sin)), 0);
 	}
-	ms_sleep(200);
+	h_sleep_ms(200);
 	ninth = idle[SLOTS];
 	cr_assert_eq(send(ninth, "GET /metrics HTTP/1.0\r\n\r\n", 25, MSG_NOSIGNAL), 25);
 	cpu0 = h_proc_cpu_ticks(proxyd_pid);
-	ms_sleep(1000);
+	h_sleep_ms(1000);
 	cpu1 = h_proc_cpu_ticks(proxyd_pid);
 	cr_log_info("proxyd CPU with every scrape slot busy: %ld ticks in 1 s", cpu1 - cpu0);
 	cr_assert_leq(cpu1 - cpu0, 10, "proxyd spun: %ld ticks in 1 s", cpu1 - cpu0);
@@ -773,7 +731,7 @@ Test(faults, metrics_out_of_descriptors_do_not_spin)
 		answered += scrape_once(250);
 	cr_assert(stats_socket_answers(1000), "the stats socket did not answer while "
 		  "proxyd was out of descriptors");
-	ms_sleep(500);
+	h_sleep_ms(500);
 	cpu1 = h_proc_cpu_ticks(proxyd_pid);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
@@ -810,7 +768,7 @@ Test(faults, no_leak_after_2000_connections, .timeout = 150)
 	char *argv[] = { H_VALGRIND_ARGV, (char *)h_proxyd(), "--listen", listen,
 			 "--backend", backend, "--metrics", metrics, "--loop", "epoll",
 			 "--log-level", "warn", NULL };
-	const char *out = out_file("many");
+	const char *out = h_out_file("many");
 	char *args[] = { "-n", "2000", "-j", "4", "-s", "16384", "-q", "-t", "20000", NULL };
 	char *quiet[] = { "MPSHIM_LOG=warn", NULL };
 	int base_fds, fds = -1, rc;
@@ -830,12 +788,12 @@ Test(faults, no_leak_after_2000_connections, .timeout = 150)
 	assert_fresh_connection_works();
 	cr_assert(metric_becomes("mpshim_connections_open", 0, 10000));
 	base_fds = h_proc_fds(proxyd_pid);
-	cr_assert_eq(app_end(app_start(out, args, quiet), 120000, out), APP_OK);
+	cr_assert_eq(h_app_end(app_start(out, args, quiet), 120000, out), APP_OK);
 	cr_assert(metric_becomes("mpshim_connections_open", 0, 10000));
 	cr_assert(metric_becomes("mpshim_subflows_open", 0, 5000));
 	cr_assert_eq(h_metric(metrics_port, "mpshim_connections_total"), 2001);
 	for (int t = 0; t < 50 && (fds = h_proc_fds(proxyd_pid)) != base_fds; t++)
-		ms_sleep(100);
+		h_sleep_ms(100);
 	cr_assert_eq(fds, base_fds, "proxyd holds %d descriptors, %d before the run", fds,
 		     base_fds);
 	kill(proxyd_pid, SIGTERM);
@@ -860,7 +818,7 @@ static pid_t tb_app(const char *out, const char *stats, char *const args[])
 	static char pre[600], up[96], local[96], env_stats[600], dest[32];
 	char *argv[40] = { "ip", "netns", "exec", tb.cli_ns, "env", pre, up, local,
 			   env_stats, "MPSHIM_LOG=info", "MPSHIM_SUBFLOW_TIMEOUT=1500ms",
-			   stream_bin(), "fetch" };
+			   (char *)h_stream_bin(), "fetch" };
 	int n = 13;
 
 	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", h_shim_lib());
@@ -887,7 +845,7 @@ static void tb_two_downloads(const char *spec1, const char *spec2, const char *o
 			     const char *off, int off_ms, struct h_stats s[2])
 {
 	char listen[64], pstats[512], stats[3][512];
-	char *backend[] = { "ip", "netns", "exec", tb.srv_ns, stream_bin(), "serve",
+	char *backend[] = { "ip", "netns", "exec", tb.srv_ns, (char *)h_stream_bin(), "serve",
 			    "8080", NULL };
 	char *proxyd[] = { "ip", "netns", "exec", tb.srv_ns, "env",
 			   "MPSHIM_SUBFLOW_TIMEOUT=1500ms", (char *)h_proxyd(), "--listen",
@@ -896,7 +854,7 @@ static void tb_two_downloads(const char *spec1, const char *spec2, const char *o
 	char *args[2][8] = { { "-s", "12000000", "-S", "1", NULL },
 			     { "-s", "12000000", "-S", "2", NULL } };
 	char *fresh[] = { "-s", "1000000", "-S", "3", NULL };
-	const char *out[3] = { out_file("tb1"), out_file("tb2"), out_file("tbfresh") };
+	const char *out[3] = { h_out_file("tb1"), h_out_file("tb2"), h_out_file("tbfresh") };
 	pid_t app[2];
 
 	if (!h_netns_ok())
@@ -917,21 +875,21 @@ static void tb_two_downloads(const char *spec1, const char *spec2, const char *o
 		app[i] = tb_app(out[i], stats[i], args[i]);
 	for (int i = 0; i < 2; i++)
 		app_wait_line(out[i], "started");
-	ms_sleep(500);
+	h_sleep_ms(500);
 	if (on)
 		tb_event(on);
 	if (off && off_ms >= 0) {
-		ms_sleep(off_ms);
+		h_sleep_ms(off_ms);
 		tb_event(off);
 	}
 	for (int i = 0; i < 2; i++)
-		cr_assert_eq(app_end(app[i], 60000, out[i]), APP_OK,
+		cr_assert_eq(h_app_end(app[i], 60000, out[i]), APP_OK,
 			     "download %d did not complete intact", i);
 	/* a new connection's first subflow takes path 1 */
 	if (off && off_ms < 0)
 		tb_event(off);
 	assert_proxyd_alive();
-	cr_assert_eq(app_end(tb_app(out[2], stats[2], fresh), 30000, out[2]), APP_OK,
+	cr_assert_eq(h_app_end(tb_app(out[2], stats[2], fresh), 30000, out[2]), APP_OK,
 		     "a fresh connection after the fault failed");
 	for (int i = 0; i < 2; i++)
 		cr_assert_eq(h_stats_read(stats[i], &s[i], 1), 1, "no stats line of %d", i);
