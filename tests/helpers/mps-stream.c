@@ -169,11 +169,36 @@ out:
 	return NULL;
 }
 
+/* Accept connections on lfd for ever, each served by one(fd) on a
+ * detached thread of the given stack size; who names the mode in errors. */
+static _Noreturn void accept_forever(int lfd, void *(*one)(void *), size_t stack,
+				     const char *who)
+{
+	pthread_attr_t attr;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, stack);
+	for (;;) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		pthread_t t;
+
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			fprintf(stderr, "%s: accept: %s\n", who, strerror(errno));
+			usleep(10 * 1000);
+			continue;
+		}
+		if (pthread_create(&t, &attr, one, (void *)(intptr_t)fd))
+			close(fd);
+	}
+}
+
 static int serve(const char *addr, int port)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET };
 	int one = 1, lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	pthread_attr_t attr;
 
 	sin.sin_port = htons((uint16_t)port);
 	if (lfd < 0 || inet_pton(AF_INET, addr, &sin.sin_addr) != 1)
@@ -183,23 +208,7 @@ static int serve(const char *addr, int port)
 		perror("serve: listen");
 		return 3;
 	}
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 256 * 1024);
-	for (;;) {
-		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-		pthread_t t;
-
-		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			perror("serve: accept");
-			usleep(10 * 1000);
-			continue;
-		}
-		if (pthread_create(&t, &attr, serve_one, (void *)(intptr_t)fd))
-			close(fd);
-	}
+	accept_forever(lfd, serve_one, 256 * 1024, "serve");
 }
 
 /* ---- sink ------------------------------------------------------------ */
@@ -263,7 +272,6 @@ static int sink(const char *addr, int port, const char *unplug_file)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET };
 	int one = 1, lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), pc = -1;
-	pthread_attr_t attr;
 	struct stat st;
 
 	sin.sin_port = htons((uint16_t)port);
@@ -287,23 +295,7 @@ static int sink(const char *addr, int port, const char *unplug_file)
 		close(pc);
 		printf("unplugged\n");
 	}
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 512 * 1024);
-	for (;;) {
-		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-		pthread_t t;
-
-		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			perror("sink: accept");
-			usleep(10 * 1000);
-			continue;
-		}
-		if (pthread_create(&t, &attr, sink_one, (void *)(intptr_t)fd))
-			close(fd);
-	}
+	accept_forever(lfd, sink_one, 512 * 1024, "sink");
 }
 
 /* ---- fetch ----------------------------------------------------------- */
