@@ -18,7 +18,7 @@ int mps_meta_seq_init(struct mps_meta *meta, size_t sndbuf, size_t rcvbuf)
 	meta->snd.max = sndbuf;
 	meta->rcv.max = rcvbuf;
 	/* the peer may send this much before our first DATA_ACK */
-	meta->rcv.wnd = rcvbuf < MPS_INITIAL_WINDOW ? rcvbuf : MPS_INITIAL_WINDOW;
+	meta->rcv.wnd = rcvbuf < MPS_RCV_WINDOW_START ? rcvbuf : MPS_RCV_WINDOW_START;
 	/* reinjection holes are bounded by what was ever in flight */
 	mps_rangeset_init(&meta->snd.reinject, (unsigned)(sndbuf / 64 + 16));
 	mps_rangeset_init(&meta->rcv.ooo, MPS_MAX_OOO_RANGES);

@@ -27,6 +27,12 @@
 struct mps_config;
 #define MPS_MAX_SUBFLOWS	16
 #define MPS_INITIAL_WINDOW	65536u	/* assumed until the peer advertises */
+/* Our own receive window before autotuning grows it: what the kernel's
+ * default receive buffer (tcp_rmem[1], 128 KiB) lets a plain socket take.
+ * At 64 KiB the window, which doubles only after a whole window was read,
+ * held back a slow-starting sender in its fourth round trip (S2: a 256 KB
+ * download took 1 ms longer).  A slow reader holds at most this much. */
+#define MPS_RCV_WINDOW_START	131072u
 #define MPS_MAX_OOO_RANGES	4096u	/* reorder holes before the peer is cut off */
 /* Early data: the client may send DSNs [idsn_c, idsn_c + this) right
  * after HELLO, before HELLO_ACK; every server can buffer them (its

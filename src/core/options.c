@@ -224,7 +224,7 @@ const struct mps_option mps_options[] = {
 		CFG_FIELD(rcvbuf),
 		.help = "Bound of the meta receive buffer per connection and of "
 			"the advertised data-level window; both grow with the "
-			"traffic (from 64K), memory is freed when idle.",
+			"traffic (the window from 128K), memory is freed when idle.",
 	},
 	{
 		.name = "frame_size",

@@ -304,6 +304,8 @@ static void setup_tune(void)
 	meta.idsn_local = UINT64_MAX - 5000;	/* both spaces wrap */
 	meta.idsn_peer = UINT64_MAX - 3000;
 	mps_meta_seq_start(&meta);
+	/* the handshake told the peer our starting window */
+	mps_meta_rcv_hello_sent(&meta);
 	for (size_t i = 0; i < sizeof(pattern); i++)
 		pattern[i] = (uint8_t)(i * 7 + (i >> 8));
 }
@@ -340,7 +342,7 @@ Test(meta_tune, no_ring_memory_until_data)
 	cr_assert_null(meta.snd.q.data);
 	cr_assert_null(meta.rcv.q.data);
 	/* the peer may send the initial window at once */
-	cr_assert_eq(mps_meta_rcv_window(&meta), MPS_INITIAL_WINDOW);
+	cr_assert_eq(mps_meta_rcv_window(&meta), MPS_RCV_WINDOW_START);
 	cr_assert_eq(mps_meta_rcv_data(&meta, meta.idsn_peer, pattern, 100, false), 100);
 	cr_assert_eq(meta.rcv.q.cap, MPS_RING_MIN, "a small first frame takes a small ring");
 	cr_assert_eq(drain(0), 100);
@@ -411,7 +413,7 @@ Test(meta_tune, slow_reader_keeps_the_window)
 	/* the app takes a quarter: the ring stays more than half full */
 	cr_assert_geq(n, off / 4);
 	mps_meta_rcv_consume(&meta, off / 4);
-	cr_assert_eq(meta.rcv.wnd, MPS_INITIAL_WINDOW);
+	cr_assert_eq(meta.rcv.wnd, MPS_RCV_WINDOW_START);
 	cr_assert_eq(mps_meta_rcv_window(&meta), off / 4);
 }
 
@@ -454,7 +456,7 @@ Test(meta_tune, receive_ring_is_freed_when_idle_and_empty)
 	cr_assert_gt(mps_meta_rcv_trim(&meta), 0);
 	cr_assert_null(meta.rcv.q.data);
 	/* the window stays promised: the next bytes get memory again */
-	cr_assert_eq(mps_meta_rcv_window(&meta), MPS_INITIAL_WINDOW);
+	cr_assert_eq(mps_meta_rcv_window(&meta), MPS_RCV_WINDOW_START);
 	cr_assert_eq(mps_meta_rcv_data(&meta, base + 6000, pattern + 6000, 60000, false),
 		     60000);
 	cr_assert_eq(drain(6000), 66000);
@@ -604,11 +606,11 @@ Test(meta_early, hello_ack_window_counts_from_idsn_c)
 	uint64_t base = meta.idsn_peer;
 
 	cr_assert_eq(mps_meta_rcv_early(&meta, base, pattern, 5000, false), 5000);
-	cr_assert_eq(mps_meta_rcv_window(&meta), MPS_INITIAL_WINDOW - 5000);
-	cr_assert_eq(mps_meta_rcv_hello_window(&meta), MPS_INITIAL_WINDOW);
+	cr_assert_eq(mps_meta_rcv_window(&meta), MPS_RCV_WINDOW_START - 5000);
+	cr_assert_eq(mps_meta_rcv_hello_window(&meta), MPS_RCV_WINDOW_START);
 	mps_meta_rcv_hello_sent(&meta);
 	cr_assert_eq(meta.rcv.ack_sent, base, "HELLO_ACK acks nothing");
-	cr_assert_eq(meta.rcv.wnd_end_sent, base + MPS_INITIAL_WINDOW);
+	cr_assert_eq(meta.rcv.wnd_end_sent, base + MPS_RCV_WINDOW_START);
 	cr_assert_neq(mps_meta_rcv_ack(&meta), meta.rcv.ack_sent,
 		      "a DATA_ACK for the early bytes is still owed");
 }
