@@ -29,6 +29,7 @@
 #include "crypto.h"
 #include "frame.h"
 #include "harness.h"
+#include "meta.h"
 
 /* mps-stream exit statuses (tests/helpers/mps-stream.c) */
 enum { APP_OK = 0, APP_REFUSED = 10, APP_RESET = 11, APP_CORRUPT = 13 };
@@ -505,13 +506,14 @@ Test(early, early_data_without_crc_until_the_first_data_ack)
 	unplug_backend();
 	raw_until(&c, MPS_FT_HELLO_ACK, &f);
 	cr_assert(f.flags & MPS_HELLO_F_CRC, "proxyd's checksum is on");
-	cr_assert_eq(f.u.hello_ack.window, 65536, "HELLO_ACK's window counts from idsn_c");
+	cr_assert_eq(f.u.hello_ack.window, MPS_RCV_WINDOW_START,
+		     "HELLO_ACK's window counts from idsn_c");
 	mps_crypto_key_derive(f.u.hello_ack.key, &tok, &idsn_s);
 	cr_assert_gt(h_frame_next_skip_ping(c.fd, c.rd, &f, 5000), 0);
 	cr_assert_eq(f.type, MPS_FT_DATA_ACK, "%s right after HELLO_ACK",
 		     mps_frame_type_name(f.type));
 	cr_assert_eq(f.u.data_ack.ack, c.idsn_c + 3, "the early bytes acked");
-	cr_assert_eq(f.u.data_ack.window, 65536 - 3);
+	cr_assert_eq(f.u.data_ack.window, MPS_RCV_WINDOW_START - 3);
 	a.u.data_ack.ack = idsn_s;
 	a.u.data_ack.window = 65536;
 	cr_assert(h_frame_send(c.fd, &a));
@@ -560,7 +562,8 @@ Test(early, shimmed_server_takes_early_data)
 	raw_hello(&c, sport, 0);
 	raw_data(&c, 0, "ping", true, false);
 	raw_until(&c, MPS_FT_HELLO_ACK, &f);
-	cr_assert_eq(f.u.hello_ack.window, 65536, "HELLO_ACK's window counts from idsn_c");
+	cr_assert_eq(f.u.hello_ack.window, MPS_RCV_WINDOW_START,
+		     "HELLO_ACK's window counts from idsn_c");
 	mps_crypto_key_derive(f.u.hello_ack.key, &tok, &idsn_s);
 	while (!pong || !acked) {
 		cr_assert_gt(h_frame_next_skip_ping(c.fd, c.rd, &f, 5000), 0, "no answer");
