@@ -1333,8 +1333,8 @@ bool mps_config_dest_declared(const struct mps_config *cfg, const struct sockadd
 
 /* Keys a policy may set: what a destination reasonably changes. */
 static const char *const policy_keys[] = {
-	"scheduler", "path_manager", "subflows", "path_subflows", "local",
-	"backup", "checksum", "proxy", "proxy_fallback", "early_data", NULL
+	"scheduler", "path_manager", "subflows", "path_subflows", "lossy_subflows",
+	"local", "backup", "checksum", "proxy", "proxy_fallback", "early_data", NULL
 };
 
 static bool policy_key_ok(const char *key)

@@ -97,6 +97,7 @@ struct mps_config {
 	unsigned n_policy;
 	long subflows;			/* ndiffports: subflows per connection */
 	long path_subflows;		/* fullmesh: subflows per path */
+	long lossy_subflows;		/* lossy.c: a loss-limited path's most */
 	char scheduler[MPS_CFG_NAME_LEN];
 	char path_manager[MPS_CFG_NAME_LEN];
 	char loop[MPS_CFG_NAME_LEN];	/* auto | uring | epoll */
@@ -117,7 +118,7 @@ struct mps_config {
 	long heartbeat_ms;		/* PING an idle subflow this often */
 	long retry_min_ms, retry_max_ms;	/* re-creating a failed subflow */
 	long exit_linger_ms;		/* shim: time to deliver queued data at exit */
-	long reinject_rtts;		/* deadline reinjection, in min SRTTs */
+	long reinject_rtts;		/* deadline reinjection, in own SRTTs */
 	bool checksum;			/* CRC32C on DATA payloads */
 	bool fallback;			/* plain TCP when the peer is not mpshim */
 	char early_data[8];		/* auto | yes | no: data before HELLO_ACK */

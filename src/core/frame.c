@@ -30,6 +30,7 @@
 #define PING_LEN		8
 #define FASTCLOSE_LEN		(8 + 1)
 #define AUTH_LEN		MPS_HMAC_LEN
+#define GROW_LEN		1
 /* An address block without its address bytes: family, port. */
 #define ADDR_FIXED_LEN		(1 + 2)
 /* ADD_ADDR without the address bytes: addr_id, family, port, hmac. */
@@ -60,6 +61,7 @@ static const char *const frame_type_names[MPS_FT_MAX + 1] = {
 	[MPS_FT_PONG] = "PONG",
 	[MPS_FT_FASTCLOSE] = "FASTCLOSE",
 	[MPS_FT_AUTH] = "AUTH",
+	[MPS_FT_GROW] = "GROW",
 };
 
 static inline uint16_t get_u16(const uint8_t *p)
@@ -204,6 +206,9 @@ static int frame_check_len(const uint8_t *buf, size_t len, uint8_t type,
 	case MPS_FT_AUTH:
 		want = AUTH_LEN;
 		break;
+	case MPS_FT_GROW:
+		want = GROW_LEN;
+		break;
 	default:
 		return MPS_FE_TYPE;
 	}
@@ -314,6 +319,11 @@ static int frame_decode(const uint8_t *buf, uint8_t type, uint8_t flags,
 	case MPS_FT_AUTH:
 		memcpy(f->u.auth.proof, p, AUTH_LEN);
 		break;
+	case MPS_FT_GROW:
+		f->u.grow.subflows = p[0];
+		if (!f->u.grow.subflows)
+			return MPS_FE_VALUE;
+		break;
 	default:
 		return MPS_FE_TYPE;
 	}
@@ -408,6 +418,10 @@ static int frame_body_size(const struct mps_frame *f)
 		return FASTCLOSE_LEN;
 	case MPS_FT_AUTH:
 		return AUTH_LEN;
+	case MPS_FT_GROW:
+		if (!f->u.grow.subflows)
+			return MPS_FE_VALUE;
+		return GROW_LEN;
 	}
 	return MPS_FE_TYPE;
 }
@@ -497,6 +511,9 @@ int mps_frame_encode(const struct mps_frame *f, uint8_t *buf, size_t cap)
 		break;
 	case MPS_FT_AUTH:
 		p = put_bytes(p, f->u.auth.proof, AUTH_LEN);
+		break;
+	case MPS_FT_GROW:
+		p = put_u8(p, f->u.grow.subflows);
 		break;
 	}
 	assert(p == buf + MPS_FRAME_HDR_LEN + body);

@@ -45,7 +45,8 @@ enum mps_frame_type {
 	MPS_FT_PONG = 12,
 	MPS_FT_FASTCLOSE = 13,
 	MPS_FT_AUTH = 14,
-	MPS_FT_MAX = 14,
+	MPS_FT_GROW = 15,
+	MPS_FT_MAX = 15,
 };
 
 /* Header flag bits, per frame type.  Any bit not listed for a type is an
@@ -155,6 +156,11 @@ struct mps_frame {
 		struct {
 			uint8_t proof[MPS_HMAC_LEN];	/* crypto.h: auth proof */
 		} auth;
+		struct {
+			/* subflows the sender wants on the path the frame
+			 * came on (lossy.c), 1..255 */
+			uint8_t subflows;
+		} grow;
 	} u;
 };
 

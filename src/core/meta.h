@@ -212,6 +212,8 @@ struct mps_meta {
 	uint64_t opp_una;		/* last blocker sent again opportunistically */
 	bool opp_una_valid;
 	uint64_t opp_retrans_bytes;
+	uint64_t deadline_bytes;	/* queued by deadline reinjection */
+	unsigned lossy_grows;		/* lossy.c: paths grown for loss */
 	const struct mps_pm_ops *pm;
 
 	char congestion[16];		/* the application's TCP_CONGESTION for

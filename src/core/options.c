@@ -99,6 +99,18 @@ const struct mps_option mps_options[] = {
 			"flow there).",
 	},
 	{
+		.name = "lossy_subflows",
+		.env = "MPSHIM_LOSSY_SUBFLOWS",
+		.type = MPS_OPT_INT,
+		.min = 1, .max = 8,
+		.def = "4",
+		CFG_FIELD(lossy_subflows),
+		.help = "Most subflows one path grows to while the sending side "
+			"finds it loss-limited: it loses packets, builds no "
+			"queue, and more data waits than it takes. Each step "
+			"adds one subflow from another source port. 1: off.",
+	},
+	{
 		.name = "local",
 		.env = "MPSHIM_LOCAL",
 		.type = MPS_OPT_LOCALS,
@@ -242,8 +254,10 @@ const struct mps_option mps_options[] = {
 		.min = 0, .max = 64 * M,
 		.def = "64K",
 		CFG_FIELD(notsent_lowat),
-		.help = "TCP_NOTSENT_LOWAT on subflows, so the scheduler "
-			"decides late. 0: leave the kernel default.",
+		.help = "Bound of TCP_NOTSENT_LOWAT on subflows, so the "
+			"scheduler decides late; below it the value follows "
+			"each subflow's rate (about 5 ms of sending, at least "
+			"16K). 0: leave the kernel default.",
 	},
 	{
 		.name = "connect_timeout",
@@ -350,11 +364,12 @@ const struct mps_option mps_options[] = {
 		.env = "MPSHIM_REINJECT_RTTS",
 		.type = MPS_OPT_INT,
 		.min = 0, .max = 1000,
-		.def = "8",
+		.def = "2",
 		CFG_FIELD(reinject_rtts),
-		.help = "Deadline reinjection: data unacknowledged on a subflow "
-			"for this many times the smallest SRTT (and 200 ms) is "
-			"also sent on the fastest other subflow. 0: off.",
+		.help = "Deadline reinjection: when a subflow's TCP makes no "
+			"progress for this many of its SRTTs (and 200 ms), its "
+			"oldest unacknowledged data is also sent on another "
+			"subflow. 0: off.",
 	},
 	{
 		.name = "exit_linger",

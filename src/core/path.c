@@ -135,6 +135,43 @@ int mps_path_add_local(struct mps_meta *meta, unsigned idx,
 	return path_open(meta, meta->n_paths - 1);
 }
 
+/* Do paths a and b leave from the same local entry or address? */
+static bool same_local(const struct mps_path *a, const struct mps_path *b)
+{
+	if (a->local_idx >= 0 || b->local_idx >= 0)
+		return a->local_idx == b->local_idx;
+	if (a->has_local != b->has_local)
+		return false;
+	return !a->has_local || mps_addr_same_host(&a->local.sa, &b->local.sa);
+}
+
+int mps_path_grow(struct mps_meta *meta, const struct mps_subflow *sf,
+		  unsigned want)
+{
+	const struct mps_path *p;
+	struct mps_path *q;
+	unsigned have = 0;
+	int rc;
+
+	if (sf->path < 0 || (unsigned)sf->path >= meta->n_paths)
+		return -ENOENT;
+	p = &meta->paths[sf->path];
+	for (unsigned i = 0; i < meta->n_paths; i++)
+		if (same_local(&meta->paths[i], p) &&
+		    mps_addr_equal(&meta->paths[i].remote.sa, &p->remote.sa))
+			have++;
+	if (have >= want)
+		return 0;
+	rc = mps_path_add(meta, p->has_local ? &p->local : NULL, &p->remote, true,
+			  p->backup);
+	if (rc)
+		return rc;
+	q = &meta->paths[meta->n_paths - 1];
+	q->local_idx = p->local_idx;
+	rc = path_open(meta, meta->n_paths - 1);
+	return rc ? rc : 1;
+}
+
 void mps_path_subflow_up(struct mps_subflow *sf)
 {
 	struct mps_meta *meta = sf->meta;
@@ -257,59 +294,6 @@ void mps_live_start(struct mps_meta *meta)
 		live_arm(meta);
 }
 
-#define MPS_DEADLINE_MIN_MS	200
-#define MPS_DEADLINE_MAX_BYTES	(64 * 1024)	/* per subflow per check */
-
-/*
- * Deadline reinjection: the oldest unacknowledged range on a subflow has
- * waited longer than reinject_rtts x the smallest SRTT: send it (at most
- * 64 KiB of it) on the fastest other subflow too, once.  This bounds how
- * long a slow or stalled path can hold the receiver's in-order delivery,
- * before liveness declares the path dead.
- */
-static void deadline_reinject(struct mps_meta *meta, uint64_t now)
-{
-	const struct mps_config *cfg = cfg_of(meta);
-	uint32_t min_srtt = UINT32_MAX;
-	uint64_t limit_ns;
-	bool queued = false;
-
-	if (!cfg->reinject_rtts)
-		return;
-	for (unsigned i = 0; i < meta->n_sf; i++)
-		if (mps_subflow_usable(meta->sf[i]) && meta->sf[i]->srtt_us < min_srtt)
-			min_srtt = meta->sf[i]->srtt_us;
-	if (min_srtt == UINT32_MAX)
-		return;
-	limit_ns = (uint64_t)cfg->reinject_rtts * min_srtt * 1000u;
-	if (limit_ns < MPS_DEADLINE_MIN_MS * 1000000ull)
-		limit_ns = MPS_DEADLINE_MIN_MS * 1000000ull;
-	for (unsigned i = 0; i < meta->n_sf; i++) {
-		struct mps_subflow *sf = meta->sf[i];
-		struct mps_sf_map *m;
-		uint64_t start, end;
-
-		if (sf->state != MPS_SF_ACTIVE || !sf->map_n)
-			continue;
-		m = &sf->map[sf->map_head];
-		if (m->redone || now - m->sent_ns < limit_ns)
-			continue;
-		/* only worth it when another path can carry it */
-		if (!mps_sched_fastest(meta, false, 0, sf))
-			continue;
-		start = mps_seq_before(m->start, meta->snd.una) ? meta->snd.una : m->start;
-		end = m->end - start > MPS_DEADLINE_MAX_BYTES ?
-		      start + MPS_DEADLINE_MAX_BYTES : m->end;
-		m->redone = true;
-		if (mps_seq_before(start, end)) {
-			mps_meta_snd_reinject(meta, start, end, false);
-			queued = true;
-		}
-	}
-	if (queued)
-		mps_engine_mark_dirty(meta);
-}
-
 static void live_timer_cb(struct mps_timer *t)
 {
 	struct mps_meta *meta = t->ctx;
@@ -374,7 +358,8 @@ static void live_timer_cb(struct mps_timer *t)
 			mps_subflow_send_frame(sf, &ping);
 		}
 	}
-	deadline_reinject(meta, now);
+	mps_deadline_check(meta, now, (unsigned)cfg->reinject_rtts);
+	mps_lossy_check(meta, now);
 	live_arm(meta);
 }
 

@@ -29,6 +29,11 @@ int mps_path_add(struct mps_meta *meta, const union mps_sockaddr *local,
  * now waits until one appears (netlink makes it try at once). */
 int mps_path_add_local(struct mps_meta *meta, unsigned idx,
 		       const union mps_sockaddr *remote, bool backup);
+/* One more subflow on sf's path (same local entry or address, same
+ * server address, another source port) unless the path has want already.
+ * 1 when one was added, 0 when not needed, or -errno. */
+int mps_path_grow(struct mps_meta *meta, const struct mps_subflow *sf,
+		  unsigned want);
 /* The subflow of a path joined: the path is healthy again. */
 void mps_path_subflow_up(struct mps_subflow *sf);
 /* The subflow of a path failed: schedule a new one after the backoff. */
@@ -53,6 +58,15 @@ void mps_path_health_note(struct mps_engine *eng, const union mps_sockaddr *loca
 			  const union mps_sockaddr *remote, int err);
 bool mps_path_health_bad(struct mps_engine *eng, const union mps_sockaddr *local,
 			 const union mps_sockaddr *remote);
+
+/* lossy.c: once per liveness check, grow the paths the sender finds
+ * loss-limited (see lossy.c); a client's answer to the server's GROW. */
+void mps_lossy_check(struct mps_meta *meta, uint64_t now);
+int mps_lossy_on_grow(struct mps_subflow *sf, unsigned want);
+/* Same local and remote host (ports aside): the same path. */
+bool mps_lossy_same_path(const struct mps_subflow *a, const struct mps_subflow *b);
+/* Is sf's SRTT near the least it has seen (no standing queue)? */
+bool mps_lossy_no_queue(const struct mps_subflow *sf);
 
 /* Set up the meta's retry and liveness timers (meta_new). */
 void mps_path_timers_init(struct mps_meta *meta);

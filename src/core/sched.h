@@ -34,6 +34,9 @@ struct mps_sched_ops {
 	 * head-of-line blocked behind bytes sent earlier.  May queue
 	 * retransmissions (mps_meta_snd_reinject). */
 	void (*blocked)(struct mps_meta *meta);
+	/* Every subflow carries every byte: another subflow on a path adds
+	 * copies, not capacity, so lossy.c never grows its paths. */
+	bool copies;
 };
 
 int mps_sched_register(const struct mps_sched_ops *ops);
@@ -58,6 +61,23 @@ struct mps_subflow *mps_sched_fastest(struct mps_meta *meta, bool need_room,
  * full, so send it again on the fastest subflow with room and keep the
  * slow one out of the schedule for one of its RTTs. */
 void mps_sched_opp_retransmit(struct mps_meta *meta);
+
+/* ---- deadline reinjection (deadline.c) ---- */
+
+/* The kernel holds `held` bytes of sf's stream (SIOCOUTQ): update how far
+ * the peer's TCP acked it and since when that has not moved. */
+void mps_deadline_progress(struct mps_subflow *sf, uint64_t now, uint64_t held);
+/* How long sf may make no progress: rtts x its SRTT, at least 200 ms. */
+uint64_t mps_deadline_limit_ns(const struct mps_subflow *sf, unsigned rtts);
+/* sf has made no progress for limit_ns: the DSNs of its oldest map still
+ * on it, up to 64 KiB, to send again on another subflow (once per map).
+ * false when there is nothing to send or nowhere to send it. */
+bool mps_deadline_pick(struct mps_meta *meta, struct mps_subflow *sf,
+		       uint64_t now, uint64_t limit_ns,
+		       uint64_t *start, uint64_t *end);
+/* Once per liveness check: reinject what stalled subflows hold (rtts is
+ * reinject_rtts; 0 turns it off). */
+void mps_deadline_check(struct mps_meta *meta, uint64_t now, unsigned rtts);
 
 extern const struct mps_sched_ops mps_sched_minrtt;
 extern const struct mps_sched_ops mps_sched_ecf;

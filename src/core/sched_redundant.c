@@ -41,4 +41,5 @@ static unsigned red_pick(struct mps_meta *meta, size_t len,
 const struct mps_sched_ops mps_sched_redundant = {
 	.name = "redundant",
 	.pick = red_pick,
+	.copies = true,
 };

@@ -107,6 +107,12 @@ void mps_stats_meta_json(struct mps_text *t, const struct mps_meta *meta)
 	mps_text_printf(t, ", \"early_bytes\": %llu, \"early_fin\": %s",
 			(unsigned long long)meta->early.bytes,
 			meta->early.fin ? "true" : "false");
+	/* what made reinjected_bytes: a stalled subflow, a blocked window */
+	mps_text_printf(t, ", \"deadline_bytes\": %llu, \"opp_retrans_bytes\": %llu",
+			(unsigned long long)meta->deadline_bytes,
+			(unsigned long long)meta->opp_retrans_bytes);
+	mps_text_printf(t, ", \"lossy_grows\": %u, \"rcv_window\": %llu", meta->lossy_grows,
+			(unsigned long long)meta->rcv.wnd);
 	mps_text_printf(t, ", \"subflows\": [");
 	for (unsigned i = 0; i < meta->n_sf; i++) {
 		if (i)

@@ -82,6 +82,45 @@ bool mps_subflow_has_room(const struct mps_subflow *sf, size_t len)
 	return mps_subflow_queued(sf) < len + MPS_DATA_HDR_LEN + 4;
 }
 
+uint32_t mps_subflow_lowat_for(uint32_t cwnd, uint32_t mss, uint32_t srtt_us,
+			       uint32_t cap)
+{
+	uint64_t want;
+
+	if (!srtt_us || srtt_us == UINT32_MAX || !cwnd)
+		return cap;
+	/* bytes per second, times the share of it kept queued */
+	want = (uint64_t)cwnd * (mss ? mss : 1448) * MPS_LOWAT_US / srtt_us;
+	if (want < MPS_LOWAT_MIN)
+		want = MPS_LOWAT_MIN;
+	return want < cap ? (uint32_t)want : cap;
+}
+
+/*
+ * TCP_NOTSENT_LOWAT follows the subflow's rate (cwnd x mss / srtt): the
+ * kernel keeps about MPS_LOWAT_US of sending queued, at least a frame,
+ * at most notsent_lowat.  A fixed 64 KiB was 10 ms on a 50 Mbit/s path
+ * but 170 ms on a 3 Mbit/s lossy one, where every frame then waited that
+ * long behind the queue and held up the receiver's in-order delivery
+ * until its buffer was full and the fast path stalled too (S2).  Changed
+ * only when it moves by a quarter, so a steady subflow costs no syscalls.
+ */
+static void lowat_tune(struct mps_subflow *sf)
+{
+	long cap = sf->eng->cfg.notsent_lowat;
+	uint32_t want;
+	int v;
+
+	if (cap <= 0 || !sf->lowat)
+		return;
+	want = mps_subflow_lowat_for(sf->cwnd, sf->mss, sf->srtt_us, (uint32_t)cap);
+	if (want * 4 > sf->lowat * 3 && want * 4 < sf->lowat * 5)
+		return;
+	v = (int)want;
+	if (!setsockopt(sf->sfd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &v, sizeof(v)))
+		sf->lowat = want;
+}
+
 int mps_subflow_info_refresh(struct mps_subflow *sf, uint64_t now_ns,
 			     uint64_t max_age_ns)
 {
@@ -93,17 +132,21 @@ int mps_subflow_info_refresh(struct mps_subflow *sf, uint64_t now_ns,
 	if (getsockopt(sf->sfd, IPPROTO_TCP, TCP_INFO, &ti, &len))
 		return -errno;
 	sf->srtt_us = ti.tcpi_rtt;
+	if (ti.tcpi_rtt && (!sf->min_srtt_us || ti.tcpi_rtt < sf->min_srtt_us))
+		sf->min_srtt_us = ti.tcpi_rtt;
+	sf->total_retrans = ti.tcpi_total_retrans;
 	sf->rttvar_us = ti.tcpi_rttvar;
 	sf->cwnd = ti.tcpi_snd_cwnd;
 	sf->unacked = ti.tcpi_unacked;
 	sf->last_ack_ms = ti.tcpi_last_ack_recv;
 	sf->mss = ti.tcpi_snd_mss;
 	sf->info_ns = now_ns;
+	lowat_tune(sf);
 	return 0;
 }
 
 int mps_subflow_map_push(struct mps_subflow *sf, uint64_t start, uint64_t end,
-			 bool fin)
+			 bool fin, uint64_t wire_end)
 {
 	struct mps_sf_map *m;
 
@@ -113,6 +156,7 @@ int mps_subflow_map_push(struct mps_subflow *sf, uint64_t start, uint64_t end,
 		if (m->end == start && !m->fin) {
 			m->end = end;
 			m->fin = fin;
+			m->wire_end = wire_end;
 			return 0;
 		}
 	}
@@ -134,7 +178,7 @@ int mps_subflow_map_push(struct mps_subflow *sf, uint64_t start, uint64_t end,
 	m->end = end;
 	m->fin = fin;
 	m->redone = false;
-	m->sent_ns = mps_clock_ns();
+	m->wire_end = wire_end;
 	sf->map_n++;
 	return 0;
 }
@@ -162,7 +206,8 @@ void mps_subflow_apply_sockopts(struct mps_subflow *sf)
 	if (cfg->notsent_lowat > 0) {
 		int v = (int)cfg->notsent_lowat;
 
-		setsockopt(sf->sfd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &v, sizeof(v));
+		if (!setsockopt(sf->sfd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &v, sizeof(v)))
+			sf->lowat = (uint32_t)v;
 	}
 	if (cfg->subflow_timeout_ms > 0) {
 		unsigned v = (unsigned)cfg->subflow_timeout_ms;
@@ -264,7 +309,7 @@ int mps_subflow_send_data(struct mps_subflow *sf, uint64_t dsn, size_t len,
 	} else {
 		mps_frame_data_hdr(p, dsn, (uint16_t)len, fin ? MPS_DATA_F_FIN : 0, NULL);
 	}
-	rc = mps_subflow_map_push(sf, dsn, dsn + len, fin);
+	rc = mps_subflow_map_push(sf, dsn, dsn + len, fin, sf->wire_sent + hdr + len);
 	if (rc)
 		return rc;
 	sf->olen += hdr + len;
@@ -692,6 +737,8 @@ static int sf_handle_active(struct mps_subflow *sf, const struct mps_frame *f)
 		return 0;
 	case MPS_FT_ADD_ADDR:
 		return sf_handle_add_addr(sf, f);
+	case MPS_FT_GROW:
+		return mps_lossy_on_grow(sf, f->u.grow.subflows);
 	case MPS_FT_FASTCLOSE:
 		if (f->u.fastclose.key != meta->key_local) {
 			mps_warn("meta %u: FASTCLOSE with a wrong key ignored", meta->id);

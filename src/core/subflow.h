@@ -43,7 +43,7 @@ enum mps_sf_state {
 /* A DSN range this subflow carried and the peer has not DATA_ACKed. */
 struct mps_sf_map {
 	uint64_t start, end;
-	uint64_t sent_ns;		/* when its first byte was mapped */
+	uint64_t wire_end;		/* wire_sent just past its last frame */
 	bool fin;
 	bool redone;			/* deadline reinjection already sent it */
 };
@@ -85,12 +85,26 @@ struct mps_subflow {
 	uint64_t bytes_sent, bytes_recv;	/* DATA payload bytes */
 	uint64_t wire_sent, wire_recv;		/* all frame bytes */
 	uint64_t reinjected_bytes;		/* sent here as reinjection */
+	/* deadline reinjection (path.c): how far the peer's TCP acked the
+	 * stream (in wire_sent bytes), and since when that point has not
+	 * moved while the kernel held bytes (0: it holds none) */
+	uint64_t wire_acked, stuck_since_ns;
+	/* lossy.c: the sampling window of this subflow's path: retransmissions
+	 * when it began, checks made, and checks that found the subflow full,
+	 * without a queue, while more data waited; when its path last grew */
+	uint32_t lossy_retrans;
+	uint16_t lossy_ticks, lossy_hits;
+	uint64_t lossy_grown_ns;
 	struct mps_sf_totals totals;		/* TCP's counters at close */
 
 	/* TCP_INFO snapshot */
 	uint32_t srtt_us, rttvar_us, cwnd, unacked, notsent_bytes;
+	uint32_t total_retrans;
+	uint32_t min_srtt_us;		/* smallest SRTT seen: the path without
+					 * a queue (lossy.c) */
 	uint32_t last_ack_ms;		/* since the kernel last got an ACK */
 	uint32_t mss;
+	uint32_t lowat;			/* TCP_NOTSENT_LOWAT set now, 0 none */
 	uint64_t penalized_until_ns;	/* kept out of the schedule until then */
 	uint64_t info_ns;
 	uint64_t last_send_ns;		/* last frame handed to the kernel */
@@ -130,12 +144,21 @@ static inline size_t mps_subflow_queued(const struct mps_subflow *sf)
 bool mps_subflow_usable(const struct mps_subflow *sf);
 /* Room for one more DATA frame of `len` payload bytes. */
 bool mps_subflow_has_room(const struct mps_subflow *sf, size_t len);
-/* Refresh the TCP_INFO snapshot if older than max_age_ns.  0 or -errno. */
+/* TCP_NOTSENT_LOWAT for a subflow sending cwnd x mss per srtt: about
+ * MPS_LOWAT_US of it, at least MPS_LOWAT_MIN, at most cap. */
+#define MPS_LOWAT_US	5000u
+#define MPS_LOWAT_MIN	(16u * 1024)
+uint32_t mps_subflow_lowat_for(uint32_t cwnd, uint32_t mss, uint32_t srtt_us,
+			       uint32_t cap);
+/* Refresh the TCP_INFO snapshot if older than max_age_ns (and retune
+ * TCP_NOTSENT_LOWAT to the rate it shows).  0 or -errno. */
 int mps_subflow_info_refresh(struct mps_subflow *sf, uint64_t now_ns,
 			     uint64_t max_age_ns);
 
+/* Record that DSNs [start, end) go out on sf in frames that end at stream
+ * offset wire_end (wire_sent once they are queued). */
 int mps_subflow_map_push(struct mps_subflow *sf, uint64_t start, uint64_t end,
-			 bool fin);
+			 bool fin, uint64_t wire_end);
 /* Drop map entries wholly below una. */
 void mps_subflow_map_ack(struct mps_subflow *sf, uint64_t una);
 

@@ -166,6 +166,8 @@ struct h_stats {
 	int n_sf;
 	struct h_sf_stat sf[16];
 	uint64_t reinjected;
+	uint64_t deadline;	/* queued by deadline reinjection */
+	uint64_t grows;		/* paths grown for loss (lossy_grows) */
 	bool fallback;
 	char fallback_reason[128];
 };

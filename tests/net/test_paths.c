@@ -190,7 +190,84 @@ Test(paths, blackholed_path_mid_transfer_completes_intact)
 	xfer_finish(&x, curl, &s, &ps);
 	cr_assert_gt(ps.reinjected, 0,
 		     "data in flight on the blackholed path must be sent again");
-	cr_log_info("reinjected %llu bytes", (unsigned long long)ps.reinjected);
+	/* the stalled subflow's data goes again before liveness ends it */
+	cr_assert_gt(ps.deadline, 0, "no deadline reinjection from the stalled path");
+	cr_log_info("reinjected %llu bytes, %llu of them queued by the deadline",
+		    (unsigned long long)ps.reinjected, (unsigned long long)ps.deadline);
+}
+
+/* The subflows of one path, by the client's address `addr`: in the
+ * client's stats (its local address; bytes received) or in proxyd's (the
+ * remote one; bytes sent).  Returns the bytes, *n the subflows. */
+static uint64_t path_bytes(const struct h_stats *s, const char *addr, bool proxyd,
+			   unsigned *n)
+{
+	uint64_t bytes = 0;
+	size_t len = strlen(addr);
+
+	*n = 0;
+	for (int i = 0; i < s->n_sf; i++) {
+		const char *a = proxyd ? s->sf[i].remote : s->sf[i].local;
+
+		if (!strncmp(a, addr, len) && a[len] == ':') {
+			bytes += proxyd ? s->sf[i].sent : s->sf[i].recv;
+			(*n)++;
+		}
+	}
+	return bytes;
+}
+
+/*
+ * A slow path with a full send queue is slow, not stalled: its frames wait
+ * in the kernel longer than the deadline, but its TCP keeps making
+ * progress, so nothing of it is copied onto the fast path.  (Timing frames
+ * from their first write copied most of such a path's data.)
+ */
+Test(paths, slow_path_queue_is_not_copied_by_the_deadline)
+{
+	struct xfer x;
+	struct h_stats s, ps;
+	unsigned n1, n2;
+	uint64_t p2;
+	pid_t curl;
+
+	topology_up("rate=40mbit,delay=5ms", "rate=2mbit,delay=20ms");
+	curl = xfer_start(&x, 24u << 20, 22, true);
+	xfer_finish(&x, curl, &s, &ps);
+	path_bytes(&s, cli_addr[0], false, &n1);
+	p2 = path_bytes(&s, cli_addr[1], false, &n2);
+	cr_log_info("slow path: %llu bytes; deadline reinjection %llu bytes",
+		    (unsigned long long)p2, (unsigned long long)ps.deadline);
+	cr_assert_gt(p2, 256 * 1024, "the slow path carried too little to tell");
+	cr_assert_lt(ps.deadline * 20, p2,
+		     "%llu of the slow path's %llu bytes were copied by the deadline",
+		     (unsigned long long)ps.deadline, (unsigned long long)p2);
+}
+
+/*
+ * A path that loses packets at random but builds no queue: one cubic flow
+ * there reaches a fraction of its rate, so proxyd, the sender, asks for
+ * more subflows on it (GROW) and the client opens them from that path's
+ * address, one at a time.  The path with a queue keeps its one subflow.
+ */
+Test(paths, lossy_path_grows_subflows)
+{
+	struct xfer x;
+	struct h_stats s, ps;
+	unsigned n1, n2;
+	pid_t curl;
+
+	topology_up("rate=10mbit,delay=5ms", "rate=10mbit,delay=30ms,loss=1%");
+	curl = xfer_start(&x, 20u << 20, 23, true);
+	xfer_finish(&x, curl, &s, &ps);
+	path_bytes(&s, cli_addr[0], false, &n1);
+	path_bytes(&s, cli_addr[1], false, &n2);
+	cr_log_info("subflows: %u on path 1, %u on the lossy path; %llu grows",
+		    n1, n2, (unsigned long long)ps.grows);
+	cr_assert_geq(ps.grows, 1, "proxyd never found the lossy path loss-limited");
+	cr_assert_geq(n2, 2, "the lossy path did not grow (%u subflows)", n2);
+	cr_assert_eq(n1, 1, "the path with a queue grew (%u subflows)", n1);
+	cr_assert_leq(n2, 4, "more than lossy_subflows on one path");
 }
 
 /* A destination whose SYNs vanish: connect() fails with ETIMEDOUT after
@@ -357,22 +434,27 @@ Test(paths, new_connection_avoids_a_path_that_failed)
 		  "second connection started from %s", s[1].sf[0].local);
 }
 
-/* A download through proxyd with its scheduler set: intact, both paths. */
+/* A download through proxyd with its scheduler set: intact, both paths
+ * (the lossy one may have grown subflows, lossy.c). */
 static void scheduler_case(const char *sched, uint64_t size)
 {
 	struct xfer x;
 	struct h_stats s, ps;
+	uint64_t sent[2];
+	unsigned n[2];
 	pid_t curl;
 
 	topology_up("rate=30mbit,delay=10ms", "rate=15mbit,delay=30ms,loss=0.5%");
 	snprintf(proxyd_env, sizeof(proxyd_env), "MPSHIM_SCHEDULER=%s", sched);
 	curl = xfer_start(&x, size, 15, true);
 	xfer_finish(&x, curl, &s, &ps);
-	cr_assert_eq(ps.n_sf, 2);
-	for (int i = 0; i < 2; i++)
-		cr_assert_gt(ps.sf[i].sent, 0, "%s left path %d unused", sched, i + 1);
-	cr_log_info("%s: path 1 %llu, path 2 %llu bytes", sched,
-		    (unsigned long long)ps.sf[0].sent, (unsigned long long)ps.sf[1].sent);
+	for (int i = 0; i < 2; i++) {
+		sent[i] = path_bytes(&ps, cli_addr[i], true, &n[i]);
+		cr_assert_gt(sent[i], 0, "%s left path %d unused", sched, i + 1);
+	}
+	cr_assert_eq(n[0] + n[1], (unsigned)ps.n_sf, "a subflow on neither path");
+	cr_log_info("%s: path 1 %llu bytes (%u subflows), path 2 %llu bytes (%u)", sched,
+		    (unsigned long long)sent[0], n[0], (unsigned long long)sent[1], n[1]);
 	snprintf(proxyd_env, sizeof(proxyd_env), "MPSHIM_LOG=info");
 }
 
@@ -581,6 +663,8 @@ Test(paths, path_subflows_gives_each_path_several)
 
 	topology_up("rate=30mbit,delay=10ms", "rate=30mbit,delay=20ms,loss=1%");
 	snprintf(client_env, sizeof(client_env), "MPSHIM_PATH_SUBFLOWS=2");
+	/* the count is path_subflows' alone: the lossy path does not grow */
+	snprintf(client_env2, sizeof(client_env2), "MPSHIM_LOSSY_SUBFLOWS=1");
 	curl = xfer_start(&x, 16u << 20, 23, true);
 	xfer_finish(&x, curl, &s, NULL);
 	for (int i = 0; i < s.n_sf; i++) {
@@ -600,4 +684,5 @@ Test(paths, path_subflows_gives_each_path_several)
 	cr_assert_eq(per_path[1], 2, "path 2 has %u subflows", per_path[1]);
 	cr_assert_eq(carried, 4, "only %u of 4 subflows carried data", carried);
 	snprintf(client_env, sizeof(client_env), "MPSHIM_LOG=info");
+	snprintf(client_env2, sizeof(client_env2), "MPSHIM_LOG=info");
 }

@@ -168,6 +168,9 @@ static void assert_frame_eq(const struct mps_frame *a, const struct mps_frame *b
 	case MPS_FT_AUTH:
 		cr_assert_arr_eq(a->u.auth.proof, b->u.auth.proof, MPS_HMAC_LEN);
 		break;
+	case MPS_FT_GROW:
+		cr_assert_eq(a->u.grow.subflows, b->u.grow.subflows);
+		break;
 	default:
 		cr_assert_fail("unexpected type %u", a->type);
 	}
@@ -278,6 +281,8 @@ static size_t build_samples(struct mps_frame *s)
 	}
 	f = next_sample(s, &n, MPS_FT_AUTH, 0);
 	fill(f->u.auth.proof, MPS_HMAC_LEN);
+	f = next_sample(s, &n, MPS_FT_GROW, 0);
+	f->u.grow.subflows = (uint8_t)(1 + rng() % 255);
 	cr_assert_leq(n, MAX_SAMPLES);
 	return n;
 }
@@ -479,6 +484,11 @@ Test(frame_layout, control)
 	f.u.fastclose.key = 0xcafebabe00000001ull;
 	f.u.fastclose.code = MPS_CLOSE_UNREACH;
 	check_golden(&f, "0d 00 0009 cafebabe00000001 03");
+
+	memset(&f, 0, sizeof(f));
+	f.type = MPS_FT_GROW;
+	f.u.grow.subflows = 3;
+	check_golden(&f, "0f 00 0001 03");
 }
 
 /* ---- round trips ---- */
@@ -916,6 +926,19 @@ Test(frame_reject, bad_close_code)
 	free(buf);
 }
 
+/* GROW asks for at least one subflow: 0 means nothing and is refused,
+ * by the parser and by the encoder alike. */
+Test(frame_reject, grow_of_no_subflows)
+{
+	struct mps_frame f = { .type = MPS_FT_GROW };
+	uint8_t buf[8] = { MPS_FT_GROW, 0, 0, 1, 0 };
+
+	cr_assert_eq(mps_frame_encode(&f, buf + 5, 3), MPS_FE_VALUE);
+	cr_assert_eq(parse_exact(buf, 5, 0), MPS_FE_VALUE);
+	buf[4] = 1;
+	cr_assert_eq(parse_exact(buf, 5, 0), 5);
+}
+
 Test(frame_reject, crc_mismatch)
 {
 	static const uint8_t payload[] = "the quick brown fox";
@@ -948,7 +971,7 @@ Test(frame_reject, error_order)
 	int n;
 
 	/* TYPE before FLAGS */
-	memcpy(buf, "\x0f\xff\xff\xff", 4);
+	memcpy(buf, "\x10\xff\xff\xff", 4);
 	cr_assert_eq(parse_exact(buf, 4, 8), MPS_FE_TYPE);
 	/* FLAGS before TOOBIG */
 	memcpy(buf, "\x06\x80\xff\xff", 4);
