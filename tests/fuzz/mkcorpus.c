@@ -195,6 +195,11 @@ static void frames(void)
 	fill(f.u.auth.proof, sizeof(f.u.auth.proof), 17);
 	frame("auth", &f, 1);
 
+	memset(&f, 0, sizeof(f));
+	f.type = MPS_FT_GROW;
+	f.u.grow.subflows = 3;
+	frame("grow", &f, 1);
+
 	put("frame", "stream", stream, stream_len);
 	/* a plain TCP client, for mps_frame_classify */
 	put("frame", "plain-http", payload, sizeof(payload) - 1);
