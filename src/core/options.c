@@ -103,7 +103,7 @@ const struct mps_option mps_options[] = {
 		.env = "MPSHIM_LOSSY_SUBFLOWS",
 		.type = MPS_OPT_INT,
 		.min = 1, .max = 8,
-		.def = "4",
+		.def = "6",
 		CFG_FIELD(lossy_subflows),
 		.help = "Most subflows one path grows to while the sending side "
 			"finds it loss-limited: it loses packets, builds no "
