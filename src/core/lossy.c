@@ -27,10 +27,10 @@
 #include "sched.h"
 #include "subflow.h"
 
-#define LOSSY_WINDOW_TICKS	10	/* liveness checks (100 ms while busy) */
+#define LOSSY_WINDOW_TICKS	5	/* liveness checks (100 ms while busy) */
 #define LOSSY_HIT_PCT		80	/* of them that must find it limited */
 #define LOSSY_QUEUE_MIN_US	2000	/* RTT above the least: jitter, not a queue */
-#define LOSSY_SETTLE_NS		(1000 * 1000000ull)
+#define LOSSY_SETTLE_NS		(500 * 1000000ull)
 
 static bool lossy_candidate(const struct mps_subflow *sf)
 {

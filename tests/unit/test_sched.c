@@ -495,7 +495,7 @@ Test(lossy, loss_without_a_queue_asks_for_one_more_subflow)
 	unsigned want = 0;
 
 	lossy_setup(4);
-	lossy_ticks(9, 1);
+	lossy_ticks(4, 1);
 	cr_assert_eq(grows_sent(0, &want), 0, "before a whole window");
 	lossy_ticks(1, 1);
 	cr_assert_eq(grows_sent(0, &want) + grows_sent(1, &want), 1);
@@ -504,7 +504,7 @@ Test(lossy, loss_without_a_queue_asks_for_one_more_subflow)
 	cr_assert_eq(grows_sent(2, &want), 0, "a path with a standing queue grew");
 	cr_assert_eq(meta.lossy_grows, 1);
 	/* the new subflow ramps up before the path may grow again */
-	lossy_ticks(10, 1);
+	lossy_ticks(5, 1);
 	cr_assert_eq(grows_sent(0, &want), 1, "grew again within the settle time");
 	lossy_teardown();
 }
