@@ -7,7 +7,9 @@
  *
  * Only calls present in both OpenSSL 1.1.1 and 3.x are used (configure
  * accepts libcrypto >= 1.1.1): EVP_Digest, one-shot HMAC(), raw X25519
- * keys with EVP_PKEY_derive, RAND_bytes, CRYPTO_memcmp, OPENSSL_cleanse.
+ * keys with EVP_PKEY_derive, CRYPTO_memcmp, OPENSSL_cleanse.  Random bytes
+ * come from the kernel (getrandom), with RAND_bytes only where the kernel
+ * has no getrandom (see mps_crypto_random).
  * Every function returns 0 or a negative errno and leaves errno alone.
  */
 #include "config.h"
@@ -18,6 +20,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <sys/random.h>
 #include "crypto.h"
 
 #define SHA256_LEN		32
@@ -51,9 +54,11 @@ static uint64_t crypto_get_u64(const uint8_t *p)
 	return v;
 }
 
-int mps_crypto_random(void *buf, size_t len)
+/*
+ * RAND_bytes' fallback, for a kernel without getrandom (before 3.17).
+ */
+static int crypto_rand_openssl(uint8_t *p, size_t len)
 {
-	uint8_t *p = buf;
 	int chunk;
 
 	/* RAND_bytes takes an int length */
@@ -65,6 +70,39 @@ int mps_crypto_random(void *buf, size_t len)
 		len -= (size_t)chunk;
 	}
 	return 0;
+}
+
+/*
+ * The kernel's CSPRNG, which also seeds OpenSSL's DRBG: the first
+ * RAND_bytes of a process instantiates that DRBG, 0.4 to 0.9 ms here,
+ * and a shimmed program's first connection cannot send its HELLO before
+ * its key is drawn.  getrandom has no state to set up, and none for a
+ * forked child to inherit half-locked.
+ */
+int mps_crypto_random(void *buf, size_t len)
+{
+	int saved_errno = errno;
+	uint8_t *p = buf;
+	int ret = 0;
+
+	while (len > 0) {
+		ssize_t n = getrandom(p, len, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == ENOSYS) {
+			ret = crypto_rand_openssl(p, len);
+			break;
+		}
+		if (n <= 0) {
+			ret = -EIO;
+			break;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	errno = saved_errno;
+	return ret;
 }
 
 int mps_crypto_sha256(const void *buf, size_t len, uint8_t out[32])

@@ -46,6 +46,8 @@ struct mps_auth_msg {
 	struct mps_frame_addr target;	/* as in HELLO */
 };
 
+/* Random bytes from the kernel (getrandom), never from OpenSSL's DRBG
+ * unless the kernel lacks getrandom. */
 int mps_crypto_random(void *buf, size_t len);
 /* A fresh connection key whose token is not 0 (0 means "no token"). */
 int mps_crypto_key_new(uint64_t *key);
