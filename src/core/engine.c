@@ -1186,6 +1186,11 @@ void mps_engine_iface_down(struct mps_engine *eng, unsigned ifindex,
 
 			if (sf->state == MPS_SF_DEAD || sf->state == MPS_SF_CLOSING)
 				continue;
+			/* Looked up now, not when the subflow connected, where
+			 * getifaddrs cost every connection 0.1 ms on its way to
+			 * HELLO: a link that goes down keeps its IPv4 addresses,
+			 * and addresses that go with it are each announced
+			 * (RTM_DELADDR), which finds the subflow by address. */
 			if (ifindex && !sf->ifindex)
 				sf->ifindex = mps_addr_ifindex(&sf->local.sa);
 			if ((ifindex && sf->ifindex == ifindex) ||

@@ -403,7 +403,6 @@ static void sf_connected(struct mps_subflow *sf)
 	int rc;
 
 	getsockname(sf->sfd, &sf->local.sa, &len);
-	sf->ifindex = mps_addr_ifindex(&sf->local.sa);
 	mps_timer_cancel(sf->eng->loop, &sf->timer);
 	if (sf->initial) {
 		mps_initial_connected(sf);
