@@ -159,6 +159,7 @@ static struct mps_meta *meta_new(struct mps_engine *eng, enum mps_meta_role role
 	meta->sched = eng->sched;
 	meta->pm = eng->pm;
 	meta->efd = -1;
+	meta->presyn.sfd = -1;
 	meta->t_start_ns = mps_clock_ns();
 	mps_op_init(&meta->erd, MPS_OP_RECV, meta_erd_cb, meta);
 	mps_op_init(&meta->ewr, MPS_OP_SEND, meta_ewr_cb, meta);
@@ -1054,6 +1055,7 @@ struct connect_cmd {
 	mps_connect_cb cb;
 	void *arg;
 	unsigned id;
+	struct mps_presyn ps;
 };
 
 /* A `policy` entry for this destination: the connection gets its own
@@ -1095,6 +1097,8 @@ static void cmd_connect(struct mps_engine *eng, void *arg)
 		rc = -ENOMEM;
 		goto fail;
 	}
+	/* mps_initial_start takes it as its first attempt or closes it */
+	meta->presyn = cc->ps;
 	meta->efd = cc->efd;
 	meta->dest = cc->dest;
 	meta->filler = cc->filler;
@@ -1106,6 +1110,7 @@ static void cmd_connect(struct mps_engine *eng, void *arg)
 	cc = NULL;
 	rc = mps_forward_client_setup(meta);
 	if (rc < 0) {
+		mps_initial_presyn_drop(meta);
 		mps_forward_unreachable(meta, -ECONNREFUSED, "proxy unusable");
 		return;
 	}
@@ -1122,6 +1127,8 @@ static void cmd_connect(struct mps_engine *eng, void *arg)
 		mps_meta_fail_connect(meta, rc);
 	return;
 fail:
+	if (cc->ps.sfd >= 0)
+		close(cc->ps.sfd);
 	cc->cb(cc->arg, rc, NULL, false);
 	close(cc->efd);
 	free(cc);
@@ -1680,14 +1687,24 @@ int mps_engine_call(struct mps_engine *eng, void (*fn)(struct mps_engine *, void
 
 int mps_engine_connect(struct mps_engine *eng, const struct sockaddr *dest,
 		       int efd, size_t filler, mps_connect_cb cb, void *arg,
-		       unsigned *meta_id)
+		       unsigned *meta_id, struct mps_presyn *ps)
 {
 	struct connect_cmd *cc = calloc(1, sizeof(*cc));
 	unsigned id;
 	int rc;
 
-	if (!cc)
+	if (!cc) {
+		if (ps && ps->sfd >= 0)
+			close(ps->sfd);
+		if (ps)
+			ps->sfd = -1;
 		return -ENOMEM;
+	}
+	cc->ps.sfd = -1;
+	if (ps) {
+		cc->ps = *ps;
+		ps->sfd = -1;
+	}
 	memcpy(&cc->dest, dest, mps_addr_len(dest));
 	cc->efd = efd;
 	cc->filler = filler;
@@ -1700,6 +1717,8 @@ int mps_engine_connect(struct mps_engine *eng, const struct sockaddr *dest,
 		*meta_id = id;
 	rc = engine_post(eng, cmd_connect, cc);
 	if (rc) {
+		if (cc->ps.sfd >= 0)
+			close(cc->ps.sfd);
 		free(cc);
 		if (meta_id)
 			*meta_id = 0;

@@ -5,16 +5,26 @@
  * Timing is for bench/ and doc/ARCHITECTURE.md ("The first connection");
  * these tests show the order of its steps instead:
  *
+ * - the shim's engine start is held by a stats file that is a FIFO
+ *   (opening it for writing blocks until someone reads): the first
+ *   subflow's SYN must have left (presyn.c);
  * - getifaddrs is counted (tests/helpers/mps-ifaddrs.c, preloaded after
  *   the shim): connections must not look their interfaces up, which only
  *   a link event needs (engine.c, mps_engine_iface_down).
  */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#include "frame.h"
 #include "harness.h"
 
 static void fini(void)
@@ -23,6 +33,92 @@ static void fini(void)
 }
 
 TestSuite(first, .fini = fini, .timeout = 60);
+
+/* A listener on 127.0.0.1 that nobody accepts from: its port. */
+static int listener(int *port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	cr_assert_geq(fd, 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(listen(fd, 16), 0);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+/* A connection waits in lfd's accept queue within ms. */
+static bool pending(int lfd, int ms)
+{
+	struct pollfd p = { .fd = lfd, .events = POLLIN };
+
+	return poll(&p, 1, ms) == 1 && (p.revents & POLLIN);
+}
+
+static const char *fifo(const char *name)
+{
+	static char path[2][512];
+	static int turn;
+	char *p = path[turn++ % 2];
+
+	snprintf(p, sizeof(path[0]), "%s/%s", h_tmpdir(), name);
+	cr_assert_eq(mkfifo(p, 0600), 0, "mkfifo %s: %s", p, strerror(errno));
+	return p;
+}
+
+/* tests/helpers/mps-client under the shim (and the library preload after
+ * it, if any), connecting to 127.0.0.1:port (blocking), with its stats
+ * file at stats and an extra env entry. */
+static pid_t client_start(int port, const char *stats, const char *preload,
+			  const char *extra)
+{
+	static char pre[1200], up[64], st[600], path[600];
+	char *env[] = { pre, up, st, "MPSHIM_LOG=debug", (char *)extra, NULL };
+	char portstr[16];
+	char *argv[] = { path, "blocking", "127.0.0.1", portstr, "ok", NULL };
+
+	snprintf(path, sizeof(path), "%s/tests/helpers/mps-client", h_builddir());
+	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s%s%s", h_shim_lib(), preload ? " " : "",
+		 preload ? preload : "");
+	snprintf(up, sizeof(up), "MPSHIM_UPGRADE=127.0.0.1:%d", port);
+	snprintf(st, sizeof(st), "MPSHIM_STATS_FILE=%s", stats);
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	return h_spawn(argv, env, h_out_file("client"));
+}
+
+/*
+ * The connect that starts the engine sends its SYN first (presyn.c), and
+ * the engine takes that connection as its first subflow: with the
+ * engine's start held up, the server has a connection to accept, and
+ * once the start goes on, HELLO arrives on it.
+ */
+Test(first, syn_leaves_before_engine_starts)
+{
+	const char *stats = fifo("stats");
+	struct h_frames *rd = calloc(1, sizeof(*rd));
+	struct mps_frame f;
+	int lfd, port, fd, sfd;
+
+	cr_assert_not_null(rd);
+	lfd = listener(&port);
+	cr_assert_gt(client_start(port, stats, NULL, NULL), 0);
+	cr_assert(pending(lfd, 5000), "no SYN while the engine's start was held up");
+	fd = accept(lfd, NULL, NULL);
+	cr_assert_geq(fd, 0);
+	/* a reader lets the engine's open of its stats file through */
+	sfd = open(stats, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	cr_assert_geq(sfd, 0);
+	cr_assert_gt(h_frame_next(fd, rd, &f, 5000), 0, "nothing on the first connection");
+	cr_assert_eq(f.type, MPS_FT_HELLO, "frame type %u, want HELLO", f.type);
+	cr_assert_not(pending(lfd, 0), "the engine opened a first subflow of its own");
+	close(fd);
+	close(sfd);
+	close(lfd);
+	free(rd);
+}
 
 /* proxyd on a free port in front of 127.0.0.1:backend_port: its port. */
 static int proxyd_start(int backend_port)
