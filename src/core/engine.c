@@ -1241,6 +1241,7 @@ int mps_meta_server_hello(struct mps_subflow *sf, const struct mps_frame *f)
 {
 	struct mps_engine *eng = sf->eng;
 	const struct mps_listener *lst = sf->listener;
+	bool target = f->flags & MPS_HELLO_F_TARGET;
 	uint8_t shared[MPS_X25519_LEN];
 	struct mps_meta *meta;
 	int rc;
@@ -1256,6 +1257,17 @@ int mps_meta_server_hello(struct mps_subflow *sf, const struct mps_frame *f)
 	sf->was_active = true;
 	meta->key_peer = f->u.hello.key;
 	mps_crypto_key_derive(meta->key_peer, &meta->token_peer, &meta->idsn_peer);
+	meta->dest = lst->ho ? sf->remote : lst->backend;
+	if (!lst->ho && !target && lst->backend.sa.sa_family) {
+		/* The backend's SYN before the key exchange (0.1 to 0.2 ms of
+		 * X25519 and HMAC here), which then overlaps its handshake:
+		 * HELLO_ACK waits for both.  A key exchange that fails resets
+		 * that connection (mps_meta_abort), as a client that
+		 * connected and aborted would. */
+		mps_meta_server_connect(meta, sf);
+		if (meta->state != MPS_META_CONNECTING)
+			return 0;	/* refused at once, FASTCLOSE sent */
+	}
 	rc = meta_keys_new(meta);
 	if (!rc)
 		rc = mps_crypto_x25519_shared(&meta->kx, f->u.hello.pub, shared);
@@ -1265,7 +1277,6 @@ int mps_meta_server_hello(struct mps_subflow *sf, const struct mps_frame *f)
 	meta->checksum = (f->flags & MPS_HELLO_F_CRC) || eng->cfg.checksum;
 	meta->tok_next = eng->tok_hash[meta->token_local % MPS_TOKEN_BUCKETS];
 	eng->tok_hash[meta->token_local % MPS_TOKEN_BUCKETS] = meta;
-	meta->dest = lst->ho ? sf->remote : lst->backend;
 	if (rc) {
 		mps_warn("meta %u: HELLO refused: key exchange failed", meta->id);
 		eng->cnt.handshake_failed++;
@@ -1274,9 +1285,9 @@ int mps_meta_server_hello(struct mps_subflow *sf, const struct mps_frame *f)
 	}
 	/* both keys are known: early data may follow the HELLO at once */
 	mps_meta_seq_start(meta);
-	if (!(f->flags & MPS_HELLO_F_TARGET) && (lst->ho || lst->backend.sa.sa_family))
+	if (!target && (lst->ho || lst->backend.sa.sa_family))
 		mps_early_server_hello(meta, sf, f);
-	if (lst->ho && !(f->flags & MPS_HELLO_F_TARGET)) {
+	if (lst->ho && !target) {
 		/* a shimmed server: the connection exists once the app has
 		 * it queued, as a TCP connection does in the accept queue */
 		int fd = mps_listener_handoff_meta(meta, sf);
@@ -1291,9 +1302,9 @@ int mps_meta_server_hello(struct mps_subflow *sf, const struct mps_frame *f)
 		return 0;
 	}
 	/* a named destination, or nowhere else to go: forward mode decides */
-	if ((f->flags & MPS_HELLO_F_TARGET) || !lst->backend.sa.sa_family)
+	if (target || !lst->backend.sa.sa_family)
 		return mps_forward_server_hello(meta, sf, f);
-	return mps_meta_server_connect(meta, sf);
+	return 0;	/* the backend connect started above */
 }
 
 int mps_meta_server_connect(struct mps_meta *meta, struct mps_subflow *sf)

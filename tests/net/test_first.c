@@ -10,7 +10,11 @@
  *   subflow's SYN must have left (presyn.c);
  * - getifaddrs is counted (tests/helpers/mps-ifaddrs.c, preloaded after
  *   the shim): connections must not look their interfaces up, which only
- *   a link event needs (engine.c, mps_engine_iface_down).
+ *   a link event needs (engine.c, mps_engine_iface_down);
+ * - proxyd's backend is a listener the test never accepts from until the
+ *   end: the backend connect must start with the HELLO, before its key
+ *   exchange (engine.c, mps_meta_server_hello), which a HELLO whose key
+ *   exchange fails shows.
  */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -24,6 +28,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "crypto.h"
 #include "frame.h"
 #include "harness.h"
 
@@ -167,4 +172,36 @@ Test(first, no_interface_lookup_on_the_way)
 	cr_assert_eq(h_app_end(app, 30000, out), 0, "the transfers failed");
 	text = h_slurp(log);
 	cr_assert_null(text, "the connections looked interfaces up:\n%s", text);
+}
+
+/*
+ * proxyd starts the backend connect when the HELLO arrives, before the
+ * key exchange, so the two overlap.  A HELLO whose public key is a
+ * low-order point (all zeros) fails that exchange: the backend still sees
+ * the connection come, and then reset.
+ */
+Test(first, proxyd_connects_backend_before_key_exchange)
+{
+	struct mps_frame f = { .type = MPS_FT_HELLO };
+	int lfd, backend_port, proxy_port, c, b;
+	char byte;
+
+	lfd = listener(&backend_port);
+	proxy_port = proxyd_start(backend_port);
+
+	c = h_tcp_connect("127.0.0.1", proxy_port);
+	cr_assert_geq(c, 0);
+	f.u.hello.version = MPS_PROTO_VERSION;
+	cr_assert_eq(mps_crypto_key_new(&f.u.hello.key), 0);
+	memset(f.u.hello.pub, 0, sizeof(f.u.hello.pub));
+	cr_assert(h_frame_send(c, &f));
+	cr_assert(h_closed_by_peer(c), "proxyd kept a HELLO whose key exchange failed");
+	cr_assert(pending(lfd, 5000), "no backend connection for the HELLO");
+	b = accept(lfd, NULL, NULL);
+	cr_assert_geq(b, 0);
+	/* reset, not served: no FIN after data, nothing at all */
+	cr_assert_lt(recv(b, &byte, 1, 0), 0, "the backend connection was not reset");
+	cr_assert_eq(errno, ECONNRESET);
+	close(b);
+	close(lfd);
 }
