@@ -353,6 +353,21 @@ int mps_crypto_auth_proof(const uint8_t *psk, size_t psk_len,
 	return ret;
 }
 
+void mps_crypto_warm(void)
+{
+	static const uint8_t priv[MPS_X25519_LEN] = { 1 };
+	uint8_t shared[MPS_X25519_LEN], key[32];
+	struct mps_x25519 kp;
+
+	/* an exchange with one's own public key is as good as any */
+	if (!mps_crypto_x25519_from_priv(&kp, priv) &&
+	    !mps_crypto_x25519_shared(&kp, kp.pub, shared))
+		mps_crypto_join_key(shared, 1, 2, key);
+	OPENSSL_cleanse(&kp, sizeof(kp));
+	OPENSSL_cleanse(shared, sizeof(shared));
+	OPENSSL_cleanse(key, sizeof(key));
+}
+
 bool mps_crypto_equal(const void *a, const void *b, size_t len)
 {
 	return CRYPTO_memcmp(a, b, len) == 0;

@@ -103,6 +103,7 @@ struct mps_engine {
 	mps_engine_reload_fn reload_fn;
 	void *reload_arg;
 	bool thread_started;
+	bool crypto_warm;		/* mps_crypto_warm ran (cmd_connect) */
 	pthread_t thread;
 
 	/* destinations that did not answer HELLO_ACK (guarded by lock) */

@@ -17,6 +17,7 @@
  * from the configuration alone and taken over by attempt_start.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -277,6 +278,19 @@ int mps_initial_start(struct mps_meta *meta)
 		return rc;
 	}
 	return 0;
+}
+
+bool mps_initial_answered(const struct mps_meta *meta)
+{
+	for (unsigned i = 0; i < meta->n_sf; i++) {
+		const struct mps_subflow *sf = meta->sf[i];
+		struct pollfd p = { .fd = sf->sfd, .events = POLLOUT };
+
+		if (sf->initial && sf->state == MPS_SF_CONNECTING && sf->sfd >= 0 &&
+		    poll(&p, 1, 0) == 1)
+			return true;
+	}
+	return false;
 }
 
 void mps_initial_failed(struct mps_subflow *sf, int err, const char *why)

@@ -8,9 +8,12 @@
  * - the shim's engine start is held by a stats file that is a FIFO
  *   (opening it for writing blocks until someone reads): the first
  *   subflow's SYN must have left (presyn.c);
- * - getifaddrs is counted (tests/helpers/mps-ifaddrs.c, preloaded after
- *   the shim): connections must not look their interfaces up, which only
- *   a link event needs (engine.c, mps_engine_iface_down);
+ * - some of the engine's calls are logged (tests/helpers/mps-calls.c,
+ *   preloaded after the shim): connections must not look their
+ *   interfaces up, which only a link event needs (engine.c,
+ *   mps_engine_iface_down); and while the first SYN is unanswered (the
+ *   server's accept queue full) HELLO_ACK's cryptography must have been
+ *   set up (engine.c, cmd_connect);
  * - proxyd's backend is a listener the test never accepts from until the
  *   end: the backend connect must start with the HELLO, before its key
  *   exchange (engine.c, mps_meta_server_hello), which a HELLO whose key
@@ -52,6 +55,22 @@ static int listener(int *port)
 	cr_assert_eq(listen(fd, 16), 0);
 	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
 	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+/* A listener whose accept queue is full (backlog 0, and a connection of
+ * its own in it): the kernel drops every SYN to it.  Its port. */
+static int plugged_listener(int *port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	int fd = listener(port), c;
+
+	cr_assert_eq(listen(fd, 0), 0);
+	c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert_geq(c, 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa.sin_port = htons((uint16_t)*port);
+	cr_assert_eq(connect(c, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	return fd;
 }
 
@@ -157,21 +176,45 @@ Test(first, no_interface_lookup_on_the_way)
 	char *text;
 	pid_t app;
 
-	snprintf(lib, sizeof(lib), "%s/tests/helpers/.libs/mps-ifaddrs.so", h_builddir());
+	snprintf(lib, sizeof(lib), "%s/tests/helpers/.libs/mps-calls.so", h_builddir());
 	cr_assert_eq(access(lib, R_OK), 0, "%s: %s", lib, strerror(errno));
 	snprintf(sport, sizeof(sport), "%d", serve_port);
 	cr_assert_gt(h_spawn(serve, NULL, h_out_file("serve")), 0);
 	cr_assert(h_wait_port(serve_port, 5000), "the server did not start");
 	snprintf(port, sizeof(port), "%d", proxyd_start(serve_port));
-	snprintf(log, sizeof(log), "%s/getifaddrs.log", h_tmpdir());
-	snprintf(logenv, sizeof(logenv), "MPS_IFADDRS_LOG=%s", log);
+	snprintf(log, sizeof(log), "%s/calls.log", h_tmpdir());
+	snprintf(logenv, sizeof(logenv), "MPS_CALLS_LOG=%s", log);
 	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s %s", h_shim_lib(), lib);
 	snprintf(up, sizeof(up), "MPSHIM_UPGRADE=127.0.0.1:%s", port);
 	app = h_spawn(fetch, env, out);
 	cr_assert_gt(app, 0);
 	cr_assert_eq(h_app_end(app, 30000, out), 0, "the transfers failed");
 	text = h_slurp(log);
-	cr_assert_null(text, "the connections looked interfaces up:\n%s", text);
+	cr_assert_not_null(text, "no handshake was logged");
+	cr_assert_null(strstr(text, "getifaddrs"), "the connections looked interfaces up");
+	free(text);
+}
+
+/*
+ * While the first SYN is out, the engine sets up the cryptography of
+ * HELLO_ACK's half of the handshake (X25519 derive, HMAC), whose
+ * first-use cost would otherwise fall between HELLO_ACK and the
+ * response: with the SYN dropped, both have run.
+ */
+Test(first, handshake_crypto_set_up_while_syn_is_out)
+{
+	char lib[600], log[600], env[700];
+	int lfd, port;
+
+	snprintf(lib, sizeof(lib), "%s/tests/helpers/.libs/mps-calls.so", h_builddir());
+	cr_assert_eq(access(lib, R_OK), 0, "%s: %s", lib, strerror(errno));
+	snprintf(log, sizeof(log), "%s/calls.log", h_tmpdir());
+	snprintf(env, sizeof(env), "MPS_CALLS_LOG=%s", log);
+	lfd = plugged_listener(&port);
+	cr_assert_gt(client_start(port, "", lib, env), 0);
+	cr_assert(h_wait_file_has(log, "HMAC", 5000), "no HMAC while the SYN was out");
+	cr_assert(h_wait_file_has(log, "EVP_PKEY_derive", 0), "no X25519 exchange while the SYN was out");
+	close(lfd);
 }
 
 /*
