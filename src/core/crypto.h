@@ -46,6 +46,15 @@ struct mps_auth_msg {
 	struct mps_frame_addr target;	/* as in HELLO */
 };
 
+/*
+ * One X25519 exchange and one join key, thrown away: libcrypto sets each
+ * algorithm up at its first use in a process (0.1 to 0.2 ms here for the
+ * two), so a client does this while its first SYN is out, not when
+ * HELLO_ACK arrives ahead of the response.
+ */
+void mps_crypto_warm(void);
+/* Random bytes from the kernel (getrandom), never from OpenSSL's DRBG
+ * unless the kernel lacks getrandom. */
 int mps_crypto_random(void *buf, size_t len);
 /* A fresh connection key whose token is not 0 (0 means "no token"). */
 int mps_crypto_key_new(uint64_t *key);

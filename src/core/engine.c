@@ -159,6 +159,7 @@ static struct mps_meta *meta_new(struct mps_engine *eng, enum mps_meta_role role
 	meta->sched = eng->sched;
 	meta->pm = eng->pm;
 	meta->efd = -1;
+	meta->presyn.sfd = -1;
 	meta->t_start_ns = mps_clock_ns();
 	mps_op_init(&meta->erd, MPS_OP_RECV, meta_erd_cb, meta);
 	mps_op_init(&meta->ewr, MPS_OP_SEND, meta_ewr_cb, meta);
@@ -1054,6 +1055,7 @@ struct connect_cmd {
 	mps_connect_cb cb;
 	void *arg;
 	unsigned id;
+	struct mps_presyn ps;
 };
 
 /* A `policy` entry for this destination: the connection gets its own
@@ -1095,6 +1097,8 @@ static void cmd_connect(struct mps_engine *eng, void *arg)
 		rc = -ENOMEM;
 		goto fail;
 	}
+	/* mps_initial_start takes it as its first attempt or closes it */
+	meta->presyn = cc->ps;
 	meta->efd = cc->efd;
 	meta->dest = cc->dest;
 	meta->filler = cc->filler;
@@ -1106,22 +1110,37 @@ static void cmd_connect(struct mps_engine *eng, void *arg)
 	cc = NULL;
 	rc = mps_forward_client_setup(meta);
 	if (rc < 0) {
+		mps_initial_presyn_drop(meta);
 		mps_forward_unreachable(meta, -ECONNREFUSED, "proxy unusable");
 		return;
 	}
 	meta->early.on = mps_early_client_wanted(meta);
-	/* The SYN leaves first and the keys are drawn while it is out:
-	 * HELLO needs them only once the handshake completes (a later turn
-	 * of the loop), and a process's first X25519 key costs OpenSSL 1 to
-	 * 2 ms of one-time setup, which would otherwise delay every
-	 * short-lived program's connection. */
+	/* The SYN leaves first (for a process's first connection, from
+	 * the application's thread: presyn.c) and the keys are drawn while
+	 * it is out: HELLO needs them only once the handshake completes (a
+	 * later turn of the loop), and a process's first X25519 key costs
+	 * libcrypto 0.85 ms of one-time setup here, which would otherwise
+	 * delay every short-lived program's connection. */
 	if (mps_initial_start(meta))
 		return;		/* failed, and the meta with it */
 	rc = meta_keys_new(meta);
-	if (rc)
+	if (rc) {
 		mps_meta_fail_connect(meta, rc);
+		return;
+	}
+	/* HELLO_ACK's half of the handshake (X25519 derive, HMAC) meets
+	 * libcrypto's first-use setup too, 0.1 to 0.2 ms on the way to the
+	 * first byte of the response.  Once per engine, and only while the
+	 * SYN is still out: where it was answered at once (loopback) the
+	 * wait would delay HELLO instead. */
+	if (!eng->crypto_warm && !mps_initial_answered(meta)) {
+		mps_crypto_warm();
+		eng->crypto_warm = true;
+	}
 	return;
 fail:
+	if (cc->ps.sfd >= 0)
+		close(cc->ps.sfd);
 	cc->cb(cc->arg, rc, NULL, false);
 	close(cc->efd);
 	free(cc);
@@ -1186,6 +1205,11 @@ void mps_engine_iface_down(struct mps_engine *eng, unsigned ifindex,
 
 			if (sf->state == MPS_SF_DEAD || sf->state == MPS_SF_CLOSING)
 				continue;
+			/* Looked up now, not when the subflow connected, where
+			 * getifaddrs cost every connection 0.1 ms on its way to
+			 * HELLO: a link that goes down keeps its IPv4 addresses,
+			 * and addresses that go with it are each announced
+			 * (RTM_DELADDR), which finds the subflow by address. */
 			if (ifindex && !sf->ifindex)
 				sf->ifindex = mps_addr_ifindex(&sf->local.sa);
 			if ((ifindex && sf->ifindex == ifindex) ||
@@ -1229,6 +1253,7 @@ int mps_meta_server_hello(struct mps_subflow *sf, const struct mps_frame *f)
 {
 	struct mps_engine *eng = sf->eng;
 	const struct mps_listener *lst = sf->listener;
+	bool target = f->flags & MPS_HELLO_F_TARGET;
 	uint8_t shared[MPS_X25519_LEN];
 	struct mps_meta *meta;
 	int rc;
@@ -1244,6 +1269,17 @@ int mps_meta_server_hello(struct mps_subflow *sf, const struct mps_frame *f)
 	sf->was_active = true;
 	meta->key_peer = f->u.hello.key;
 	mps_crypto_key_derive(meta->key_peer, &meta->token_peer, &meta->idsn_peer);
+	meta->dest = lst->ho ? sf->remote : lst->backend;
+	if (!lst->ho && !target && lst->backend.sa.sa_family) {
+		/* The backend's SYN before the key exchange (0.1 to 0.2 ms of
+		 * X25519 and HMAC here), which then overlaps its handshake:
+		 * HELLO_ACK waits for both.  A key exchange that fails resets
+		 * that connection (mps_meta_abort), as a client that
+		 * connected and aborted would. */
+		mps_meta_server_connect(meta, sf);
+		if (meta->state != MPS_META_CONNECTING)
+			return 0;	/* refused at once, FASTCLOSE sent */
+	}
 	rc = meta_keys_new(meta);
 	if (!rc)
 		rc = mps_crypto_x25519_shared(&meta->kx, f->u.hello.pub, shared);
@@ -1253,7 +1289,6 @@ int mps_meta_server_hello(struct mps_subflow *sf, const struct mps_frame *f)
 	meta->checksum = (f->flags & MPS_HELLO_F_CRC) || eng->cfg.checksum;
 	meta->tok_next = eng->tok_hash[meta->token_local % MPS_TOKEN_BUCKETS];
 	eng->tok_hash[meta->token_local % MPS_TOKEN_BUCKETS] = meta;
-	meta->dest = lst->ho ? sf->remote : lst->backend;
 	if (rc) {
 		mps_warn("meta %u: HELLO refused: key exchange failed", meta->id);
 		eng->cnt.handshake_failed++;
@@ -1262,9 +1297,9 @@ int mps_meta_server_hello(struct mps_subflow *sf, const struct mps_frame *f)
 	}
 	/* both keys are known: early data may follow the HELLO at once */
 	mps_meta_seq_start(meta);
-	if (!(f->flags & MPS_HELLO_F_TARGET) && (lst->ho || lst->backend.sa.sa_family))
+	if (!target && (lst->ho || lst->backend.sa.sa_family))
 		mps_early_server_hello(meta, sf, f);
-	if (lst->ho && !(f->flags & MPS_HELLO_F_TARGET)) {
+	if (lst->ho && !target) {
 		/* a shimmed server: the connection exists once the app has
 		 * it queued, as a TCP connection does in the accept queue */
 		int fd = mps_listener_handoff_meta(meta, sf);
@@ -1279,9 +1314,9 @@ int mps_meta_server_hello(struct mps_subflow *sf, const struct mps_frame *f)
 		return 0;
 	}
 	/* a named destination, or nowhere else to go: forward mode decides */
-	if ((f->flags & MPS_HELLO_F_TARGET) || !lst->backend.sa.sa_family)
+	if (target || !lst->backend.sa.sa_family)
 		return mps_forward_server_hello(meta, sf, f);
-	return mps_meta_server_connect(meta, sf);
+	return 0;	/* the backend connect started above */
 }
 
 int mps_meta_server_connect(struct mps_meta *meta, struct mps_subflow *sf)
@@ -1675,14 +1710,24 @@ int mps_engine_call(struct mps_engine *eng, void (*fn)(struct mps_engine *, void
 
 int mps_engine_connect(struct mps_engine *eng, const struct sockaddr *dest,
 		       int efd, size_t filler, mps_connect_cb cb, void *arg,
-		       unsigned *meta_id)
+		       unsigned *meta_id, struct mps_presyn *ps)
 {
 	struct connect_cmd *cc = calloc(1, sizeof(*cc));
 	unsigned id;
 	int rc;
 
-	if (!cc)
+	if (!cc) {
+		if (ps && ps->sfd >= 0)
+			close(ps->sfd);
+		if (ps)
+			ps->sfd = -1;
 		return -ENOMEM;
+	}
+	cc->ps.sfd = -1;
+	if (ps) {
+		cc->ps = *ps;
+		ps->sfd = -1;
+	}
 	memcpy(&cc->dest, dest, mps_addr_len(dest));
 	cc->efd = efd;
 	cc->filler = filler;
@@ -1695,6 +1740,8 @@ int mps_engine_connect(struct mps_engine *eng, const struct sockaddr *dest,
 		*meta_id = id;
 	rc = engine_post(eng, cmd_connect, cc);
 	if (rc) {
+		if (cc->ps.sfd >= 0)
+			close(cc->ps.sfd);
 		free(cc);
 		if (meta_id)
 			*meta_id = 0;

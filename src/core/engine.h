@@ -92,13 +92,41 @@ void mps_engine_join_thread(struct mps_engine *eng);
  * caller holding the lock cb takes sees it before any callback.  With
  * early data (key early_data) cb reports success once the first subflow
  * is up and HELLO is queued; what follows is told by the relay hooks
- * below.  any thread.
+ * below.  ps (may be NULL): a first subflow already connecting, see
+ * struct mps_presyn.  any thread.
  */
 typedef void (*mps_connect_cb)(void *arg, int err, const struct sockaddr *local,
 			       bool multipath);
+struct mps_presyn;
 int mps_engine_connect(struct mps_engine *eng, const struct sockaddr *dest,
 		       int efd, size_t filler, mps_connect_cb cb, void *arg,
-		       unsigned *meta_id);
+		       unsigned *meta_id, struct mps_presyn *ps);
+
+/*
+ * The first SYN before the engine runs (initial.c).  The connect that
+ * starts a process's engine would otherwise wait for it (io_uring,
+ * netlink and stats sockets, a thread, the hand-off: 0.4 ms here) before
+ * its SYN leaves, which delays connect() by as much on any path.  So the
+ * caller opens the first subflow's socket and starts its connect itself,
+ * from the address mps_initial_presyn_plan names, then passes it to
+ * mps_engine_connect.  The engine takes it as the first attempt of its
+ * race when that attempt leaves from the same address to the same
+ * destination (always, unless a path failed in between), else closes it.
+ */
+struct mps_presyn {
+	int sfd;			/* -1: none; mps_engine_connect takes
+					 * it over (it is -1 on return) */
+	union mps_sockaddr dest;	/* what sfd connects to */
+	union mps_sockaddr local;	/* bound to, when has_local */
+	bool has_local;
+};
+/* initial.c: where the first attempt to dest leaves from under cfg (its
+ * policy applied): true and ps's dest, local and has_local set, or false
+ * when the engine must choose (a proxy, only backup paths).  Reads no
+ * engine state; call it before the engine exists, with no other thread
+ * creating one (it registers the path managers). */
+bool mps_initial_presyn_plan(const struct mps_config *cfg, const struct sockaddr *dest,
+			    struct mps_presyn *ps);
 /*
  * The connection meta_id (see mps_engine_connect, handoff.h) as one TCP
  * socket (tcpopt.c).  TCP_INFO: a struct tcp_info of <linux/tcp.h> merged

@@ -103,6 +103,7 @@ struct mps_engine {
 	mps_engine_reload_fn reload_fn;
 	void *reload_arg;
 	bool thread_started;
+	bool crypto_warm;		/* mps_crypto_warm ran (cmd_connect) */
 	pthread_t thread;
 
 	/* destinations that did not answer HELLO_ACK (guarded by lock) */
@@ -188,6 +189,11 @@ void mps_subflow_free(struct mps_subflow *sf);
  * the state machine.  0 or -errno. */
 int mps_subflow_connect(struct mps_subflow *sf, const union mps_sockaddr *local,
 			const union mps_sockaddr *remote);
+/* The same with fd, a socket whose non-blocking connect from local to
+ * remote someone else started (struct mps_presyn).  sf owns fd from here
+ * on, even when this fails.  0 or -errno. */
+int mps_subflow_adopt(struct mps_subflow *sf, int fd, const union mps_sockaddr *local,
+		      const union mps_sockaddr *remote);
 void mps_subflow_start_recv(struct mps_subflow *sf);
 /* Queue a control frame (encoded into obuf) and start sending. */
 int mps_subflow_send_frame(struct mps_subflow *sf, const struct mps_frame *f);

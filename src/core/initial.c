@@ -11,9 +11,16 @@
  * race: the server answered, and would answer every path the same way.
  * Backup candidates are tried only once every regular one has failed, so
  * a slow regular path is never beaten by a backup one.
+ *
+ * The first attempt may have been started by the application's thread
+ * before the engine ran (struct mps_presyn, engine.h): it is planned here
+ * from the configuration alone and taken over by attempt_start.
  */
 #include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "clock.h"
 #include "config.h"
 #include "engine_int.h"
@@ -96,6 +103,64 @@ bool mps_path_health_bad(struct mps_engine *eng, const union mps_sockaddr *local
 	return h && h->until_ns > mps_clock_ns();
 }
 
+/* ---- the first SYN from the application's thread -------------------- */
+
+bool mps_initial_presyn_plan(const struct mps_config *cfg, const struct sockaddr *dest,
+			    struct mps_presyn *ps)
+{
+	struct mps_pm_candidate c[MPS_PM_MAX_CANDIDATES];
+	struct mps_config *own = malloc(sizeof(*own));
+	const struct mps_pm_ops *pm;
+	bool ok = false;
+
+	/* the policy for dest, as apply_policy gives it to the meta */
+	if (own && mps_config_for_dest(cfg, dest, own))
+		cfg = own;
+	mps_pm_init();
+	pm = mps_pm_select(cfg);
+	memset(&ps->dest, 0, sizeof(ps->dest));
+	memcpy(&ps->dest, dest, mps_addr_len(dest));
+	/* a proxy's first subflow waits for its key file: the engine's;
+	 * a backup candidate first means no regular path resolves, and
+	 * backups only stand in for failed ones */
+	if (pm && !cfg->proxy[0] &&
+	    pm->initial_locals(cfg, &ps->dest, NULL, c, MPS_PM_MAX_CANDIDATES) &&
+	    !c[0].backup) {
+		ps->has_local = c[0].has_local;
+		ps->local = c[0].local;
+		ok = true;
+	}
+	free(own);
+	return ok;
+}
+
+/* The caller's SYN as the attempt for candidate c, when it is that
+ * attempt: the fd, or -1 (and the socket is closed: the server sees a
+ * connection begun and dropped, as with a lost race). */
+static int presyn_take(struct mps_meta *meta, const struct mps_pm_candidate *c)
+{
+	const struct mps_presyn *ps = &meta->presyn;
+	int fd = ps->sfd;
+
+	if (fd < 0)
+		return -1;
+	meta->presyn.sfd = -1;
+	if (mps_addr_equal(&ps->dest.sa, &meta->dest.sa) &&
+	    c->has_local == ps->has_local &&
+	    (!c->has_local || mps_addr_equal(&c->local.sa, &ps->local.sa)))
+		return fd;
+	mps_debug("meta %u: the first SYN went elsewhere: dropped", meta->id);
+	close(fd);
+	return -1;
+}
+
+void mps_initial_presyn_drop(struct mps_meta *meta)
+{
+	if (meta->presyn.sfd >= 0)
+		close(meta->presyn.sfd);
+	meta->presyn.sfd = -1;
+}
+
 /* ---- the race ------------------------------------------------------- */
 
 /* Open attempt number meta->init_tries.  -ENOENT past the last candidate,
@@ -105,7 +170,7 @@ static int attempt_start(struct mps_meta *meta, bool on_failure)
 	struct mps_engine *eng = meta->eng;
 	struct mps_pm_candidate c;
 	struct mps_subflow *sf;
-	int rc;
+	int rc, fd;
 
 	if (meta->init_tries >= meta->n_init_cand)
 		return -ENOENT;
@@ -114,13 +179,19 @@ static int attempt_start(struct mps_meta *meta, bool on_failure)
 	if (c.backup && !on_failure)
 		return -EAGAIN;
 	meta->init_tries++;
+	fd = presyn_take(meta, &c);
 	sf = mps_subflow_new(eng, -1);
-	if (!sf)
+	if (!sf) {
+		if (fd >= 0)
+			close(fd);
 		return -ENOMEM;
+	}
 	sf->initial = true;
 	sf->backup = c.backup;
 	rc = mps_meta_attach(meta, sf);
 	if (rc) {
+		if (fd >= 0)
+			close(fd);
 		mps_subflow_free(sf);
 		return rc;
 	}
@@ -128,7 +199,10 @@ static int attempt_start(struct mps_meta *meta, bool on_failure)
 		mps_info("meta %u: first subflow: trying %s", meta->id,
 			 c.has_local ? mps_addr_str(&c.local.sa, (char[MPS_ADDRSTRLEN]){0},
 						    MPS_ADDRSTRLEN) : "the default route");
-	rc = mps_subflow_connect(sf, c.has_local ? &c.local : NULL, &meta->dest);
+	if (fd >= 0)
+		rc = mps_subflow_adopt(sf, fd, c.has_local ? &c.local : NULL, &meta->dest);
+	else
+		rc = mps_subflow_connect(sf, c.has_local ? &c.local : NULL, &meta->dest);
 	if (rc) {
 		sf->state = MPS_SF_DEAD;
 		sf->err = rc;
@@ -191,16 +265,32 @@ int mps_initial_start(struct mps_meta *meta)
 	int err = 0, rc;
 
 	/* listed once: a failure reorders the engine's memory, not this race */
-	meta->n_init_cand = meta->pm->initial_locals(meta, meta->init_cand,
+	meta->n_init_cand = meta->pm->initial_locals(meta->cfg, &meta->dest, meta->eng,
+						     meta->init_cand,
 						     MPS_PM_MAX_CANDIDATES);
 	rc = mps_path_add(meta, NULL, &meta->dest, true, false);
 	if (!rc)
 		rc = attempt_next(meta, true, &err);
+	/* not taken: its candidate was not the first one to start */
+	mps_initial_presyn_drop(meta);
 	if (rc) {
 		connect_failed(meta, err ? err : (rc == -ENOENT ? -ENETUNREACH : rc));
 		return rc;
 	}
 	return 0;
+}
+
+bool mps_initial_answered(const struct mps_meta *meta)
+{
+	for (unsigned i = 0; i < meta->n_sf; i++) {
+		const struct mps_subflow *sf = meta->sf[i];
+		struct pollfd p = { .fd = sf->sfd, .events = POLLOUT };
+
+		if (sf->initial && sf->state == MPS_SF_CONNECTING && sf->sfd >= 0 &&
+		    poll(&p, 1, 0) == 1)
+			return true;
+	}
+	return false;
 }
 
 void mps_initial_failed(struct mps_subflow *sf, int err, const char *why)

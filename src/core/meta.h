@@ -21,6 +21,7 @@
 #include "addr.h"
 #include "buf.h"
 #include "crypto.h"
+#include "engine.h"
 #include "loop.h"
 #include "pm.h"
 
@@ -197,6 +198,8 @@ struct mps_meta {
 	unsigned n_init_cand;		/* listed once, when the connect starts */
 	unsigned init_tries;		/* first-subflow attempts started */
 	unsigned init_live;		/* ... and still connecting */
+	struct mps_presyn presyn;	/* the caller's first SYN (engine.h),
+					 * until mps_initial_start takes it */
 	uint8_t peer_addr_ids[MPS_MAX_SUBFLOWS];	/* ADD_ADDRs already acted on */
 	unsigned n_peer_addrs;
 	/* client: the server's HELLO_ACK carried NOJOIN (it is behind a load

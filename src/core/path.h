@@ -45,6 +45,11 @@ void mps_path_retry_all(struct mps_engine *eng);
  * race across the path manager's candidates); 0 or -errno, after which
  * the connection has failed and its callback ran. */
 int mps_initial_start(struct mps_meta *meta);
+/* Close the caller's first SYN (meta->presyn) if nothing took it. */
+void mps_initial_presyn_drop(struct mps_meta *meta);
+/* Has a first-subflow attempt's handshake completed already, its
+ * SYN-ACK waiting for the loop (poll, no wait)? */
+bool mps_initial_answered(const struct mps_meta *meta);
 /* A first-subflow attempt failed (connect error or timeout). */
 void mps_initial_failed(struct mps_subflow *sf, int err, const char *why);
 /* A first-subflow attempt connected: it carries the HELLO, the others go. */

@@ -10,6 +10,7 @@
 
 #include "addr.h"
 
+struct mps_engine;
 struct mps_meta;
 struct mps_subflow;
 struct mps_config;
@@ -25,12 +26,16 @@ struct mps_pm_candidate {
 
 struct mps_pm_ops {
 	const char *name;
-	/* The candidates for the first subflow (family of the destination),
-	 * best first: paths that failed lately come last, backups after
-	 * every regular one.  Fills c[0..max) and returns how many, at
-	 * least 1 (a candidate without has_local lets the kernel choose). */
-	unsigned (*initial_locals)(struct mps_meta *meta, struct mps_pm_candidate *c,
-				   unsigned max);
+	/* The candidates for the first subflow to dest (its family) under
+	 * cfg, best first: paths that failed lately in eng come last (eng
+	 * NULL: no memory, as for the application thread's first SYN,
+	 * initial.c), backups after every regular one.  Fills c[0..max) and
+	 * returns how many, at least 1 (a candidate without has_local lets
+	 * the kernel choose).  No state of its own: any thread may ask. */
+	unsigned (*initial_locals)(const struct mps_config *cfg,
+				   const union mps_sockaddr *dest,
+				   struct mps_engine *eng,
+				   struct mps_pm_candidate *c, unsigned max);
 	/* The meta connection is established (client): open more subflows. */
 	void (*established)(struct mps_meta *meta);
 	/* Optional: the server advertised another of its addresses (an

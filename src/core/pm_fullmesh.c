@@ -35,10 +35,10 @@ static bool is_backup(const struct mps_config *cfg, const struct mps_local *loc)
  * lately (path.h) last.  An entry without an address of the destination's
  * family now is no candidate, nor is a second entry with the same address.
  */
-static unsigned fm_initial_locals(struct mps_meta *meta, struct mps_pm_candidate *c,
-				  unsigned max)
+static unsigned fm_initial_locals(const struct mps_config *cfg,
+				  const union mps_sockaddr *dest, struct mps_engine *eng,
+				  struct mps_pm_candidate *c, unsigned max)
 {
-	const struct mps_config *cfg = meta->cfg;
 	unsigned n = 0;
 
 	for (unsigned pass = 0; pass < 4; pass++) {
@@ -50,9 +50,9 @@ static unsigned fm_initial_locals(struct mps_meta *meta, struct mps_pm_candidate
 
 			if (is_backup(cfg, &cfg->local[i]) != backups ||
 			    mps_addr_local_resolve(&cfg->local[i],
-						   meta->dest.sa.sa_family, &a))
+						   dest->sa.sa_family, &a))
 				continue;
-			if (mps_path_health_bad(meta->eng, &a, &meta->dest) != failed)
+			if ((eng && mps_path_health_bad(eng, &a, dest)) != failed)
 				continue;
 			for (unsigned k = 0; k < n && !dup; k++)
 				dup = mps_addr_equal(&c[k].local.sa, &a.sa);

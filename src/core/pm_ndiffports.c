@@ -13,15 +13,15 @@
 #include "pm.h"
 
 /* Every subflow shares one path: there is no other to race. */
-static unsigned nd_initial_locals(struct mps_meta *meta, struct mps_pm_candidate *c,
-				  unsigned max)
+static unsigned nd_initial_locals(const struct mps_config *cfg,
+				  const union mps_sockaddr *dest, struct mps_engine *eng,
+				  struct mps_pm_candidate *c, unsigned max)
 {
-	const struct mps_config *cfg = meta->cfg;
-
+	(void)eng;
 	(void)max;
 	c->backup = false;
 	c->has_local = cfg->n_local &&
-		       mps_addr_local_resolve(&cfg->local[0], meta->dest.sa.sa_family,
+		       mps_addr_local_resolve(&cfg->local[0], dest->sa.sa_family,
 					      &c->local) == 0;
 	return 1;
 }

@@ -416,16 +416,28 @@ static uint64_t join_timeout_ms(const struct mps_config *cfg)
 int mps_subflow_connect(struct mps_subflow *sf, const union mps_sockaddr *local,
 			const union mps_sockaddr *remote)
 {
+	int fd = mps_sock_connect_start(&remote->sa, local ? &local->sa : NULL);
+
+	if (fd < 0) {
+		/* known even so: the failure is noted against it */
+		sf->bound = local != NULL;
+		if (local)
+			sf->local = *local;
+		return fd;
+	}
+	return mps_subflow_adopt(sf, fd, local, remote);
+}
+
+int mps_subflow_adopt(struct mps_subflow *sf, int fd, const union mps_sockaddr *local,
+		      const union mps_sockaddr *remote)
+{
 	const struct mps_config *cfg = &sf->eng->cfg;
-	int fd, rc;
+	int rc;
 
 	/* known before the connect ends: a failure is noted against it */
 	sf->bound = local != NULL;
 	if (local)
 		sf->local = *local;
-	fd = mps_sock_connect_start(&remote->sa, local ? &local->sa : NULL);
-	if (fd < 0)
-		return fd;
 	sf->sfd = fd;
 	sf->remote = *remote;
 	mps_subflow_apply_sockopts(sf);
@@ -448,7 +460,6 @@ static void sf_connected(struct mps_subflow *sf)
 	int rc;
 
 	getsockname(sf->sfd, &sf->local.sa, &len);
-	sf->ifindex = mps_addr_ifindex(&sf->local.sa);
 	mps_timer_cancel(sf->eng->loop, &sf->timer);
 	if (sf->initial) {
 		mps_initial_connected(sf);

@@ -111,7 +111,8 @@ struct mps_subflow {
 	uint64_t busy_since_ns;		/* first send after it was idle, 0 idle */
 
 	int path;			/* client: index in meta->paths, or -1 */
-	unsigned ifindex;		/* interface of the local address, 0 unknown */
+	unsigned ifindex;		/* interface of the local address, 0
+					 * until a link event asks (engine.c) */
 	uint8_t peer_addr_id;		/* server: the id the client's JOIN gave */
 
 	uint64_t nonce_local, nonce_peer;

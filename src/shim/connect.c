@@ -125,17 +125,17 @@ static void carry_congestion(struct mps_engine *eng, struct mps_fdent *e, unsign
 	}
 }
 
+/* ps: the first SYN, if this connect started the engine; the engine
+ * takes it, or the caller closes it. */
 static int upgrade(int fd, struct mps_fdent *e, const struct sockaddr *addr,
-		   socklen_t len, const union mps_sockaddr *dest)
+		   socklen_t len, const union mps_sockaddr *dest,
+		   struct mps_engine *eng, struct mps_presyn *ps)
 {
-	struct mps_engine *eng = mps_shim_engine();
 	int sv[2], flflags, rc, bufsz = MPS_RELAY_BUF;
 	unsigned id = 0;
 	bool nonblock;
 	size_t filler = 0;
 
-	if (!eng)
-		return 1;	/* fail open: plain connect */
 	flflags = mps_real_fcntl(fd, F_GETFL);
 	if (flflags < 0)
 		return -errno;
@@ -175,7 +175,7 @@ static int upgrade(int fd, struct mps_fdent *e, const struct sockaddr *addr,
 		mps_fdent_set_kind(e, MPS_FD_RELAY);
 		e->owner = getpid();
 		rc = mps_engine_connect(eng, &dest->sa, sv[1], filler, on_connected, e,
-					&e->meta_id);
+					&e->meta_id, ps);
 		if (rc) {
 			e->state = MPS_FDS_FAILED;
 			e->error = -rc;
@@ -197,7 +197,8 @@ static int upgrade(int fd, struct mps_fdent *e, const struct sockaddr *addr,
 	/* early data: the engine may reset the connection before this thread
 	 * has installed the relay; the reset then goes to this end */
 	e->relay_app = sv[0];
-	rc = mps_engine_connect(eng, &dest->sa, sv[1], 0, on_connected, e, &e->meta_id);
+	rc = mps_engine_connect(eng, &dest->sa, sv[1], 0, on_connected, e, &e->meta_id,
+				ps);
 	if (rc)
 		e->relay_app = -1;
 	id = e->meta_id;
@@ -295,6 +296,8 @@ static bool v6only_refuses(int fd, struct mps_fdent *e, const struct sockaddr *a
 
 MPS_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
+	struct mps_presyn ps = { .sfd = -1 };
+	struct mps_engine *eng;
 	struct mps_fdent *e;
 	union mps_sockaddr dest;
 	int rc;
@@ -332,13 +335,15 @@ MPS_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 		return mps_real_connect(fd, addr, len);
 	}
 	mps_addr_unmap(addr, &dest);
-	if (!mps_config_dest_match(mps_shim_config(), &dest.sa) ||
-	    !mps_shim_engine() ||
-	    mps_engine_dest_is_plain(mps_shim_engine(), &dest.sa)) {
+	if (!mps_config_dest_match(mps_shim_config(), &dest.sa)) {
 		mps_fdent_put(e);
 		return mps_real_connect(fd, addr, len);
 	}
-	rc = upgrade(fd, e, addr, len, &dest);
+	eng = mps_shim_engine_for(&dest.sa, &ps);
+	/* no engine: fail open, as plain TCP */
+	rc = !eng || mps_engine_dest_is_plain(eng, &dest.sa) ? 1 :
+	     upgrade(fd, e, addr, len, &dest, eng, &ps);
+	mps_shim_presyn_close(&ps);
 	if (rc == 1) {
 		mps_fdent_put(e);
 		return mps_real_connect(fd, addr, len);

@@ -1,7 +1,7 @@
 /*
  * init.c - the shim's start: configuration, logging, and the engine,
  * started lazily the first time an application connects somewhere the
- * policy upgrades.
+ * policy upgrades (that connect's SYN leaves first: presyn.c).
  *
  * Fail open: if the configuration cannot be read, the shim logs one line
  * and stays out of the way, and the application runs as plain TCP.
@@ -108,13 +108,16 @@ const struct mps_config *mps_shim_config(void)
 	return &cfg;
 }
 
-struct mps_engine *mps_shim_engine(void)
+struct mps_engine *mps_shim_engine_for(const struct sockaddr *dest, struct mps_presyn *ps)
 {
 	struct mps_engine *eng;
 	int rc;
 
 	pthread_mutex_lock(&engine_lock);
 	if (!engine && !engine_failed) {
+		/* the SYN first: all that follows would delay it */
+		if (dest)
+			mps_shim_presyn_open(dest, ps);
 		rc = mps_engine_new(&engine, &cfg);
 		if (!rc) {
 			mps_engine_set_relay_reset(engine, mps_shim_relay_reset, NULL);
@@ -137,6 +140,11 @@ struct mps_engine *mps_shim_engine(void)
 	eng = engine;
 	pthread_mutex_unlock(&engine_lock);
 	return eng;
+}
+
+struct mps_engine *mps_shim_engine(void)
+{
+	return mps_shim_engine_for(NULL, NULL);
 }
 
 struct mps_engine *mps_shim_engine_running(void)

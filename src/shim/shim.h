@@ -18,6 +18,15 @@ const struct mps_config *mps_shim_config(void);
 /* The engine, started on first use; NULL if it cannot start (then the
  * caller carries on as plain TCP: fail open). */
 struct mps_engine *mps_shim_engine(void);
+/* The same for a connect to dest: when this call starts the engine, the
+ * first subflow's connect is started before it (presyn.c) and returned
+ * in ps (ps->sfd -1 otherwise), for mps_engine_connect. */
+struct mps_engine *mps_shim_engine_for(const struct sockaddr *dest, struct mps_presyn *ps);
+/* presyn.c: start the first subflow's connect to dest on this thread
+ * (ps->sfd, -1 when the engine must choose), and close one not handed
+ * over. */
+void mps_shim_presyn_open(const struct sockaddr *dest, struct mps_presyn *ps);
+void mps_shim_presyn_close(struct mps_presyn *ps);
 /* The engine if this process started one already, else NULL. */
 struct mps_engine *mps_shim_engine_running(void);
 /* close.c: the engine's relay-reset hook (engine.h). */

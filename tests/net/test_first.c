@@ -1,0 +1,250 @@
+/*
+ * test_first.c - a process's first connection, on loopback: what must
+ * happen before what, so that it is not slower than the ones after it.
+ *
+ * Timing is for bench/ and doc/ARCHITECTURE.md ("The first connection");
+ * these tests show the order of its steps instead:
+ *
+ * - the shim's engine start is held by a stats file that is a FIFO
+ *   (opening it for writing blocks until someone reads): the first
+ *   subflow's SYN must have left (presyn.c);
+ * - some of the engine's calls are logged (tests/helpers/mps-calls.c,
+ *   preloaded after the shim): connections must not look their
+ *   interfaces up, which only a link event needs (engine.c,
+ *   mps_engine_iface_down); and while the first SYN is unanswered (the
+ *   server's accept queue full) HELLO_ACK's cryptography must have been
+ *   set up (engine.c, cmd_connect);
+ * - proxyd's backend is a listener the test never accepts from until the
+ *   end: the backend connect must start with the HELLO, before its key
+ *   exchange (engine.c, mps_meta_server_hello), which a HELLO whose key
+ *   exchange fails shows.
+ */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "crypto.h"
+#include "frame.h"
+#include "harness.h"
+
+static void fini(void)
+{
+	h_cleanup();
+}
+
+TestSuite(first, .fini = fini, .timeout = 60);
+
+/* A listener on 127.0.0.1 that nobody accepts from: its port. */
+static int listener(int *port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	cr_assert_geq(fd, 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(listen(fd, 16), 0);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+/* A listener whose accept queue is full (backlog 0, and a connection of
+ * its own in it): the kernel drops every SYN to it.  Its port. */
+static int plugged_listener(int *port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	int fd = listener(port), c;
+
+	cr_assert_eq(listen(fd, 0), 0);
+	c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert_geq(c, 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa.sin_port = htons((uint16_t)*port);
+	cr_assert_eq(connect(c, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+/* A connection waits in lfd's accept queue within ms. */
+static bool pending(int lfd, int ms)
+{
+	struct pollfd p = { .fd = lfd, .events = POLLIN };
+
+	return poll(&p, 1, ms) == 1 && (p.revents & POLLIN);
+}
+
+static const char *fifo(const char *name)
+{
+	static char path[2][512];
+	static int turn;
+	char *p = path[turn++ % 2];
+
+	snprintf(p, sizeof(path[0]), "%s/%s", h_tmpdir(), name);
+	cr_assert_eq(mkfifo(p, 0600), 0, "mkfifo %s: %s", p, strerror(errno));
+	return p;
+}
+
+/* tests/helpers/mps-client under the shim (and the library preload after
+ * it, if any), connecting to 127.0.0.1:port (blocking), with its stats
+ * file at stats and an extra env entry. */
+static pid_t client_start(int port, const char *stats, const char *preload,
+			  const char *extra)
+{
+	static char pre[1200], up[64], st[600], path[600];
+	char *env[] = { pre, up, st, "MPSHIM_LOG=debug", (char *)extra, NULL };
+	char portstr[16];
+	char *argv[] = { path, "blocking", "127.0.0.1", portstr, "ok", NULL };
+
+	snprintf(path, sizeof(path), "%s/tests/helpers/mps-client", h_builddir());
+	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s%s%s", h_shim_lib(), preload ? " " : "",
+		 preload ? preload : "");
+	snprintf(up, sizeof(up), "MPSHIM_UPGRADE=127.0.0.1:%d", port);
+	snprintf(st, sizeof(st), "MPSHIM_STATS_FILE=%s", stats);
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	return h_spawn(argv, env, h_out_file("client"));
+}
+
+/*
+ * The connect that starts the engine sends its SYN first (presyn.c), and
+ * the engine takes that connection as its first subflow: with the
+ * engine's start held up, the server has a connection to accept, and
+ * once the start goes on, HELLO arrives on it.
+ */
+Test(first, syn_leaves_before_engine_starts)
+{
+	const char *stats = fifo("stats");
+	struct h_frames *rd = calloc(1, sizeof(*rd));
+	struct mps_frame f;
+	int lfd, port, fd, sfd;
+
+	cr_assert_not_null(rd);
+	lfd = listener(&port);
+	cr_assert_gt(client_start(port, stats, NULL, NULL), 0);
+	cr_assert(pending(lfd, 5000), "no SYN while the engine's start was held up");
+	fd = accept(lfd, NULL, NULL);
+	cr_assert_geq(fd, 0);
+	/* a reader lets the engine's open of its stats file through */
+	sfd = open(stats, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	cr_assert_geq(sfd, 0);
+	cr_assert_gt(h_frame_next(fd, rd, &f, 5000), 0, "nothing on the first connection");
+	cr_assert_eq(f.type, MPS_FT_HELLO, "frame type %u, want HELLO", f.type);
+	cr_assert_not(pending(lfd, 0), "the engine opened a first subflow of its own");
+	close(fd);
+	close(sfd);
+	close(lfd);
+	free(rd);
+}
+
+/* proxyd on a free port in front of 127.0.0.1:backend_port: its port. */
+static int proxyd_start(int backend_port)
+{
+	char listen_arg[64], backend_arg[64];
+	char *argv[] = { (char *)h_proxyd(), "--listen", listen_arg, "--backend", backend_arg,
+			 "--log-level", "debug", NULL };
+	int port = h_free_port();
+
+	snprintf(listen_arg, sizeof(listen_arg), "127.0.0.1:%d", port);
+	snprintf(backend_arg, sizeof(backend_arg), "127.0.0.1:%d", backend_port);
+	cr_assert_gt(h_spawn(argv, NULL, h_out_file("proxyd")), 0);
+	cr_assert(h_wait_port(port, 5000), "proxyd did not start");
+	return port;
+}
+
+/*
+ * A connection does not look up its subflows' interfaces (getifaddrs,
+ * 0.1 ms each here, once on the way to HELLO): three connections of two
+ * subflows each make no getifaddrs call at all.
+ */
+Test(first, no_interface_lookup_on_the_way)
+{
+	char lib[600], pre[1300], up[64], log[600], logenv[700], port[16], sport[16];
+	char *serve[] = { (char *)h_stream_bin(), "serve", sport, NULL };
+	char *fetch[] = { (char *)h_stream_bin(), "fetch", "-n", "3", "-s", "300000",
+			  "127.0.0.1", port, NULL };
+	char *env[] = { pre, up, logenv, "MPSHIM_SUBFLOWS=2", "MPSHIM_LOG=debug", NULL };
+	const char *out = h_out_file("fetch");
+	int serve_port = h_free_port();
+	char *text;
+	pid_t app;
+
+	snprintf(lib, sizeof(lib), "%s/tests/helpers/.libs/mps-calls.so", h_builddir());
+	cr_assert_eq(access(lib, R_OK), 0, "%s: %s", lib, strerror(errno));
+	snprintf(sport, sizeof(sport), "%d", serve_port);
+	cr_assert_gt(h_spawn(serve, NULL, h_out_file("serve")), 0);
+	cr_assert(h_wait_port(serve_port, 5000), "the server did not start");
+	snprintf(port, sizeof(port), "%d", proxyd_start(serve_port));
+	snprintf(log, sizeof(log), "%s/calls.log", h_tmpdir());
+	snprintf(logenv, sizeof(logenv), "MPS_CALLS_LOG=%s", log);
+	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s %s", h_shim_lib(), lib);
+	snprintf(up, sizeof(up), "MPSHIM_UPGRADE=127.0.0.1:%s", port);
+	app = h_spawn(fetch, env, out);
+	cr_assert_gt(app, 0);
+	cr_assert_eq(h_app_end(app, 30000, out), 0, "the transfers failed");
+	text = h_slurp(log);
+	cr_assert_not_null(text, "no handshake was logged");
+	cr_assert_null(strstr(text, "getifaddrs"), "the connections looked interfaces up");
+	free(text);
+}
+
+/*
+ * While the first SYN is out, the engine sets up the cryptography of
+ * HELLO_ACK's half of the handshake (X25519 derive, HMAC), whose
+ * first-use cost would otherwise fall between HELLO_ACK and the
+ * response: with the SYN dropped, both have run.
+ */
+Test(first, handshake_crypto_set_up_while_syn_is_out)
+{
+	char lib[600], log[600], env[700];
+	int lfd, port;
+
+	snprintf(lib, sizeof(lib), "%s/tests/helpers/.libs/mps-calls.so", h_builddir());
+	cr_assert_eq(access(lib, R_OK), 0, "%s: %s", lib, strerror(errno));
+	snprintf(log, sizeof(log), "%s/calls.log", h_tmpdir());
+	snprintf(env, sizeof(env), "MPS_CALLS_LOG=%s", log);
+	lfd = plugged_listener(&port);
+	cr_assert_gt(client_start(port, "", lib, env), 0);
+	cr_assert(h_wait_file_has(log, "HMAC", 5000), "no HMAC while the SYN was out");
+	cr_assert(h_wait_file_has(log, "EVP_PKEY_derive", 0), "no X25519 exchange while the SYN was out");
+	close(lfd);
+}
+
+/*
+ * proxyd starts the backend connect when the HELLO arrives, before the
+ * key exchange, so the two overlap.  A HELLO whose public key is a
+ * low-order point (all zeros) fails that exchange: the backend still sees
+ * the connection come, and then reset.
+ */
+Test(first, proxyd_connects_backend_before_key_exchange)
+{
+	struct mps_frame f = { .type = MPS_FT_HELLO };
+	int lfd, backend_port, proxy_port, c, b;
+	char byte;
+
+	lfd = listener(&backend_port);
+	proxy_port = proxyd_start(backend_port);
+
+	c = h_tcp_connect("127.0.0.1", proxy_port);
+	cr_assert_geq(c, 0);
+	f.u.hello.version = MPS_PROTO_VERSION;
+	cr_assert_eq(mps_crypto_key_new(&f.u.hello.key), 0);
+	memset(f.u.hello.pub, 0, sizeof(f.u.hello.pub));
+	cr_assert(h_frame_send(c, &f));
+	cr_assert(h_closed_by_peer(c), "proxyd kept a HELLO whose key exchange failed");
+	cr_assert(pending(lfd, 5000), "no backend connection for the HELLO");
+	b = accept(lfd, NULL, NULL);
+	cr_assert_geq(b, 0);
+	/* reset, not served: no FIN after data, nothing at all */
+	cr_assert_lt(recv(b, &byte, 1, 0), 0, "the backend connection was not reset");
+	cr_assert_eq(errno, ECONNRESET);
+	close(b);
+	close(lfd);
+}
