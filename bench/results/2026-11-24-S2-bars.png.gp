@@ -7,8 +7,8 @@ set linetype 2 lc rgb "#dd8452"
 set linetype 3 lc rgb "#55a868"
 $D << EOD
 "TCP" 48.27 48.27 "48.3"
-"kMPTCP" 50.12 50.12 "50.1"
-"mpshim" 50.7 50.7 "50.7"
+"kMPTCP" 50.43 50.43 "50.4"
+"mpshim" 62.86 62.86 "62.9"
 EOD
 set title "bulk goodput, one connection"
 set ylabel "Mbit/s"
@@ -20,13 +20,13 @@ set boxwidth 0.6
 set key top left
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle, 67.57 with lines dt 2 lw 2 lc "black" title "limit 67.6 Mbit/s"
 $D << EOD
-"TCP" 76.4 76.4 "76"
-"kMPTCP" 82.1 82.1 "82"
-"mpshim" 78.9 78.9 "79"
+"TCP" 76.3 76.3 "76"
+"kMPTCP" 82.5 82.5 "82"
+"mpshim" 77 77 "77"
 EOD
 set title "256KB download completion (median)"
 set ylabel "ms"
-set yrange [0:98.52]
+set yrange [0:99]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -34,13 +34,13 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 206.7 206.7 "207"
-"kMPTCP" 224.2 224.2 "224"
-"mpshim" 209.4 209.4 "209"
+"TCP" 206.9 206.9 "207"
+"kMPTCP" 304.8 304.8 "305"
+"mpshim" 207.4 207.4 "207"
 EOD
 set title "1MB download completion (median)"
 set ylabel "ms"
-set yrange [0:269.04]
+set yrange [0:365.76]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -48,13 +48,13 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 1771 1771 "1771"
-"kMPTCP" 1674.3 1674.3 "1674"
-"mpshim" 1690.6 1690.6 "1691"
+"TCP" 1770.9 1770.9 "1771"
+"kMPTCP" 1540.3 1540.3 "1540"
+"mpshim" 1719.7 1719.7 "1720"
 EOD
 set title "10MB download completion (median)"
 set ylabel "ms"
-set yrange [0:2125.2]
+set yrange [0:2125.08]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1

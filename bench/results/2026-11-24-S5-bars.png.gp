@@ -6,13 +6,13 @@ set linetype 1 lc rgb "#4c72b0"
 set linetype 2 lc rgb "#dd8452"
 set linetype 3 lc rgb "#55a868"
 $D << EOD
-"TCP" 58.1 58.1 "58"
-"kMPTCP" 61.5 61.5 "62"
-"mpshim" 135.5 135.5 "136"
+"TCP" 54.4 54.4 "54"
+"kMPTCP" 56 56 "56"
+"mpshim" 102.1 102.1 "102"
 EOD
 set title "loopback, 1B, RTT p50"
 set ylabel "µs"
-set yrange [0:162.6]
+set yrange [0:122.52]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -20,13 +20,13 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 74.4 74.4 "74"
-"kMPTCP" 80.6 80.6 "81"
-"mpshim" 196.2 196.2 "196"
+"TCP" 69.9 69.9 "70"
+"kMPTCP" 71.5 71.5 "72"
+"mpshim" 170.4 170.4 "170"
 EOD
 set title "loopback, 1B, RTT p99"
 set ylabel "µs"
-set yrange [0:235.44]
+set yrange [0:204.48]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -34,13 +34,13 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 60 60 "60"
-"kMPTCP" 62 62 "62"
-"mpshim" 134.2 134.2 "134"
+"TCP" 54.5 54.5 "54"
+"kMPTCP" 57.9 57.9 "58"
+"mpshim" 136.7 136.7 "137"
 EOD
 set title "loopback, 4KB, RTT p50"
 set ylabel "µs"
-set yrange [0:161.04]
+set yrange [0:164.04]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -48,13 +48,13 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 74.8 74.8 "75"
-"kMPTCP" 80.5 80.5 "80"
-"mpshim" 186.6 186.6 "187"
+"TCP" 69.4 69.4 "69"
+"kMPTCP" 74 74 "74"
+"mpshim" 211.8 211.8 "212"
 EOD
 set title "loopback, 4KB, RTT p99"
 set ylabel "µs"
-set yrange [0:223.92]
+set yrange [0:254.16]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -62,13 +62,13 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 388 388 "388"
-"kMPTCP" 434.2 434.2 "434"
-"mpshim" 380.8 380.8 "381"
+"TCP" 271.6 271.6 "272"
+"kMPTCP" 224.1 224.1 "224"
+"mpshim" 257.2 257.2 "257"
 EOD
 set title "S1 paths, 1B, RTT p50 minus 20 ms"
 set ylabel "µs above the 20 ms path RTT"
-set yrange [0:521.04]
+set yrange [0:325.92]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -76,13 +76,13 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 598.3 598.3 "598"
-"kMPTCP" 692.5 692.5 "692"
-"mpshim" 628.6 628.6 "629"
+"TCP" 427.4 427.4 "427"
+"kMPTCP" 326.7 326.7 "327"
+"mpshim" 362.3 362.3 "362"
 EOD
 set title "S1 paths, 1B, RTT p99 minus 20 ms"
 set ylabel "µs above the 20 ms path RTT"
-set yrange [0:831]
+set yrange [0:512.88]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -90,13 +90,13 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 453.8 453.8 "454"
-"kMPTCP" 381 381 "381"
-"mpshim" 355.1 355.1 "355"
+"TCP" 266.8 266.8 "267"
+"kMPTCP" 187.4 187.4 "187"
+"mpshim" 246.2 246.2 "246"
 EOD
 set title "S1 paths, 4KB, RTT p50 minus 20 ms"
 set ylabel "µs above the 20 ms path RTT"
-set yrange [0:544.56]
+set yrange [0:320.16]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -104,13 +104,13 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 685.3 685.3 "685"
-"kMPTCP" 2505.4 2505.4 "2505"
-"mpshim" 511.4 511.4 "511"
+"TCP" 2083.4 2083.4 "2083"
+"kMPTCP" 326.4 326.4 "326"
+"mpshim" 363.7 363.7 "364"
 EOD
 set title "S1 paths, 4KB, RTT p99 minus 20 ms"
 set ylabel "µs above the 20 ms path RTT"
-set yrange [0:3006.48]
+set yrange [0:2500.08]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1

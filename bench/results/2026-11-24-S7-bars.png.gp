@@ -6,13 +6,13 @@ set linetype 1 lc rgb "#4c72b0"
 set linetype 2 lc rgb "#dd8452"
 set linetype 3 lc rgb "#55a868"
 $D << EOD
-"TCP" 27962 27962 "27962"
-"kMPTCP" 11169.9 11169.9 "11170"
-"mpshim" 2782.3 2782.3 "2782"
+"TCP" 28728.1 28728.1 "28728"
+"kMPTCP" 11865.1 11865.1 "11865"
+"mpshim" 3097.7 3097.7 "3098"
 EOD
 set title "aggregate goodput, 1000 x 1 MB"
 set ylabel "Mbit/s"
-set yrange [0:33554.4]
+set yrange [0:34473.7]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -20,13 +20,13 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 271.5 271.5 "272"
-"kMPTCP" 699.5 699.5 "700"
-"mpshim" 2880.2 2880.2 "2880"
+"TCP" 273.7 273.7 "274"
+"kMPTCP" 667.2 667.2 "667"
+"mpshim" 2638.6 2638.6 "2639"
 EOD
 set title "completion time p99"
 set ylabel "ms"
-set yrange [0:3456.24]
+set yrange [0:3166.32]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -48,13 +48,13 @@ set boxwidth 0.6
 set key top left
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle, 1000 with lines dt 2 lw 2 lc "black" title "started"
 $D << EOD
-"TCP" 2.08984 2.08984 "2"
-"kMPTCP" 2.09766 2.09766 "2"
-"mpshim" 619.047 619.047 "619"
+"TCP" 1.93359 1.93359 "2"
+"kMPTCP" 1.96094 1.96094 "2"
+"mpshim" 692.145 692.145 "692"
 EOD
 set title "peak RSS, server side"
 set ylabel "MiB (mpshim: proxyd + server)"
-set yrange [0:742.856]
+set yrange [0:830.573]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
