@@ -112,6 +112,7 @@ struct mps_config {
 	long connect_timeout_ms;
 	long connect_stagger_ms;	/* first subflow: next path after this */
 	long hello_timeout_ms;		/* wait for HELLO_ACK before falling back */
+	long hello_hold_ms;		/* proxyd: HELLO_ACK waits for the first answer */
 	long subflow_timeout_ms;	/* TCP_USER_TIMEOUT on subflows */
 	long fail_min_ms;		/* liveness: floor of the no-ACK time */
 	long fail_rtts;			/* liveness: no-ACK time in SRTTs */

@@ -123,6 +123,9 @@ static void meta_econn_cb(struct mps_op *op, int res);
 static void meta_advertise(struct mps_meta *meta, struct mps_subflow *sf);
 static void meta_ack_timer(struct mps_timer *t);
 static void meta_hs_timer(struct mps_timer *t);
+static void meta_hold_timer(struct mps_timer *t);
+static void meta_hold_end(struct mps_meta *meta);
+static void meta_ping_connecting(struct mps_subflow *sf);
 
 /* Meta ids are drawn by the engine and, for a client connect, by the
  * application thread that asks for it (mps_engine_connect), so the shim
@@ -166,6 +169,7 @@ static struct mps_meta *meta_new(struct mps_engine *eng, enum mps_meta_role role
 	mps_op_init(&meta->econn, MPS_OP_POLL, meta_econn_cb, meta);
 	mps_timer_init(&meta->ack_timer, meta_ack_timer, meta);
 	mps_timer_init(&meta->hs_timer, meta_hs_timer, meta);
+	mps_timer_init(&meta->hold_timer, meta_hold_timer, meta);
 	mps_path_timers_init(meta);
 	meta->next = eng->metas;
 	if (eng->metas)
@@ -445,6 +449,7 @@ static void meta_stop_timers(struct mps_meta *meta)
 
 	mps_timer_cancel(loop, &meta->ack_timer);
 	mps_timer_cancel(loop, &meta->hs_timer);
+	mps_timer_cancel(loop, &meta->hold_timer);
 	mps_timer_cancel(loop, &meta->retry_timer);
 	mps_timer_cancel(loop, &meta->init_timer);
 	mps_timer_cancel(loop, &meta->live_timer);
@@ -538,11 +543,13 @@ static void meta_schedule_pass(struct mps_meta *meta)
 		struct mps_subflow *out[MPS_MAX_SUBFLOWS];
 		unsigned n = meta->sched->pick(meta, meta->frame_size, out,
 					       MPS_MAX_SUBFLOWS);
+		size_t max = meta->frame_size;
 
 		if (!n)
 			break;
-		if (!mps_meta_snd_next(meta, meta->frame_size, &dsn, &len, &fin,
-				       &reinject))
+		for (unsigned i = 0; i < n; i++)
+			max = mps_subflow_frame_for(out[i], max);
+		if (!mps_meta_snd_next(meta, max, &dsn, &len, &fin, &reinject))
 			break;
 		for (unsigned i = 0; i < n; i++) {
 			if (mps_subflow_send_data(out[i], dsn, len, fin)) {
@@ -560,6 +567,7 @@ static void meta_schedule_pass(struct mps_meta *meta)
 static void meta_schedule(struct mps_meta *meta)
 {
 	meta_schedule_pass(meta);
+	meta_hold_end(meta);
 	/* new data held back by the peer's window: head-of-line blocked; the
 	 * scheduler may queue a retransmission, which goes out at once */
 	if (meta->sched->blocked && mps_seq_before(meta->snd.nxt, meta->snd.end) &&
@@ -582,6 +590,59 @@ static bool meta_app_open(const struct mps_meta *meta)
 	       !meta->early.fb_why;
 }
 
+/* What a read from the app end gave: bytes for the send ring, the app's
+ * EOF (our DATA_FIN) or its reset. */
+static void meta_app_read_done(struct mps_meta *meta, int res)
+{
+	if (res > 0) {
+		mps_meta_snd_commit(meta, (size_t)res);
+	} else if (res == 0 && meta->efd_reset) {
+		mps_meta_abort(meta, -ECONNRESET, MPS_CLOSE_ABORT, true);
+		return;
+	} else if (res == 0) {
+		meta->app_rd_eof = true;
+		meta->snd.fin_queued = true;
+	} else {
+		mps_meta_abort(meta, res, MPS_CLOSE_ABORT, true);
+		return;
+	}
+	mps_engine_mark_dirty(meta);
+}
+
+/*
+ * The app end turned readable while the send ring had no memory: a new
+ * connection's first answer, or the first bytes after an idle trim.  The
+ * ring is sized to what waits and read here, so the scheduler frames it
+ * in this same pass (mps_engine_mark_dirty flushes the meta again).
+ * Through a RECV op it took one loop iteration more and started at
+ * MPS_RING_MIN: a backend's first answer left proxyd 0.2 ms later, in
+ * 4 KiB frames whose last segments were short (bench S2, 256 KB).
+ */
+static void meta_app_read_now(struct mps_meta *meta)
+{
+	int inq = 0;
+	uint8_t *p;
+	size_t n;
+	ssize_t r;
+
+	if (!ioctl(meta->efd, FIONREAD, &inq) && inq > 0)
+		mps_meta_snd_reserve(meta, (size_t)inq);
+	n = mps_meta_snd_tail(meta, &p);
+	if (!n) {
+		if (!meta->snd.q.cap)
+			mps_meta_abort(meta, -ENOMEM, MPS_CLOSE_RESOURCE, true);
+		return;
+	}
+	meta->app_readable = false;
+	r = recv(meta->efd, p, n, MSG_DONTWAIT);
+	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+		/* nothing after all: the RECV of the next pass waits */
+		mps_engine_mark_dirty(meta);
+		return;
+	}
+	meta_app_read_done(meta, r < 0 ? -errno : (int)r);
+}
+
 static void meta_app_read(struct mps_meta *meta)
 {
 	uint8_t *p;
@@ -601,6 +662,10 @@ static void meta_app_read(struct mps_meta *meta)
 		meta->erd.kind = MPS_OP_POLL;
 		if (mps_loop_poll(meta->eng->loop, &meta->erd, meta->efd, POLLIN))
 			mps_meta_abort(meta, -EIO, MPS_CLOSE_RESOURCE, true);
+		return;
+	}
+	if (!meta->snd.q.cap && meta->state == MPS_META_ESTABLISHED) {
+		meta_app_read_now(meta);
 		return;
 	}
 	n = mps_meta_snd_tail(meta, &p);
@@ -662,19 +727,7 @@ static void meta_erd_cb(struct mps_op *op, int res)
 		return;
 	}
 	meta->snd_trim = false;
-	if (res > 0) {
-		mps_meta_snd_commit(meta, (size_t)res);
-	} else if (res == 0 && meta->efd_reset) {
-		mps_meta_abort(meta, -ECONNRESET, MPS_CLOSE_ABORT, true);
-		return;
-	} else if (res == 0) {
-		meta->app_rd_eof = true;
-		meta->snd.fin_queued = true;
-	} else {
-		mps_meta_abort(meta, res, MPS_CLOSE_ABORT, true);
-		return;
-	}
-	mps_engine_mark_dirty(meta);
+	meta_app_read_done(meta, res);
 }
 
 static void meta_app_write(struct mps_meta *meta)
@@ -1048,6 +1101,64 @@ static void meta_hs_timer(struct mps_timer *t)
 	}
 }
 
+/* Early data in, or still in sf's socket (the backend's connect can
+ * complete before the subflow's next read). */
+static bool meta_early_seen(const struct mps_meta *meta, const struct mps_subflow *sf)
+{
+	int inq = 0;
+
+	if (meta->rcv.nxt != meta->idsn_peer || meta->rcv.fin || sf->ilen)
+		return true;
+	return !ioctl(sf->sfd, FIONREAD, &inq) && inq > 0;
+}
+
+/* HELLO_ACK waits for the backend: this PING tells the client that it
+ * reached mpshim, so a slow backend is not mistaken for a peer that does
+ * not speak the protocol (its hello_timeout gives way to connect_timeout) */
+static void meta_ping_connecting(struct mps_subflow *sf)
+{
+	struct mps_frame ping = { .type = MPS_FT_PING };
+
+	ping.u.ping.ts = mps_clock_ns() / 1000;
+	mps_subflow_send_frame(sf, &ping);
+}
+
+/*
+ * End of the hold of proxyd's initial subflow (mps_subflow_hold): the
+ * backend has not connected, or not answered the early data, within
+ * hello_hold.  Still connecting, the client gets the PING.
+ */
+static void meta_hold_timer(struct mps_timer *t)
+{
+	struct mps_meta *meta = t->ctx;
+	struct mps_subflow *sf = meta->n_sf ? meta->sf[0] : NULL;
+
+	if (!sf || !sf->hold)
+		return;
+	if (meta->state == MPS_META_CONNECTING)
+		meta_ping_connecting(sf);
+	mps_subflow_release(sf);
+}
+
+/*
+ * After a pass of the established meta's flush: the first DATA joins what
+ * the hold kept (one SEND, full segments); without early data no answer
+ * is on its way, and HELLO_ACK goes at once.  Decided here, after every
+ * completion of the loop iteration, not when the backend's connect
+ * completes: the early DATA may be in a completion behind it.
+ */
+static void meta_hold_end(struct mps_meta *meta)
+{
+	for (unsigned i = 0; i < meta->n_sf; i++) {
+		struct mps_subflow *sf = meta->sf[i];
+
+		if (sf->hold && (sf->bytes_sent || !meta_early_seen(meta, sf))) {
+			mps_timer_cancel(meta->eng->loop, &meta->hold_timer);
+			mps_subflow_release(sf);
+		}
+	}
+}
+
 struct connect_cmd {
 	union mps_sockaddr dest;
 	int efd;
@@ -1335,14 +1446,13 @@ int mps_meta_server_connect(struct mps_meta *meta, struct mps_subflow *sf)
 	rc = mps_loop_poll(eng->loop, &meta->econn, fd, POLLOUT);
 	if (rc)
 		goto refuse;
-	{
-		/* HELLO_ACK waits for the backend; this PING tells the client
-		 * at once that it reached mpshim, so a slow backend is not
-		 * mistaken for a peer that does not speak the protocol */
-		struct mps_frame ping = { .type = MPS_FT_PING };
-
-		ping.u.ping.ts = mps_clock_ns() / 1000;
-		mps_subflow_send_frame(sf, &ping);
+	if (eng->cfg.hello_hold_ms > 0) {
+		/* what the client is told now waits for the backend's connect
+		 * and, after early data, its first answer (meta_hold_timer) */
+		mps_subflow_hold(sf);
+		mps_timer_arm(eng->loop, &meta->hold_timer, (uint64_t)eng->cfg.hello_hold_ms);
+	} else {
+		meta_ping_connecting(sf);
 	}
 	mps_timer_arm(eng->loop, &meta->hs_timer, (uint64_t)eng->cfg.connect_timeout_ms);
 	return 0;

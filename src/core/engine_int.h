@@ -201,6 +201,15 @@ int mps_subflow_send_frame(struct mps_subflow *sf, const struct mps_frame *f);
 int mps_subflow_send_data(struct mps_subflow *sf, uint64_t dsn, size_t len,
 			  bool fin);
 void mps_subflow_kick(struct mps_subflow *sf);
+/*
+ * proxyd's initial subflow from HELLO to the first answer: frames wait in
+ * obuf without a SEND, so PING, HELLO_ACK, its DATA_ACK and the first
+ * DATA share segments instead of each taking one of the ten packets of
+ * TCP's initial window.  mps_subflow_release sends what waits (also done
+ * by mps_subflow_close).
+ */
+void mps_subflow_hold(struct mps_subflow *sf);
+void mps_subflow_release(struct mps_subflow *sf);
 /* Fail the subflow: its unacked ranges go back to the meta for
  * reinjection, its socket is shut and released when no op is pending. */
 void mps_subflow_die(struct mps_subflow *sf, int err, const char *why);

@@ -92,6 +92,22 @@ static void snd_grow(struct mps_meta *meta)
 	mps_ring_resize(&snd->q, ncap, used, NULL);
 }
 
+void mps_meta_snd_reserve(struct mps_meta *meta, size_t want)
+{
+	struct mps_meta_snd *snd = &meta->snd;
+	uint64_t wnd = mps_seq_after(snd->wnd_end, snd->una) ? snd->wnd_end - snd->una : 0;
+	size_t ncap = MPS_RING_MIN;
+
+	if (snd->q.cap || snd->end != snd->una)
+		return;
+	while (ncap < want && ncap * 2 <= snd->max && ncap < wnd)
+		ncap *= 2;
+	if (ncap > snd->max)
+		ncap = snd->max;
+	/* a failure leaves the ring without memory: snd_grow tries again */
+	mps_ring_resize(&snd->q, ncap, 0, NULL);
+}
+
 size_t mps_meta_snd_tail(struct mps_meta *meta, uint8_t **ptr)
 {
 	size_t space;

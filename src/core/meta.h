@@ -229,6 +229,7 @@ struct mps_meta {
 
 	struct mps_timer ack_timer;
 	struct mps_timer hs_timer;	/* HELLO_ACK wait, backend connect */
+	struct mps_timer hold_timer;	/* server: end of the initial hold */
 	bool ack_now;
 
 	/* completion of a client connect (shim), see mps_engine_connect() */
@@ -264,6 +265,10 @@ size_t mps_meta_snd_space(const struct mps_meta *meta);
  * take more, so call it only while no operation reads or writes the ring.
  * 0 when the queue is full, or when memory for an empty one is lacking. */
 size_t mps_meta_snd_tail(struct mps_meta *meta, uint8_t **ptr);
+/* An empty send ring without memory gets room for want bytes at once
+ * (a power of two from MPS_RING_MIN, within sndbuf and the peer's
+ * window) instead of doubling its way there one read at a time. */
+void mps_meta_snd_reserve(struct mps_meta *meta, size_t want);
 void mps_meta_snd_commit(struct mps_meta *meta, size_t len);
 
 /*

@@ -297,6 +297,20 @@ const struct mps_option mps_options[] = {
 			"relaying it as plain.",
 	},
 	{
+		.name = "hello_hold",
+		.env = "MPSHIM_HELLO_HOLD",
+		.type = MPS_OPT_MS,
+		.min = 0, .max = 10000,
+		.def = "2ms",
+		CFG_FIELD(hello_hold_ms),
+		.help = "proxyd: after a client's early data, HELLO_ACK waits "
+			"up to this long for the backend's first answer and "
+			"leaves in the same segments, which saves slots of TCP's "
+			"initial window; past it, the client gets HELLO_ACK (or, "
+			"before the backend connected, a PING) alone. 0: at once. "
+			"Keep it far below the clients' hello_timeout.",
+	},
+	{
 		.name = "subflow_timeout",
 		.env = "MPSHIM_SUBFLOW_TIMEOUT",
 		.type = MPS_OPT_MS,

@@ -82,6 +82,21 @@ bool mps_subflow_has_room(const struct mps_subflow *sf, size_t len)
 	return mps_subflow_queued(sf) < len + MPS_DATA_HDR_LEN + 4;
 }
 
+size_t mps_subflow_frame_for(const struct mps_subflow *sf, size_t cap)
+{
+	size_t hdr = MPS_DATA_HDR_LEN + (sf->meta && sf->meta->checksum ? 4 : 0);
+	size_t mss = sf->mss ? sf->mss : 1448;
+	size_t segs = sf->cwnd / 4, len;
+
+	if (!sf->cwnd)
+		return cap;	/* not measured yet */
+	if (segs < 1)
+		segs = 1;
+	len = segs * mss;
+	len = len > hdr ? len - hdr : 1;
+	return len < cap ? len : cap;
+}
+
 uint32_t mps_subflow_lowat_for(uint32_t cwnd, uint32_t mss, uint32_t srtt_us,
 			       uint32_t cap)
 {
@@ -255,9 +270,22 @@ static int obuf_reserve(struct mps_subflow *sf, size_t need)
 	return 0;
 }
 
+void mps_subflow_hold(struct mps_subflow *sf)
+{
+	sf->hold = true;
+}
+
+void mps_subflow_release(struct mps_subflow *sf)
+{
+	if (!sf->hold)
+		return;
+	sf->hold = false;
+	mps_subflow_kick(sf);
+}
+
 void mps_subflow_kick(struct mps_subflow *sf)
 {
-	if (sf->wr.pending || sf->sfd < 0 || sf->olen == sf->ooff)
+	if (sf->hold || sf->wr.pending || sf->sfd < 0 || sf->olen == sf->ooff)
 		return;
 	if (sf->state == MPS_SF_DEAD || sf->state == MPS_SF_CONNECTING)
 		return;
@@ -1059,6 +1087,7 @@ void mps_subflow_close(struct mps_subflow *sf)
 		mps_subflow_die(sf, 0, "meta closed");
 		return;
 	}
+	mps_subflow_release(sf);
 	sf->state = MPS_SF_CLOSING;
 	mps_timer_arm(sf->eng->loop, &sf->timer, MPS_CLOSE_LINGER_MS);
 	if (mps_subflow_queued(sf) == 0)

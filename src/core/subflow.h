@@ -131,6 +131,7 @@ struct mps_subflow {
 					 * which is not released yet */
 	bool owes_backend;		/* nofile.c: classifying on a backend
 					 * listener, not known to be a JOIN */
+	bool hold;			/* frames wait in obuf: mps_subflow_hold */
 	bool early_open;		/* server, initial subflow: DATA on it is the
 					 * client's early data until its first
 					 * DATA_ACK (early.c) */
@@ -145,6 +146,14 @@ static inline size_t mps_subflow_queued(const struct mps_subflow *sf)
 bool mps_subflow_usable(const struct mps_subflow *sf);
 /* Room for one more DATA frame of `len` payload bytes. */
 bool mps_subflow_has_room(const struct mps_subflow *sf, size_t len);
+/*
+ * Payload of the next DATA frame on sf, at most cap: a quarter of its
+ * congestion window, in whole segments with the header (at least one).
+ * The receiver delivers whole frames only, so a frame larger than the
+ * flight that carries it makes its first byte wait a round trip more:
+ * a 16 KiB frame does not fit in TCP's initial ten segments.
+ */
+size_t mps_subflow_frame_for(const struct mps_subflow *sf, size_t cap);
 /* TCP_NOTSENT_LOWAT for a subflow sending cwnd x mss per srtt: about
  * MPS_LOWAT_US of it, at least MPS_LOWAT_MIN, at most cap. */
 #define MPS_LOWAT_US	5000u

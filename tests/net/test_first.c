@@ -17,7 +17,11 @@
  * - proxyd's backend is a listener the test never accepts from until the
  *   end: the backend connect must start with the HELLO, before its key
  *   exchange (engine.c, mps_meta_server_hello), which a HELLO whose key
- *   exchange fails shows.
+ *   exchange fails shows;
+ * - a raw client speaks to proxyd: after early data, HELLO_ACK waits for
+ *   the backend's first answer and leaves with it in one segment
+ *   (tcpi_data_segs_in), without early data it does not wait, and a
+ *   backend that does not connect gets the client a PING.
  */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -30,6 +34,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <linux/tcp.h>	/* tcpi_data_segs_in: newer than glibc's tcp_info */
 #include <unistd.h>
 #include "crypto.h"
 #include "frame.h"
@@ -145,18 +150,27 @@ Test(first, syn_leaves_before_engine_starts)
 }
 
 /* proxyd on a free port in front of 127.0.0.1:backend_port: its port. */
-static int proxyd_start(int backend_port)
+/* proxyd in front of 127.0.0.1:backend_port, with hello_hold set when
+ * hold is not NULL; its port. */
+static int proxyd_start_hold(int backend_port, const char *hold)
 {
-	char listen_arg[64], backend_arg[64];
+	char listen_arg[64], backend_arg[64], hold_env[64];
 	char *argv[] = { (char *)h_proxyd(), "--listen", listen_arg, "--backend", backend_arg,
 			 "--log-level", "debug", NULL };
+	char *env[] = { hold_env, NULL };
 	int port = h_free_port();
 
 	snprintf(listen_arg, sizeof(listen_arg), "127.0.0.1:%d", port);
 	snprintf(backend_arg, sizeof(backend_arg), "127.0.0.1:%d", backend_port);
-	cr_assert_gt(h_spawn(argv, NULL, h_out_file("proxyd")), 0);
+	snprintf(hold_env, sizeof(hold_env), "MPSHIM_HELLO_HOLD=%s", hold ? hold : "");
+	cr_assert_gt(h_spawn(argv, hold ? env : NULL, h_out_file("proxyd")), 0);
 	cr_assert(h_wait_port(port, 5000), "proxyd did not start");
 	return port;
+}
+
+static int proxyd_start(int backend_port)
+{
+	return proxyd_start_hold(backend_port, NULL);
 }
 
 /*
@@ -246,5 +260,128 @@ Test(first, proxyd_connects_backend_before_key_exchange)
 	cr_assert_lt(recv(b, &byte, 1, 0), 0, "the backend connection was not reset");
 	cr_assert_eq(errno, ECONNRESET);
 	close(b);
+	close(lfd);
+}
+
+/* ---- proxyd's first answer (engine.c, mps_subflow_hold) ---------------- */
+
+/* A raw client on proxy_port: HELLO, and "ping" as early DATA in the same
+ * write when early is true. */
+static int raw_hello(int proxy_port, bool early)
+{
+	struct mps_frame f = { .type = MPS_FT_HELLO };
+	uint8_t buf[256];
+	uint32_t tok;
+	uint64_t idsn;
+	int c, n, m = 0;
+
+	c = h_tcp_connect("127.0.0.1", proxy_port);
+	cr_assert_geq(c, 0);
+	f.u.hello.version = MPS_PROTO_VERSION;
+	cr_assert_eq(mps_crypto_key_new(&f.u.hello.key), 0);
+	struct mps_x25519 kx;
+	cr_assert_eq(mps_crypto_x25519_new(&kx), 0);
+	memcpy(f.u.hello.pub, kx.pub, sizeof(f.u.hello.pub));
+	n = mps_frame_encode(&f, buf, sizeof(buf));
+	cr_assert_gt(n, 0);
+	if (early) {
+		struct mps_frame d = { .type = MPS_FT_DATA };
+
+		mps_crypto_key_derive(f.u.hello.key, &tok, &idsn);
+		d.u.data.dsn = idsn;
+		d.u.data.payload = (const uint8_t *)"ping";
+		d.u.data.len = 4;
+		m = mps_frame_encode(&d, buf + n, sizeof(buf) - (size_t)n);
+		cr_assert_gt(m, 0);
+	}
+	cr_assert_eq(send(c, buf, (size_t)(n + m), MSG_NOSIGNAL), n + m);
+	return c;
+}
+
+/* Segments with data that arrived on fd (tcpi_data_segs_in). */
+static unsigned data_segs_in(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	cr_assert_eq(getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len), 0);
+	return ti.tcpi_data_segs_in;
+}
+
+/*
+ * After early data, HELLO_ACK, the DATA_ACK of the early data and the
+ * backend's first answer leave proxyd in one write: one segment, though
+ * the backend answers 300 ms after its connect (hello_hold 5 s).  Sent as
+ * they are ready, each would take a packet of TCP's initial window.
+ */
+Test(first, hello_ack_leaves_with_the_first_answer)
+{
+	static struct h_frames r;
+	struct mps_frame f;
+	char req[4];
+	int lfd, backend_port, proxy_port, c, b;
+
+	lfd = listener(&backend_port);
+	proxy_port = proxyd_start_hold(backend_port, "5s");
+	c = raw_hello(proxy_port, true);
+	cr_assert(pending(lfd, 5000), "no backend connection for the HELLO");
+	b = accept(lfd, NULL, NULL);
+	cr_assert_geq(b, 0);
+	cr_assert_eq(recv(b, req, sizeof(req), MSG_WAITALL), 4);
+	cr_assert_arr_eq(req, "ping", 4);
+	usleep(300 * 1000);
+	cr_assert_eq(send(b, "pong", 4, MSG_NOSIGNAL), 4);
+
+	cr_assert_gt(h_frame_next(c, &r, &f, 5000), 0);
+	cr_assert_eq(f.type, MPS_FT_HELLO_ACK, "first frame is type %d, not HELLO_ACK "
+		     "(a PING: the backend's connect was not seen)", f.type);
+	cr_assert_gt(h_frame_next(c, &r, &f, 5000), 0);
+	cr_assert_eq(f.type, MPS_FT_DATA_ACK);
+	do
+		cr_assert_gt(h_frame_next(c, &r, &f, 5000), 0);
+	while (f.type != MPS_FT_DATA);
+	cr_assert_eq(f.u.data.len, 4);
+	cr_assert_arr_eq(f.u.data.payload, "pong", 4);
+	cr_assert_eq(data_segs_in(c), 1, "HELLO_ACK and the answer came in %u segments",
+		     data_segs_in(c));
+	close(b);
+	close(c);
+	close(lfd);
+}
+
+/* Without early data no answer is on its way: HELLO_ACK goes as soon as
+ * the backend is connected, not after hello_hold (10 s here). */
+Test(first, hello_ack_without_early_data_is_not_held)
+{
+	static struct h_frames r;
+	struct mps_frame f;
+	int lfd, backend_port, proxy_port, c;
+
+	lfd = listener(&backend_port);
+	proxy_port = proxyd_start_hold(backend_port, "10s");
+	c = raw_hello(proxy_port, false);
+	cr_assert_gt(h_frame_next(c, &r, &f, 3000), 0, "no answer within 3 s");
+	cr_assert_eq(f.type, MPS_FT_HELLO_ACK);
+	close(c);
+	close(lfd);
+}
+
+/* A backend that does not connect (its SYNs dropped): after hello_hold the
+ * client hears a PING, so it waits for the backend instead of taking a
+ * silent server for one that does not speak mpshim. */
+Test(first, slow_backend_gets_the_client_a_ping)
+{
+	static struct h_frames r;
+	struct mps_frame f;
+	int lfd, backend_port, proxy_port, c;
+
+	lfd = plugged_listener(&backend_port);
+	proxy_port = proxyd_start_hold(backend_port, "50ms");
+	c = raw_hello(proxy_port, true);
+	cr_assert_gt(h_frame_next(c, &r, &f, 3000), 0, "nothing within 3 s");
+	cr_assert_eq(f.type, MPS_FT_PING);
+	/* and nothing else while the backend has not answered */
+	cr_assert_lt(h_frame_next(c, &r, &f, 300), 0);
+	close(c);
 	close(lfd);
 }

@@ -512,6 +512,40 @@ Test(meta_tune, send_ring_follows_the_peer_window)
 	}
 }
 
+/* A first answer waiting whole at the app end: the empty ring takes it
+ * in one read (mps_meta_snd_reserve), within the peer's window and sndbuf,
+ * and never resizes a ring that holds bytes. */
+Test(meta_tune, reserve_sizes_an_empty_ring_to_what_waits)
+{
+	uint8_t *p;
+
+	/* 100 KiB waiting, the peer's window is the initial 64 KiB: the
+	 * ring is sized to the window, not to what waits */
+	mps_meta_snd_reserve(&meta, 100 * 1024);
+	cr_assert_eq(meta.snd.q.cap, MPS_INITIAL_WINDOW);
+	cr_assert_eq(mps_meta_snd_tail(&meta, &p), MPS_INITIAL_WINDOW,
+		     "one read takes the window");
+	mps_meta_snd_commit(&meta, 10);
+	/* bytes in it: reserve leaves it alone */
+	mps_meta_snd_reserve(&meta, 1024 * 1024);
+	cr_assert_eq(meta.snd.q.cap, MPS_INITIAL_WINDOW);
+}
+
+Test(meta_tune, reserve_rounds_up_from_the_minimum_and_stops_at_sndbuf)
+{
+	/* a few bytes: the minimum ring */
+	mps_meta_snd_reserve(&meta, 10);
+	cr_assert_eq(meta.snd.q.cap, MPS_RING_MIN);
+	mps_ring_free(&meta.snd.q);
+	/* a wide window: 5000 bytes round up to 8 KiB, more to sndbuf */
+	cr_assert_eq(mps_meta_snd_ack(&meta, meta.idsn_local, TUNE_MAX), 0);
+	mps_meta_snd_reserve(&meta, 5000);
+	cr_assert_eq(meta.snd.q.cap, 8192);
+	mps_ring_free(&meta.snd.q);
+	mps_meta_snd_reserve(&meta, 16 * TUNE_MAX);
+	cr_assert_eq(meta.snd.q.cap, TUNE_MAX);
+}
+
 Test(meta_tune, send_ring_is_freed_once_everything_is_acked)
 {
 	uint64_t dsn;

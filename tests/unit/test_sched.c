@@ -583,6 +583,29 @@ Test(lossy, queue_is_judged_against_the_least_rtt)
 	cr_assert_not(mps_lossy_no_queue(&sf));
 }
 
+/* ---- DATA frames fit the flight that carries them (subflow.c) ---- */
+
+Test(lowat, frames_are_a_quarter_of_the_window_in_whole_segments)
+{
+	struct mps_subflow sf = { .mss = 1448, .cwnd = 10 };
+
+	/* TCP's initial window of ten: two segments a frame, header in */
+	cr_assert_eq(mps_subflow_frame_for(&sf, 16384), 2 * 1448 - MPS_DATA_HDR_LEN);
+	/* a window of three still sends one segment a frame */
+	sf.cwnd = 3;
+	cr_assert_eq(mps_subflow_frame_for(&sf, 16384), 1448 - MPS_DATA_HDR_LEN);
+	/* a grown window: the configured frame size */
+	sf.cwnd = 100;
+	cr_assert_eq(mps_subflow_frame_for(&sf, 16384), 16384);
+	/* loopback's 64 KiB segments: the frame size from the first */
+	sf.mss = 65483;
+	sf.cwnd = 10;
+	cr_assert_eq(mps_subflow_frame_for(&sf, 16384), 16384);
+	/* nothing measured yet: the frame size */
+	sf.cwnd = 0;
+	cr_assert_eq(mps_subflow_frame_for(&sf, 16384), 16384);
+}
+
 /* ---- TCP_NOTSENT_LOWAT follows the subflow's rate (subflow.c) ---- */
 
 Test(lowat, about_5_ms_of_the_rate_within_a_frame_and_the_cap)
