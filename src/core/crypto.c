@@ -86,6 +86,11 @@ static int crypto_rand_openssl(uint8_t *p, size_t len)
  * its key is drawn.  getrandom has no state to set up, and none for a
  * forked child to inherit half-locked.
  */
+void mps_crypto_wipe(void *p, size_t len)
+{
+	OPENSSL_cleanse(p, len);
+}
+
 int mps_crypto_random(void *buf, size_t len)
 {
 	int saved_errno = errno;

@@ -53,6 +53,8 @@ struct mps_auth_msg {
  * HELLO_ACK arrives ahead of the response.
  */
 void mps_crypto_warm(void);
+/* Zero a secret where the compiler cannot drop it (OPENSSL_cleanse). */
+void mps_crypto_wipe(void *p, size_t len);
 /* Random bytes from the kernel (getrandom), never from OpenSSL's DRBG
  * unless the kernel lacks getrandom. */
 int mps_crypto_random(void *buf, size_t len);

@@ -124,6 +124,8 @@ static void meta_advertise(struct mps_meta *meta, struct mps_subflow *sf);
 static void meta_ack_timer(struct mps_timer *t);
 static void meta_hs_timer(struct mps_timer *t);
 static void meta_hold_timer(struct mps_timer *t);
+static void meta_kx_timer(struct mps_timer *t);
+static void meta_advertise(struct mps_meta *meta, struct mps_subflow *sf);
 static void meta_hold_end(struct mps_meta *meta);
 static void meta_ping_connecting(struct mps_subflow *sf);
 
@@ -170,6 +172,7 @@ static struct mps_meta *meta_new(struct mps_engine *eng, enum mps_meta_role role
 	mps_timer_init(&meta->ack_timer, meta_ack_timer, meta);
 	mps_timer_init(&meta->hs_timer, meta_hs_timer, meta);
 	mps_timer_init(&meta->hold_timer, meta_hold_timer, meta);
+	mps_timer_init(&meta->kx_timer, meta_kx_timer, meta);
 	mps_path_timers_init(meta);
 	meta->next = eng->metas;
 	if (eng->metas)
@@ -183,6 +186,7 @@ static struct mps_meta *meta_new(struct mps_engine *eng, enum mps_meta_role role
 
 static int meta_keys_new(struct mps_meta *meta)
 {
+	struct mps_engine *eng = meta->eng;
 	int rc;
 
 	do {
@@ -194,7 +198,62 @@ static int meta_keys_new(struct mps_meta *meta)
 		/* a server token must be unique among its live metas */
 	} while (meta->role == MPS_ROLE_S &&
 		 mps_engine_meta_by_token(meta->eng, meta->token_local));
+	if (meta->role == MPS_ROLE_S && eng->kx_spare_ok) {
+		/* drawn after the previous HELLO's answer (meta_kx_timer) */
+		meta->kx = eng->kx_spare;
+		eng->kx_spare_ok = false;
+		return 0;
+	}
 	return mps_crypto_x25519_new(&meta->kx);
+}
+
+void mps_engine_kx_spare(struct mps_engine *eng)
+{
+	if (!eng->kx_spare_ok && !mps_crypto_x25519_new(&eng->kx_spare))
+		eng->kx_spare_ok = true;
+}
+
+int mps_meta_join_key(struct mps_meta *meta)
+{
+	uint8_t shared[MPS_X25519_LEN];
+	int rc;
+
+	if (!meta->kx_pending)
+		return 0;
+	meta->kx_pending = false;
+	rc = mps_crypto_x25519_shared(&meta->kx, meta->kx_peer, shared);
+	if (!rc)
+		rc = mps_crypto_join_key(shared, meta->key_peer, meta->key_local,
+					 meta->join_key);
+	mps_crypto_wipe(shared, sizeof(shared));
+	return rc;
+}
+
+/* The key exchange put off, after the client's first answer: a key that
+ * fails it ends the connection as it would have at HELLO. */
+static void meta_kx_timer(struct mps_timer *t)
+{
+	struct mps_meta *meta = t->ctx;
+	int rc = mps_meta_join_key(meta);
+
+	mps_engine_kx_spare(meta->eng);
+	if (rc) {
+		mps_warn("meta %u: key exchange failed: connection ended", meta->id);
+		meta->eng->cnt.handshake_failed++;
+		mps_meta_abort(meta, rc, MPS_CLOSE_PROTO, false);
+		return;
+	}
+	if (meta->state == MPS_META_ESTABLISHED && meta->n_sf &&
+	    meta->sf[0]->state == MPS_SF_ACTIVE)
+		meta_advertise(meta, meta->sf[0]);
+}
+
+/* Once HELLO_ACK and the first answer have been handed to the kernel: the
+ * put-off exchange runs in the next loop iteration, after that SEND. */
+static void meta_kx_later(struct mps_meta *meta)
+{
+	if (meta->kx_pending)
+		mps_timer_arm(meta->eng->loop, &meta->kx_timer, 0);
 }
 
 int mps_meta_attach(struct mps_meta *meta, struct mps_subflow *sf)
@@ -450,6 +509,7 @@ static void meta_stop_timers(struct mps_meta *meta)
 	mps_timer_cancel(loop, &meta->ack_timer);
 	mps_timer_cancel(loop, &meta->hs_timer);
 	mps_timer_cancel(loop, &meta->hold_timer);
+	mps_timer_cancel(loop, &meta->kx_timer);
 	mps_timer_cancel(loop, &meta->retry_timer);
 	mps_timer_cancel(loop, &meta->init_timer);
 	mps_timer_cancel(loop, &meta->live_timer);
@@ -612,11 +672,14 @@ static void meta_app_read_done(struct mps_meta *meta, int res)
 /*
  * The app end turned readable while the send ring had no memory: a new
  * connection's first answer, or the first bytes after an idle trim.  The
- * ring is sized to what waits and read here, so the scheduler frames it
- * in this same pass (mps_engine_mark_dirty flushes the meta again).
- * Through a RECV op it took one loop iteration more and started at
- * MPS_RING_MIN: a backend's first answer left proxyd 0.2 ms later, in
- * 4 KiB frames whose last segments were short (bench S2, 256 KB).
+ * ring is sized to what waits, up to MPS_FIRST_READ_MAX, and read here,
+ * so the scheduler frames it in this same pass (mps_engine_mark_dirty
+ * flushes the meta again).  Through a RECV op it took one loop iteration
+ * more and started at MPS_RING_MIN: a backend's first answer left proxyd
+ * 0.2 ms later, in 4 KiB frames whose last segments were short (bench
+ * S2, 256 KB).  Larger first reads cost more than they bring: 128 KiB of
+ * fresh ring took 0.1 ms of page faults ahead of the first SEND, while
+ * TCP's first flight is 14 KiB; the ring grows from there as before.
  */
 static void meta_app_read_now(struct mps_meta *meta)
 {
@@ -626,7 +689,8 @@ static void meta_app_read_now(struct mps_meta *meta)
 	ssize_t r;
 
 	if (!ioctl(meta->efd, FIONREAD, &inq) && inq > 0)
-		mps_meta_snd_reserve(meta, (size_t)inq);
+		mps_meta_snd_reserve(meta, (size_t)inq < MPS_FIRST_READ_MAX ?
+				     (size_t)inq : MPS_FIRST_READ_MAX);
 	n = mps_meta_snd_tail(meta, &p);
 	if (!n) {
 		if (!meta->snd.q.cap)
@@ -1138,6 +1202,8 @@ static void meta_hold_timer(struct mps_timer *t)
 	if (meta->state == MPS_META_CONNECTING)
 		meta_ping_connecting(sf);
 	mps_subflow_release(sf);
+	if (meta->state == MPS_META_ESTABLISHED)
+		meta_kx_later(meta);
 }
 
 /*
@@ -1155,6 +1221,7 @@ static void meta_hold_end(struct mps_meta *meta)
 		if (sf->hold && (sf->bytes_sent || !meta_early_seen(meta, sf))) {
 			mps_timer_cancel(meta->eng->loop, &meta->hold_timer);
 			mps_subflow_release(sf);
+			meta_kx_later(meta);
 		}
 	}
 }
@@ -1367,6 +1434,7 @@ int mps_meta_server_hello(struct mps_subflow *sf, const struct mps_frame *f)
 	bool target = f->flags & MPS_HELLO_F_TARGET;
 	uint8_t shared[MPS_X25519_LEN];
 	struct mps_meta *meta;
+	bool backend;
 	int rc;
 
 	meta = meta_new(eng, MPS_ROLE_S, 0);
@@ -1381,22 +1449,30 @@ int mps_meta_server_hello(struct mps_subflow *sf, const struct mps_frame *f)
 	meta->key_peer = f->u.hello.key;
 	mps_crypto_key_derive(meta->key_peer, &meta->token_peer, &meta->idsn_peer);
 	meta->dest = lst->ho ? sf->remote : lst->backend;
-	if (!lst->ho && !target && lst->backend.sa.sa_family) {
-		/* The backend's SYN before the key exchange (0.1 to 0.2 ms of
-		 * X25519 and HMAC here), which then overlaps its handshake:
-		 * HELLO_ACK waits for both.  A key exchange that fails resets
-		 * that connection (mps_meta_abort), as a client that
-		 * connected and aborted would. */
+	backend = !lst->ho && !target && lst->backend.sa.sa_family;
+	if (backend) {
+		/* The backend's SYN first.  The X25519 exchange and the join
+		 * key (0.1 to 0.2 ms here) are needed by the first JOIN and
+		 * ADD_ADDR only: they wait until the backend's first answer
+		 * has left (meta_kx_later), with our key pair drawn after the
+		 * previous HELLO (kx_spare).  A key that fails the exchange
+		 * then ends the connection and resets the backend's, as a
+		 * client that connected and aborted would. */
 		mps_meta_server_connect(meta, sf);
 		if (meta->state != MPS_META_CONNECTING)
 			return 0;	/* refused at once, FASTCLOSE sent */
 	}
 	rc = meta_keys_new(meta);
-	if (!rc)
+	if (!rc && backend) {
+		memcpy(meta->kx_peer, f->u.hello.pub, MPS_X25519_LEN);
+		meta->kx_pending = true;
+	} else if (!rc) {
 		rc = mps_crypto_x25519_shared(&meta->kx, f->u.hello.pub, shared);
-	if (!rc)
-		rc = mps_crypto_join_key(shared, meta->key_peer, meta->key_local,
-					 meta->join_key);
+		if (!rc)
+			rc = mps_crypto_join_key(shared, meta->key_peer, meta->key_local,
+						 meta->join_key);
+		mps_crypto_wipe(shared, sizeof(shared));
+	}
 	meta->checksum = (f->flags & MPS_HELLO_F_CRC) || eng->cfg.checksum;
 	meta->tok_next = eng->tok_hash[meta->token_local % MPS_TOKEN_BUCKETS];
 	eng->tok_hash[meta->token_local % MPS_TOKEN_BUCKETS] = meta;
@@ -1528,7 +1604,7 @@ static void meta_add_addr_send(struct mps_meta *meta, struct mps_subflow *sf,
 	struct mps_frame f = { .type = MPS_FT_ADD_ADDR };
 	uint8_t mac[32];
 
-	if (mps_addr_to_frame(addr, &f.u.add_addr.addr) ||
+	if (mps_meta_join_key(meta) || mps_addr_to_frame(addr, &f.u.add_addr.addr) ||
 	    mps_crypto_addr_hmac(meta->join_key, (uint8_t)id, f.u.add_addr.addr.family,
 				 f.u.add_addr.addr.port, f.u.add_addr.addr.addr, mac))
 		return;
@@ -1634,7 +1710,10 @@ static void meta_econn_cb(struct mps_op *op, int res)
 	meta->state = MPS_META_ESTABLISHED;
 	meta->was_established = true;
 	mps_live_start(meta);
-	meta_advertise(meta, sf);
+	if (!sf->hold)
+		meta_kx_later(meta);	/* no hold_hold: HELLO_ACK went */
+	if (!meta->kx_pending)
+		meta_advertise(meta, sf);	/* else after the exchange */
 	mps_info("meta %u: accepted from %s", meta->id,
 		 mps_addr_str(&sf->remote.sa, (char[MPS_ADDRSTRLEN]){0}, MPS_ADDRSTRLEN));
 	mps_engine_mark_dirty(meta);
@@ -1703,6 +1782,13 @@ int mps_meta_server_join(struct mps_subflow *sf, const struct mps_frame *f)
 	sf->backup = f->flags & MPS_JOIN_F_BACKUP;
 	sf->peer_addr_id = f->u.join.addr_id;
 	sf->nonce_peer = f->u.join.nonce;
+	rc = mps_meta_join_key(meta);
+	if (rc) {
+		mps_warn("meta %u: key exchange failed: connection ended", meta->id);
+		eng->cnt.handshake_failed++;
+		mps_meta_abort(meta, rc, MPS_CLOSE_PROTO, false);
+		return -EACCES;
+	}
 	rc = mps_crypto_random(&sf->nonce_local, sizeof(sf->nonce_local));
 	if (!rc)
 		rc = mps_crypto_join_hmac(meta->join_key, MPS_ROLE_SERVER,

@@ -17,6 +17,8 @@
 #define MPS_PLAIN_CACHE		64
 #define MPS_KNOWN_CACHE		64	/* early.c: destinations that answered HELLO_ACK */
 #define MPS_ACK_DELAY_MS	5
+/* the first read of an answer into a ring without memory (engine.c) */
+#define MPS_FIRST_READ_MAX	32768u
 #define MPS_CLOSE_LINGER_MS	5000
 #define MPS_PATH_HEALTH_SLOTS	16
 
@@ -103,7 +105,11 @@ struct mps_engine {
 	mps_engine_reload_fn reload_fn;
 	void *reload_arg;
 	bool thread_started;
-	bool crypto_warm;		/* mps_crypto_warm ran (cmd_connect) */
+	bool crypto_warm;		/* mps_crypto_warm ran (cmd_connect,
+					 * proxyd's first listener) */
+	struct mps_x25519 kx_spare;	/* server: the next HELLO's key pair,
+					 * drawn after the last one was answered */
+	bool kx_spare_ok;
 	pthread_t thread;
 
 	/* destinations that did not answer HELLO_ACK (guarded by lock) */
@@ -209,6 +215,13 @@ void mps_subflow_kick(struct mps_subflow *sf);
  * by mps_subflow_close).
  */
 void mps_subflow_hold(struct mps_subflow *sf);
+/* The connection's join key, computing it first when proxyd put the key
+ * exchange off (engine.c, meta_kx_timer): 0, or -errno when the peer's
+ * public key fails the exchange. */
+int mps_meta_join_key(struct mps_meta *meta);
+/* Draw the next server key pair (kx_spare) unless one waits: where no
+ * client waits for it, after an answer or at proxyd's start. */
+void mps_engine_kx_spare(struct mps_engine *eng);
 void mps_subflow_release(struct mps_subflow *sf);
 /* Fail the subflow: its unacked ranges go back to the meta for
  * reinjection, its socket is shut and released when no op is pending. */

@@ -161,7 +161,12 @@ struct mps_meta {
 	uint32_t token_local, token_peer;
 	uint64_t idsn_local, idsn_peer;
 	struct mps_x25519 kx;
-	uint8_t join_key[32];
+	uint8_t join_key[32];		/* see kx_pending */
+	/* proxyd: the X25519 exchange and the join key wait until the first
+	 * answer has left (meta_kx_timer); kx_peer holds the client's key */
+	bool kx_pending;
+	uint8_t kx_peer[MPS_X25519_LEN];
+	struct mps_timer kx_timer;
 	uint64_t seen_nonces[32];	/* JOIN replay guard, ring */
 	unsigned n_seen_nonces;
 	bool checksum;

@@ -21,7 +21,9 @@
  * - a raw client speaks to proxyd: after early data, HELLO_ACK waits for
  *   the backend's first answer and leaves with it in one segment
  *   (tcpi_data_segs_in), without early data it does not wait, and a
- *   backend that does not connect gets the client a PING.
+ *   backend that does not connect gets the client a PING; its X25519
+ *   exchange (EVP_PKEY_derive, logged by mps-calls in proxyd) waits
+ *   until that answer has left.
  */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -150,27 +152,34 @@ Test(first, syn_leaves_before_engine_starts)
 }
 
 /* proxyd on a free port in front of 127.0.0.1:backend_port: its port. */
-/* proxyd in front of 127.0.0.1:backend_port, with hello_hold set when
- * hold is not NULL; its port. */
-static int proxyd_start_hold(int backend_port, const char *hold)
+/* proxyd in front of 127.0.0.1:backend_port with extra environment
+ * entries (env may be NULL); its port. */
+static int proxyd_start_env(int backend_port, char *const env[])
 {
-	char listen_arg[64], backend_arg[64], hold_env[64];
+	char listen_arg[64], backend_arg[64];
 	char *argv[] = { (char *)h_proxyd(), "--listen", listen_arg, "--backend", backend_arg,
 			 "--log-level", "debug", NULL };
-	char *env[] = { hold_env, NULL };
 	int port = h_free_port();
 
 	snprintf(listen_arg, sizeof(listen_arg), "127.0.0.1:%d", port);
 	snprintf(backend_arg, sizeof(backend_arg), "127.0.0.1:%d", backend_port);
-	snprintf(hold_env, sizeof(hold_env), "MPSHIM_HELLO_HOLD=%s", hold ? hold : "");
-	cr_assert_gt(h_spawn(argv, hold ? env : NULL, h_out_file("proxyd")), 0);
+	cr_assert_gt(h_spawn(argv, env, h_out_file("proxyd")), 0);
 	cr_assert(h_wait_port(port, 5000), "proxyd did not start");
 	return port;
 }
 
+static int proxyd_start_hold(int backend_port, const char *hold)
+{
+	char hold_env[64];
+	char *env[] = { hold_env, NULL };
+
+	snprintf(hold_env, sizeof(hold_env), "MPSHIM_HELLO_HOLD=%s", hold);
+	return proxyd_start_env(backend_port, env);
+}
+
 static int proxyd_start(int backend_port)
 {
-	return proxyd_start_hold(backend_port, NULL);
+	return proxyd_start_env(backend_port, NULL);
 }
 
 /*
@@ -382,6 +391,68 @@ Test(first, slow_backend_gets_the_client_a_ping)
 	cr_assert_eq(f.type, MPS_FT_PING);
 	/* and nothing else while the backend has not answered */
 	cr_assert_lt(h_frame_next(c, &r, &f, 300), 0);
+	close(c);
+	close(lfd);
+}
+
+/* Lines of path that are exactly what. */
+static int count_lines(const char *path, const char *what)
+{
+	char line[128];
+	int n = 0;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = 0;
+		n += !strcmp(line, what);
+	}
+	fclose(f);
+	return n;
+}
+
+/*
+ * The X25519 exchange of a HELLO waits until the backend's first answer
+ * has left for the client: when the backend has the early data, proxyd
+ * has made no exchange beyond its warm-up at start; once the client has
+ * the answer, it has made the HELLO's.
+ */
+Test(first, proxyd_puts_the_key_exchange_after_the_first_answer)
+{
+	static struct h_frames r;
+	struct mps_frame f;
+	char lib[600], pre[700], log[600], logenv[700], req[4];
+	char *env[] = { pre, logenv, "MPSHIM_HELLO_HOLD=5s", NULL };
+	int lfd, backend_port, proxy_port, c, b, warm;
+
+	snprintf(lib, sizeof(lib), "%s/tests/helpers/.libs/mps-calls.so", h_builddir());
+	cr_assert_eq(access(lib, R_OK), 0, "%s: %s", lib, strerror(errno));
+	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", lib);
+	snprintf(log, sizeof(log), "%s/proxyd-calls.log", h_tmpdir());
+	snprintf(logenv, sizeof(logenv), "MPS_CALLS_LOG=%s", log);
+	lfd = listener(&backend_port);
+	proxy_port = proxyd_start_env(backend_port, env);
+	warm = count_lines(log, "EVP_PKEY_derive");
+	cr_assert_eq(warm, 1, "proxyd's warm-up at start made %d exchanges", warm);
+
+	c = raw_hello(proxy_port, true);
+	cr_assert(pending(lfd, 5000), "no backend connection for the HELLO");
+	b = accept(lfd, NULL, NULL);
+	cr_assert_geq(b, 0);
+	cr_assert_eq(recv(b, req, sizeof(req), MSG_WAITALL), 4);
+	usleep(100 * 1000);
+	cr_assert_eq(count_lines(log, "EVP_PKEY_derive"), warm,
+		     "the exchange ran before the backend answered");
+	cr_assert_eq(send(b, "pong", 4, MSG_NOSIGNAL), 4);
+	do
+		cr_assert_gt(h_frame_next(c, &r, &f, 5000), 0);
+	while (f.type != MPS_FT_DATA);
+	for (int i = 0; i < 50 && count_lines(log, "EVP_PKEY_derive") == warm; i++)
+		usleep(20 * 1000);
+	cr_assert_eq(count_lines(log, "EVP_PKEY_derive"), warm + 1,
+		     "no exchange after the first answer");
+	close(b);
 	close(c);
 	close(lfd);
 }
