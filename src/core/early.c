@@ -95,6 +95,52 @@ static void early_count(struct mps_meta *meta, size_t len, bool fin)
 	}
 }
 
+bool mps_early_fastopen_wanted(const struct mps_config *cfg, const struct sockaddr *dest)
+{
+	/* where clients open with a TLS ClientHello: HTTPS, SMTPS, NNTPS,
+	 * LDAPS, DNS over TLS, FTPS, TELNETS, IMAPS, POP3S, SIPS, HTTPS-alt */
+	static const uint16_t tls_ports[] = { 443, 465, 563, 636, 853, 989, 990, 992,
+					      993, 995, 5061, 8443 };
+	uint16_t port = mps_addr_port(dest);
+
+	if (!strcmp(cfg->fastopen, "yes"))
+		return true;
+	if (strcmp(cfg->fastopen, "auto"))
+		return false;
+	for (size_t i = 0; i < sizeof(tls_ports) / sizeof(tls_ports[0]); i++)
+		if (port == tls_ports[i])
+			return true;
+	return false;
+}
+
+bool mps_early_syn_ok(const char *mode, const uint8_t *p, size_t len)
+{
+	if (!strcmp(mode, "yes"))
+		return true;
+	if (strcmp(mode, "auto"))
+		return false;
+	/* a TLS record (handshake, version 3.x) holding a ClientHello */
+	return len >= 6 && p[0] == 0x16 && p[1] == 0x03 && p[2] <= 0x04 && p[5] == 0x01;
+}
+
+/* HELLO waits on a TCP Fast Open subflow (subflow.c) for the first bytes
+ * at dsn to share the SYN: those that may not ride in it let the SYN go
+ * with HELLO alone, and follow the handshake. */
+static void early_syn_check(struct mps_meta *meta, struct mps_subflow *sf, uint64_t dsn,
+			    size_t len)
+{
+	uint8_t head[6];
+	size_t n = len < sizeof(head) ? len : sizeof(head);
+
+	if (!sf->hold || sf->bytes_sent)
+		return;
+	mps_ring_read(&meta->snd.q, dsn, head, n);
+	if (mps_early_syn_ok(meta->cfg->fastopen, head, n))
+		return;
+	mps_timer_cancel(meta->eng->loop, &meta->hold_timer);
+	mps_subflow_release(sf);
+}
+
 void mps_early_client_send(struct mps_meta *meta)
 {
 	struct mps_subflow *sf = meta->paths[0].sf;
@@ -107,12 +153,18 @@ void mps_early_client_send(struct mps_meta *meta)
 	while (sf && sf->state == MPS_SF_HELLO_SENT &&
 	       mps_subflow_has_room(sf, meta->frame_size) &&
 	       mps_meta_snd_next(meta, meta->frame_size, &dsn, &len, &fin, &reinject)) {
+		early_syn_check(meta, sf, dsn, len);
 		if (mps_subflow_send_data(sf, dsn, len, fin)) {
 			/* kept in the ring: it goes after HELLO_ACK instead */
 			mps_meta_snd_reinject(meta, dsn, dsn + len, fin);
 			return;
 		}
 		early_count(meta, len, fin);
+	}
+	/* HELLO waited for these bytes to share the SYN (subflow.c) */
+	if (sf && sf->hold && sf->bytes_sent) {
+		mps_timer_cancel(meta->eng->loop, &meta->hold_timer);
+		mps_subflow_release(sf);
 	}
 }
 

@@ -1188,20 +1188,24 @@ static void meta_ping_connecting(struct mps_subflow *sf)
 }
 
 /*
- * End of the hold of proxyd's initial subflow (mps_subflow_hold): the
- * backend has not connected, or not answered the early data, within
- * hello_hold.  Still connecting, the client gets the PING.
+ * End of the hold of an initial subflow (mps_subflow_hold) after
+ * hello_hold.  proxyd's: the backend has not connected, or not answered
+ * the early data; still connecting, the client gets the PING.  A client's
+ * (TCP Fast Open): the app wrote nothing yet, HELLO leaves alone.
  */
 static void meta_hold_timer(struct mps_timer *t)
 {
 	struct mps_meta *meta = t->ctx;
-	struct mps_subflow *sf = meta->n_sf ? meta->sf[0] : NULL;
 
-	if (!sf || !sf->hold)
-		return;
-	if (meta->state == MPS_META_CONNECTING)
-		meta_ping_connecting(sf);
-	mps_subflow_release(sf);
+	for (unsigned i = 0; i < meta->n_sf; i++) {
+		struct mps_subflow *sf = meta->sf[i];
+
+		if (!sf->hold)
+			continue;
+		if (meta->role == MPS_ROLE_S && meta->state == MPS_META_CONNECTING)
+			meta_ping_connecting(sf);
+		mps_subflow_release(sf);
+	}
 	if (meta->state == MPS_META_ESTABLISHED)
 		meta_kx_later(meta);
 }
@@ -1448,6 +1452,7 @@ int mps_meta_server_hello(struct mps_subflow *sf, const struct mps_frame *f)
 	sf->was_active = true;
 	meta->key_peer = f->u.hello.key;
 	mps_crypto_key_derive(meta->key_peer, &meta->token_peer, &meta->idsn_peer);
+	meta->early.syn_data = mps_sock_syn_data(sf->sfd);
 	meta->dest = lst->ho ? sf->remote : lst->backend;
 	backend = !lst->ho && !target && lst->backend.sa.sa_family;
 	if (backend) {

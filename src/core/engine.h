@@ -119,6 +119,10 @@ struct mps_presyn {
 	union mps_sockaddr dest;	/* what sfd connects to */
 	union mps_sockaddr local;	/* bound to, when has_local */
 	bool has_local;
+	bool fastopen;			/* plan: ask for TCP Fast Open (early
+					 * data will follow HELLO) */
+	bool tfo;			/* the kernel put the SYN off until the
+					 * first send (struct mps_subflow's tfo) */
 };
 /* initial.c: where the first attempt to dest leaves from under cfg (its
  * policy applied): true and ps's dest, local and has_local set, or false

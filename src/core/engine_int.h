@@ -320,6 +320,13 @@ bool mps_early_client_wanted(const struct mps_meta *meta);
 void mps_early_client_start(struct mps_meta *meta, struct mps_subflow *sf);
 /* Client, before HELLO_ACK: DATA frames for what the app gave. */
 void mps_early_client_send(struct mps_meta *meta);
+/* Ask for TCP Fast Open on the first subflow to dest (early data on)?
+ * auto: where TLS is the protocol (the port says so), yes: always. */
+bool mps_early_fastopen_wanted(const struct mps_config *cfg, const struct sockaddr *dest);
+/* May an app's first bytes p[0..len) ride in a SYN (TCP Fast Open) under
+ * the fastopen key's mode?  auto: only a TLS ClientHello, which a replay
+ * of the SYN cannot turn into anything. */
+bool mps_early_syn_ok(const char *mode, const uint8_t *p, size_t len);
 /* Server: a valid HELLO on sf, the connection about to connect its
  * backend or be handed to the application. */
 void mps_early_server_hello(struct mps_meta *meta, struct mps_subflow *sf,

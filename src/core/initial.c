@@ -128,6 +128,12 @@ bool mps_initial_presyn_plan(const struct mps_config *cfg, const struct sockaddr
 	    !c[0].backup) {
 		ps->has_local = c[0].has_local;
 		ps->local = c[0].local;
+		/* early data as mps_early_client_wanted decides it, with the
+		 * engine's cache of known servers still empty */
+		ps->fastopen = mps_early_fastopen_wanted(cfg, dest) &&
+			       (!strcmp(cfg->early_data, "yes") ||
+				(!strcmp(cfg->early_data, "auto") &&
+				 mps_config_dest_declared(cfg, dest)));
 		ok = true;
 	}
 	free(own);
@@ -199,8 +205,10 @@ static int attempt_start(struct mps_meta *meta, bool on_failure)
 		mps_info("meta %u: first subflow: trying %s", meta->id,
 			 c.has_local ? mps_addr_str(&c.local.sa, (char[MPS_ADDRSTRLEN]){0},
 						    MPS_ADDRSTRLEN) : "the default route");
-	if (fd >= 0)
+	if (fd >= 0) {
+		sf->tfo = meta->presyn.tfo;
 		rc = mps_subflow_adopt(sf, fd, c.has_local ? &c.local : NULL, &meta->dest);
+	}
 	else
 		rc = mps_subflow_connect(sf, c.has_local ? &c.local : NULL, &meta->dest);
 	if (rc) {

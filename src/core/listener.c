@@ -717,6 +717,13 @@ int mps_engine_listen(struct mps_engine *eng, const struct sockaddr *addr,
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (strcmp(eng->cfg.fastopen, "no")) {
+		/* SYNs carrying HELLO and early data, where the host allows
+		 * it (net.ipv4.tcp_fastopen with 2 set); queue as listen's */
+		int qlen = 4096;
+
+		setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN, &qlen, sizeof(qlen));
+	}
 	if (bind(fd, addr, mps_addr_len(addr)) || listen(fd, 4096)) {
 		rc = -errno;
 		close(fd);

@@ -96,6 +96,8 @@ struct mps_meta_early {
 	bool counted;		/* the engine's counters have this connection */
 	uint64_t bytes;		/* early payload bytes sent (client) or newly
 				 * received (server) */
+	bool syn_data;		/* the initial subflow's SYN carried HELLO
+				 * (TCP Fast Open), as its TCP_INFO says */
 	const char *fb_why;	/* client: a fallback waits for the RECV from
 				 * the app to complete */
 };

@@ -29,6 +29,7 @@ static const char *const path_manager_choices[] = {
 static const char *const loop_choices[] = { "auto", "uring", "epoll", NULL };
 static const char *const proxy_fallback_choices[] = { "direct", "fail", NULL };
 static const char *const early_data_choices[] = { "auto", "yes", "no", NULL };
+static const char *const fastopen_choices[] = { "auto", "yes", "no", NULL };
 
 const struct mps_option mps_options[] = {
 	{
@@ -432,6 +433,25 @@ const struct mps_option mps_options[] = {
 			"destination; no: never. A server that fails its backend "
 			"then resets the connection instead of refusing the "
 			"connect(). Never through a proxy.",
+	},
+	{
+		.name = "fastopen",
+		.env = "MPSHIM_FASTOPEN",
+		.type = MPS_OPT_CHOICE,
+		.def = "auto",
+		.choices = fastopen_choices,
+		CFG_FIELD(fastopen),
+		.help = "TCP Fast Open, once the kernel holds a cookie from the "
+			"server (an earlier connection got it). Shim, with early "
+			"data: the first subflow's SYN carries HELLO and the "
+			"app's first bytes, which reach the server a round trip "
+			"sooner. The network or an attacker may deliver a SYN's "
+			"data twice: auto asks for it only on TLS ports (443, "
+			"853, 993 ...) and lets only a TLS ClientHello ride, "
+			"whose replay does nothing; yes: any destination, any "
+			"bytes. proxyd: auto and yes accept such SYNs "
+			"(TCP_FASTOPEN on its listeners; the host must allow it: "
+			"sysctl net.ipv4.tcp_fastopen=3). no: never.",
 	},
 	{
 		.name = "proxy",

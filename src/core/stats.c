@@ -104,9 +104,10 @@ void mps_stats_meta_json(struct mps_text *t, const struct mps_meta *meta)
 		mps_text_json_str(t, meta->pm ? meta->pm->name : "");
 	}
 	/* sent (client) or received (server) before HELLO_ACK was seen */
-	mps_text_printf(t, ", \"early_bytes\": %llu, \"early_fin\": %s",
+	mps_text_printf(t, ", \"early_bytes\": %llu, \"early_fin\": %s, \"syn_data\": %s",
 			(unsigned long long)meta->early.bytes,
-			meta->early.fin ? "true" : "false");
+			meta->early.fin ? "true" : "false",
+			meta->early.syn_data ? "true" : "false");
 	/* what made reinjected_bytes: a stalled subflow, a blocked window */
 	mps_text_printf(t, ", \"deadline_bytes\": %llu, \"opp_retrans_bytes\": %llu",
 			(unsigned long long)meta->deadline_bytes,

@@ -444,7 +444,14 @@ static uint64_t join_timeout_ms(const struct mps_config *cfg)
 int mps_subflow_connect(struct mps_subflow *sf, const union mps_sockaddr *local,
 			const union mps_sockaddr *remote)
 {
-	int fd = mps_sock_connect_start(&remote->sa, local ? &local->sa : NULL);
+	const struct sockaddr *src = local ? &local->sa : NULL;
+	int fd;
+
+	if (sf->initial && sf->meta && sf->meta->early.on &&
+	    mps_early_fastopen_wanted(sf->meta->cfg, &remote->sa))
+		fd = mps_sock_connect_fastopen(&remote->sa, src, &sf->tfo);
+	else
+		fd = mps_sock_connect_start(&remote->sa, src);
 
 	if (fd < 0) {
 		/* known even so: the failure is noted against it */
@@ -492,6 +499,15 @@ static void sf_connected(struct mps_subflow *sf)
 	if (sf->initial) {
 		mps_initial_connected(sf);
 		sf->state = MPS_SF_HELLO_SENT;
+		if (sf->tfo && sf->meta->early.on && cfg->hello_hold_ms > 0) {
+			/* the SYN leaves with the first send: HELLO waits for
+			 * the app's first bytes (mps_early_client_send), which
+			 * its connect() returning below lets it write, so the
+			 * request rides in the SYN too */
+			mps_subflow_hold(sf);
+			mps_timer_arm(sf->eng->loop, &sf->meta->hold_timer,
+				      (uint64_t)cfg->hello_hold_ms);
+		}
 		rc = send_hello(sf);
 		mps_timer_arm(sf->eng->loop, &sf->timer,
 			      (uint64_t)cfg->hello_timeout_ms);
@@ -574,6 +590,8 @@ static int sf_handle_hello_ack(struct mps_subflow *sf, const struct mps_frame *f
 	struct mps_meta *meta = sf->meta;
 	uint8_t shared[MPS_X25519_LEN];
 	int rc;
+
+	meta->early.syn_data = sf->tfo && mps_sock_syn_data(sf->sfd);
 
 	if (f->type == MPS_FT_FASTCLOSE) {
 		static const int code_errno[] = {

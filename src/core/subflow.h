@@ -132,6 +132,9 @@ struct mps_subflow {
 	bool owes_backend;		/* nofile.c: classifying on a backend
 					 * listener, not known to be a JOIN */
 	bool hold;			/* frames wait in obuf: mps_subflow_hold */
+	bool tfo;			/* client, initial: the kernel put the SYN
+					 * off until the first send (TCP Fast
+					 * Open), which HELLO and early data share */
 	bool early_open;		/* server, initial subflow: DATA on it is the
 					 * client's early data until its first
 					 * DATA_ACK (early.c) */

@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <unistd.h>
 #include "shim.h"
 
@@ -24,7 +25,7 @@ void mps_shim_presyn_open(const struct sockaddr *dest, struct mps_presyn *ps)
 {
 	int saved_errno = errno;
 	union mps_sockaddr l;
-	int fd;
+	int fd, one = 1;
 
 	ps->sfd = -1;
 	if (!mps_initial_presyn_plan(mps_shim_config(), dest, ps))
@@ -40,10 +41,16 @@ void mps_shim_presyn_open(const struct sockaddr *dest, struct mps_presyn *ps)
 		if (bind(fd, &l.sa, mps_addr_len(&l.sa)))
 			goto fail;
 	}
+	/* with a cookie from the server, the kernel keeps the SYN for
+	 * HELLO and the app's first bytes (sock.h, mps_sock_connect_fastopen) */
+	if (ps->fastopen)
+		ps->fastopen = !setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, &one,
+					   sizeof(one));
 	/* any error the engine meets again on its own attempt and reports
 	 * as it does every other: this one is only a head start */
-	if (mps_real_connect(fd, &ps->dest.sa, mps_addr_len(&ps->dest.sa)) &&
-	    errno != EINPROGRESS)
+	if (mps_real_connect(fd, &ps->dest.sa, mps_addr_len(&ps->dest.sa)) == 0)
+		ps->tfo = ps->fastopen;
+	else if (errno != EINPROGRESS)
 		goto fail;
 	ps->sfd = fd;
 	goto out;

@@ -460,6 +460,7 @@ int h_stats_read(const char *path, struct h_stats *out, int max_lines)
 		s->reinjected = num_after(line, "\"reinjected_bytes\": ");
 		s->deadline = num_after(line, "\"deadline_bytes\": ");
 		s->grows = num_after(line, "\"lossy_grows\": ");
+		s->syn_data = strstr(line, "\"syn_data\": true") != NULL;
 		if (fb && strncmp(fb + 12, "null", 4)) {
 			s->fallback = true;
 			sscanf(fb + 12, "\"%127[^\"]", s->fallback_reason);

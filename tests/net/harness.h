@@ -168,6 +168,7 @@ struct h_stats {
 	uint64_t reinjected;
 	uint64_t deadline;	/* queued by deadline reinjection */
 	uint64_t grows;		/* paths grown for loss (lossy_grows) */
+	bool syn_data;		/* HELLO rode in the SYN (TCP Fast Open) */
 	bool fallback;
 	char fallback_reason[128];
 };

@@ -6,6 +6,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include "engine_int.h"
 #include "meta.h"
 
 static struct mps_meta meta;
@@ -683,4 +686,38 @@ Test(meta_early, client_sends_within_the_early_window)
 	mps_meta_rcv_start(&meta);
 	cr_assert_eq(meta.rcv.nxt, 5);
 	cr_assert_eq(meta.snd.nxt, meta.idsn_local + MPS_EARLY_WINDOW, "kept");
+}
+
+/* ---- TCP Fast Open: what may ride in a SYN (early.c) ---- */
+
+Test(meta_early, only_a_tls_client_hello_rides_a_syn_under_auto)
+{
+	static const uint8_t hello[] = { 0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00 };
+	static const uint8_t get[] = "GET / HTTP/1.1\r\n";
+	static const uint8_t appdata[] = { 0x17, 0x03, 0x03, 0x00, 0x10, 0x01 };
+
+	cr_assert(mps_early_syn_ok("auto", hello, sizeof(hello)));
+	cr_assert_not(mps_early_syn_ok("auto", get, sizeof(get) - 1));
+	cr_assert_not(mps_early_syn_ok("auto", appdata, sizeof(appdata)),
+		      "a TLS record that is not a handshake");
+	cr_assert_not(mps_early_syn_ok("auto", hello, 5), "too short to tell");
+	cr_assert(mps_early_syn_ok("yes", get, sizeof(get) - 1));
+	cr_assert_not(mps_early_syn_ok("no", hello, sizeof(hello)));
+}
+
+Test(meta_early, auto_asks_for_fast_open_on_tls_ports_only)
+{
+	struct mps_config cfg;
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(443) };
+
+	memset(&cfg, 0, sizeof(cfg));
+	strcpy(cfg.fastopen, "auto");
+	cr_assert(mps_early_fastopen_wanted(&cfg, (struct sockaddr *)&sa));
+	sa.sin_port = htons(80);
+	cr_assert_not(mps_early_fastopen_wanted(&cfg, (struct sockaddr *)&sa));
+	strcpy(cfg.fastopen, "yes");
+	cr_assert(mps_early_fastopen_wanted(&cfg, (struct sockaddr *)&sa));
+	strcpy(cfg.fastopen, "no");
+	sa.sin_port = htons(443);
+	cr_assert_not(mps_early_fastopen_wanted(&cfg, (struct sockaddr *)&sa));
 }
