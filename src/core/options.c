@@ -309,7 +309,9 @@ const struct mps_option mps_options[] = {
 			"leaves in the same segments, which saves slots of TCP's "
 			"initial window; past it, the client gets HELLO_ACK (or, "
 			"before the backend connected, a PING) alone. 0: at once. "
-			"Keep it far below the clients' hello_timeout.",
+			"Keep it far below the clients' hello_timeout. Shim, "
+			"with fastopen: how long HELLO waits in the deferred SYN "
+			"for the app's first bytes.",
 	},
 	{
 		.name = "subflow_timeout",
