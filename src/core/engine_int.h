@@ -208,11 +208,12 @@ int mps_subflow_send_data(struct mps_subflow *sf, uint64_t dsn, size_t len,
 			  bool fin);
 void mps_subflow_kick(struct mps_subflow *sf);
 /*
- * proxyd's initial subflow from HELLO to the first answer: frames wait in
- * obuf without a SEND, so PING, HELLO_ACK, its DATA_ACK and the first
+ * Frames wait in obuf without a SEND: proxyd's initial subflow from HELLO
+ * to the first answer, so PING, HELLO_ACK, its DATA_ACK and the first
  * DATA share segments instead of each taking one of the ten packets of
- * TCP's initial window.  mps_subflow_release sends what waits (also done
- * by mps_subflow_close).
+ * TCP's initial window; a client's Fast Open subflow until the app's first
+ * bytes, so they share the SYN with HELLO.  mps_subflow_release sends
+ * what waits (also done by mps_subflow_close).
  */
 void mps_subflow_hold(struct mps_subflow *sf);
 /* The connection's join key, computing it first when proxyd put the key

@@ -11,8 +11,8 @@
  * (tcpi_options' SYN_DATA), and the bytes are intact.  fastopen = no, and
  * auto on a port that is not TLS's, keep every SYN empty.  What rides in
  * the SYN under auto is measured by a server of the test's own: a SYN's
- * data is all it can have read 10 ms after the accept over a 50 ms round
- * trip; a TLS ClientHello (curl https) rides with HELLO, an HTTP request
+ * data is all it can have read 10 ms after the accept over a 100 ms
+ * round trip; a TLS ClientHello (curl https) rides with HELLO, an HTTP request
  * does not.
  */
 #include <criterion/criterion.h>
@@ -176,7 +176,7 @@ Test(fastopen, auto_leaves_other_ports_alone)
 
 /*
  * The test's own Fast Open server on SERVER_ADDR_1:port, over paths of
- * 50 ms round trip: for each connection, what it can read 10 ms after the
+ * 100 ms round trip: for each connection, what it can read 10 ms after the
  * accept (only a SYN's data can be there by then; FIONREAD says 0 until the
  * handshake completes, a read does not) goes as a line into
  * out; it then reads what came and closes the connection, and the shim,
@@ -215,8 +215,8 @@ static void syn_meter_up(int port, const char *out)
 
 	if (!h_netns_ok())
 		cr_skip_test("needs root and network namespaces");
-	cr_assert(h_testbed_up(&tb, "mpstfo", "rate=100mbit,delay=25ms",
-			       "rate=100mbit,delay=25ms"), "mps-testbed up failed");
+	cr_assert(h_testbed_up(&tb, "mpstfo", "rate=100mbit,delay=50ms",
+			       "rate=100mbit,delay=50ms"), "mps-testbed up failed");
 	snprintf(cmd, sizeof(cmd), "ip netns exec %s sysctl -qw net.ipv4.tcp_fastopen=3",
 		 tb.srv_ns);
 	cr_assert_eq(h_run(cmd), 0, "cannot allow Fast Open in %s", tb.srv_ns);
