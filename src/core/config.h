@@ -124,6 +124,7 @@ struct mps_config {
 	bool fallback;			/* plain TCP when the peer is not mpshim */
 	char early_data[8];		/* auto | yes | no: data before HELLO_ACK */
 	char fastopen[8];		/* auto | yes | no: TCP Fast Open */
+	long fastopen_wait_ms;		/* shim: a deferred SYN waits for the app */
 	/* shim: forward proxy for the destinations it applies to */
 	char proxy[MPS_CFG_ADDR_LEN];	/* ADDR:PORT of mpshim-proxyd, "" none */
 	char proxy_fallback[16];	/* proxy unusable: direct | fail */

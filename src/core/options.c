@@ -309,9 +309,7 @@ const struct mps_option mps_options[] = {
 			"leaves in the same segments, which saves slots of TCP's "
 			"initial window; past it, the client gets HELLO_ACK (or, "
 			"before the backend connected, a PING) alone. 0: at once. "
-			"Keep it far below the clients' hello_timeout. Shim, "
-			"with fastopen: how long HELLO waits in the deferred SYN "
-			"for the app's first bytes.",
+			"Keep it far below the clients' hello_timeout.",
 	},
 	{
 		.name = "subflow_timeout",
@@ -454,6 +452,20 @@ const struct mps_option mps_options[] = {
 			"bytes. proxyd: auto and yes accept such SYNs "
 			"(TCP_FASTOPEN on its listeners; the host must allow it: "
 			"sysctl net.ipv4.tcp_fastopen=3). no: never.",
+	},
+	{
+		.name = "fastopen_wait",
+		.env = "MPSHIM_FASTOPEN_WAIT",
+		.type = MPS_OPT_MS,
+		.min = 0, .max = 1000,
+		.def = "100ms",
+		CFG_FIELD(fastopen_wait_ms),
+		.help = "Shim, with fastopen: how long HELLO waits in the "
+			"deferred SYN for the app's first bytes (a TLS client's "
+			"ClientHello can take milliseconds in a new process); "
+			"then the SYN leaves with HELLO alone. Waiting costs "
+			"nothing when the app writes first: its request would "
+			"have waited for the handshake anyway.",
 	},
 	{
 		.name = "proxy",

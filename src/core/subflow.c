@@ -499,14 +499,14 @@ static void sf_connected(struct mps_subflow *sf)
 	if (sf->initial) {
 		mps_initial_connected(sf);
 		sf->state = MPS_SF_HELLO_SENT;
-		if (sf->tfo && sf->meta->early.on && cfg->hello_hold_ms > 0) {
+		if (sf->tfo && sf->meta->early.on && cfg->fastopen_wait_ms > 0) {
 			/* the SYN leaves with the first send: HELLO waits for
 			 * the app's first bytes (mps_early_client_send), which
 			 * its connect() returning below lets it write, so the
 			 * request rides in the SYN too */
 			mps_subflow_hold(sf);
 			mps_timer_arm(sf->eng->loop, &sf->meta->hold_timer,
-				      (uint64_t)cfg->hello_hold_ms);
+				      (uint64_t)cfg->fastopen_wait_ms);
 		}
 		rc = send_hello(sf);
 		mps_timer_arm(sf->eng->loop, &sf->timer,
