@@ -125,7 +125,6 @@ static void meta_ack_timer(struct mps_timer *t);
 static void meta_hs_timer(struct mps_timer *t);
 static void meta_hold_timer(struct mps_timer *t);
 static void meta_kx_timer(struct mps_timer *t);
-static void meta_advertise(struct mps_meta *meta, struct mps_subflow *sf);
 static void meta_hold_end(struct mps_meta *meta);
 static void meta_ping_connecting(struct mps_subflow *sf);
 
@@ -1716,7 +1715,7 @@ static void meta_econn_cb(struct mps_op *op, int res)
 	meta->was_established = true;
 	mps_live_start(meta);
 	if (!sf->hold)
-		meta_kx_later(meta);	/* no hold_hold: HELLO_ACK went */
+		meta_kx_later(meta);	/* hello_hold 0: HELLO_ACK went */
 	if (!meta->kx_pending)
 		meta_advertise(meta, sf);	/* else after the exchange */
 	mps_info("meta %u: accepted from %s", meta->id,
@@ -1789,10 +1788,11 @@ int mps_meta_server_join(struct mps_subflow *sf, const struct mps_frame *f)
 	sf->nonce_peer = f->u.join.nonce;
 	rc = mps_meta_join_key(meta);
 	if (rc) {
+		/* the HELLO's key, put off until now, fails: as at HELLO */
 		mps_warn("meta %u: key exchange failed: connection ended", meta->id);
 		eng->cnt.handshake_failed++;
 		mps_meta_abort(meta, rc, MPS_CLOSE_PROTO, false);
-		return -EACCES;
+		return 1;	/* sf went with the meta */
 	}
 	rc = mps_crypto_random(&sf->nonce_local, sizeof(sf->nonce_local));
 	if (!rc)
