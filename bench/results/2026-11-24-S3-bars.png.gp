@@ -6,13 +6,13 @@ set linetype 1 lc rgb "#4c72b0"
 set linetype 2 lc rgb "#dd8452"
 set linetype 3 lc rgb "#55a868"
 $D << EOD
-"TCP" 10568 10568 "10568"
-"kMPTCP" 502.2 502.2 "502"
-"mpshim" 377.8 377.8 "378"
+"TCP" 10683 10683 "10683"
+"kMPTCP" 500.4 500.4 "500"
+"mpshim" 560.2 560.2 "560"
 EOD
 set title "longest stall (no bytes delivered)"
 set ylabel "ms"
-set yrange [0:12681.6]
+set yrange [0:12819.6]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -20,9 +20,9 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 89.42 89.42 "89.4"
-"kMPTCP" 229.08 229.08 "229.1"
-"mpshim" 249.35 249.35 "249.3"
+"TCP" 89.15 89.15 "89.2"
+"kMPTCP" 229.38 229.38 "229.4"
+"mpshim" 249.15 249.15 "249.2"
 EOD
 set title "bytes delivered (server sends 25 s)"
 set ylabel "MB"
@@ -35,8 +35,8 @@ set key top left
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle, 301.656 with lines dt 2 lw 2 lc "black" title "limit if no outage"
 $D << EOD
 "TCP" 0.08 0.08 "0.1"
-"kMPTCP" 41.01 41.01 "41.0"
-"mpshim" 48.21 48.21 "48.2"
+"kMPTCP" 41.03 41.03 "41.0"
+"mpshim" 47.69 47.69 "47.7"
 EOD
 set title "goodput during the outage"
 set ylabel "Mbit/s"

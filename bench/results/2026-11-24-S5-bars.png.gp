@@ -6,13 +6,13 @@ set linetype 1 lc rgb "#4c72b0"
 set linetype 2 lc rgb "#dd8452"
 set linetype 3 lc rgb "#55a868"
 $D << EOD
-"TCP" 54.4 54.4 "54"
-"kMPTCP" 56 56 "56"
-"mpshim" 102.1 102.1 "102"
+"TCP" 53.6 53.6 "54"
+"kMPTCP" 56.3 56.3 "56"
+"mpshim" 83.3 83.3 "83"
 EOD
 set title "loopback, 1B, RTT p50"
 set ylabel "µs"
-set yrange [0:122.52]
+set yrange [0:99.96]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -20,13 +20,13 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 69.9 69.9 "70"
-"kMPTCP" 71.5 71.5 "72"
-"mpshim" 170.4 170.4 "170"
+"TCP" 65.8 65.8 "66"
+"kMPTCP" 74.2 74.2 "74"
+"mpshim" 158.1 158.1 "158"
 EOD
 set title "loopback, 1B, RTT p99"
 set ylabel "µs"
-set yrange [0:204.48]
+set yrange [0:189.72]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -34,13 +34,13 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 54.5 54.5 "54"
-"kMPTCP" 57.9 57.9 "58"
-"mpshim" 136.7 136.7 "137"
+"TCP" 53.8 53.8 "54"
+"kMPTCP" 57 57 "57"
+"mpshim" 107.8 107.8 "108"
 EOD
 set title "loopback, 4KB, RTT p50"
 set ylabel "µs"
-set yrange [0:164.04]
+set yrange [0:129.36]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -48,13 +48,13 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 69.4 69.4 "69"
-"kMPTCP" 74 74 "74"
-"mpshim" 211.8 211.8 "212"
+"TCP" 67.6 67.6 "68"
+"kMPTCP" 69.8 69.8 "70"
+"mpshim" 273.4 273.4 "273"
 EOD
 set title "loopback, 4KB, RTT p99"
 set ylabel "µs"
-set yrange [0:254.16]
+set yrange [0:328.08]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -62,13 +62,13 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 271.6 271.6 "272"
-"kMPTCP" 224.1 224.1 "224"
-"mpshim" 257.2 257.2 "257"
+"TCP" 192.9 192.9 "193"
+"kMPTCP" 210.9 210.9 "211"
+"mpshim" 244.5 244.5 "244"
 EOD
 set title "S1 paths, 1B, RTT p50 minus 20 ms"
 set ylabel "µs above the 20 ms path RTT"
-set yrange [0:325.92]
+set yrange [0:293.4]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -76,13 +76,13 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 427.4 427.4 "427"
-"kMPTCP" 326.7 326.7 "327"
-"mpshim" 362.3 362.3 "362"
+"TCP" 236.9 236.9 "237"
+"kMPTCP" 371.7 371.7 "372"
+"mpshim" 338.1 338.1 "338"
 EOD
 set title "S1 paths, 1B, RTT p99 minus 20 ms"
 set ylabel "µs above the 20 ms path RTT"
-set yrange [0:512.88]
+set yrange [0:446.04]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -90,13 +90,13 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 266.8 266.8 "267"
-"kMPTCP" 187.4 187.4 "187"
-"mpshim" 246.2 246.2 "246"
+"TCP" 179.7 179.7 "180"
+"kMPTCP" 181.3 181.3 "181"
+"mpshim" 244.5 244.5 "244"
 EOD
 set title "S1 paths, 4KB, RTT p50 minus 20 ms"
 set ylabel "µs above the 20 ms path RTT"
-set yrange [0:320.16]
+set yrange [0:293.4]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -104,13 +104,13 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 2083.4 2083.4 "2083"
-"kMPTCP" 326.4 326.4 "326"
-"mpshim" 363.7 363.7 "364"
+"TCP" 255.5 255.5 "256"
+"kMPTCP" 259.6 259.6 "260"
+"mpshim" 329.2 329.2 "329"
 EOD
 set title "S1 paths, 4KB, RTT p99 minus 20 ms"
 set ylabel "µs above the 20 ms path RTT"
-set yrange [0:2500.08]
+set yrange [0:395.04]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1

@@ -6,13 +6,13 @@ set linetype 1 lc rgb "#4c72b0"
 set linetype 2 lc rgb "#dd8452"
 set linetype 3 lc rgb "#55a868"
 $D << EOD
-"TCP" 79922.1 79922.1 "79922"
-"kMPTCP" 53568.9 53568.9 "53569"
-"mpshim" 17091.7 17091.7 "17092"
+"TCP" 79331.2 79331.2 "79331"
+"kMPTCP" 53020.9 53020.9 "53021"
+"mpshim" 15330.3 15330.3 "15330"
 EOD
 set title "goodput (unshaped veth)"
 set ylabel "Mbit/s"
-set yrange [0:95906.5]
+set yrange [0:95197.5]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -20,13 +20,13 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 0.162 0.162 "0.16"
-"kMPTCP" 0.233 0.233 "0.23"
-"mpshim" 0.878 0.878 "0.88"
+"TCP" 0.164 0.164 "0.16"
+"kMPTCP" 0.241 0.241 "0.24"
+"mpshim" 0.927 0.927 "0.93"
 EOD
 set title "CPU seconds per GB (client+server+proxyd)"
 set ylabel "CPU s/GB"
-set yrange [0:1.0536]
+set yrange [0:1.1124]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
