@@ -212,6 +212,23 @@ void mps_engine_kx_spare(struct mps_engine *eng)
 		eng->kx_spare_ok = true;
 }
 
+static void engine_warm(struct mps_timer *t)
+{
+	struct mps_engine *eng = t->ctx;
+
+	if (!eng->crypto_warm) {
+		mps_crypto_warm();
+		eng->crypto_warm = true;
+	}
+	mps_engine_kx_spare(eng);
+}
+
+void mps_engine_warm_later(struct mps_engine *eng)
+{
+	if (!eng->crypto_warm && !mps_timer_armed(&eng->warm_timer))
+		mps_timer_arm(eng->loop, &eng->warm_timer, 0);
+}
+
 int mps_meta_join_key(struct mps_meta *meta)
 {
 	uint8_t shared[MPS_X25519_LEN];
@@ -2109,6 +2126,7 @@ int mps_engine_new(struct mps_engine **out, const struct mps_config *cfg)
 		goto fail;
 	mps_loop_set_flush(eng->loop, engine_flush, eng);
 	mps_timer_init(&eng->trim_timer, mps_trim_tick, eng);
+	mps_timer_init(&eng->warm_timer, engine_warm, eng);
 	eng->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (eng->evfd < 0) {
 		rc = -errno;

@@ -73,6 +73,9 @@ struct mps_engine {
 	unsigned n_dirty, cap_dirty;
 	struct mps_meta *trim_list;		/* trim.c: metas holding buffers */
 	struct mps_timer trim_timer;
+	struct mps_timer warm_timer;		/* proxyd: libcrypto set up, the
+						 * first key pair drawn, once the
+						 * loop runs (mps_engine_warm_later) */
 	size_t trim_freed;			/* heap bytes freed since the last
 						 * malloc_trim */
 	struct mps_subflow *unclassified;	/* server: before HELLO/JOIN */
@@ -223,6 +226,10 @@ int mps_meta_join_key(struct mps_meta *meta);
 /* Draw the next server key pair (kx_spare) unless one waits: where no
  * client waits for it, after an answer or at proxyd's start. */
 void mps_engine_kx_spare(struct mps_engine *eng);
+/* At a listener's start: libcrypto's first-use setup and the first key
+ * pair in the loop's first iteration, after proxyd's other listeners and
+ * its metrics listener exist (a sanitized libcrypto takes tens of ms). */
+void mps_engine_warm_later(struct mps_engine *eng);
 void mps_subflow_release(struct mps_subflow *sf);
 /* Fail the subflow: its unacked ranges go back to the meta for
  * reinjection, its socket is shut and released when no op is pending. */

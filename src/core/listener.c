@@ -745,11 +745,7 @@ int mps_engine_listen(struct mps_engine *eng, const struct sockaddr *addr,
 	eng->listeners = lst;
 	/* libcrypto's first-use setup (about 1 ms) and the first HELLO's
 	 * key pair before any client waits on them */
-	if (!eng->crypto_warm) {
-		mps_crypto_warm();
-		eng->crypto_warm = true;
-	}
-	mps_engine_kx_spare(eng);
+	mps_engine_warm_later(eng);
 	return 0;
 }
 
