@@ -88,8 +88,10 @@ size_t mps_subflow_frame_for(const struct mps_subflow *sf, size_t cap)
 	size_t mss = sf->mss ? sf->mss : 1448;
 	size_t segs = sf->cwnd / 4, len;
 
-	if (!sf->cwnd)
-		return cap;	/* not measured yet */
+	/* not measured yet, or past the first flights: small frames cost
+	 * CPU per byte (bench S7, 1000 connections: 14% of the goodput) */
+	if (!sf->cwnd || sf->bytes_sent >= MPS_FRAME_RAMP_BYTES)
+		return cap;
 	if (segs < 1)
 		segs = 1;
 	len = segs * mss;

@@ -150,12 +150,14 @@ bool mps_subflow_usable(const struct mps_subflow *sf);
 /* Room for one more DATA frame of `len` payload bytes. */
 bool mps_subflow_has_room(const struct mps_subflow *sf, size_t len);
 /*
- * Payload of the next DATA frame on sf, at most cap: a quarter of its
- * congestion window, in whole segments with the header (at least one).
- * The receiver delivers whole frames only, so a frame larger than the
- * flight that carries it makes its first byte wait a round trip more:
- * a 16 KiB frame does not fit in TCP's initial ten segments.
+ * Payload of the next DATA frame on sf, at most cap: over its first
+ * MPS_FRAME_RAMP_BYTES, a quarter of its congestion window, in whole
+ * segments with the header (at least one).  The receiver delivers whole
+ * frames only, so a frame larger than the flight that carries it makes
+ * its first byte wait a round trip more: a 16 KiB frame does not fit in
+ * TCP's initial ten segments.
  */
+#define MPS_FRAME_RAMP_BYTES	65536u
 size_t mps_subflow_frame_for(const struct mps_subflow *sf, size_t cap);
 /* TCP_NOTSENT_LOWAT for a subflow sending cwnd x mss per srtt: about
  * MPS_LOWAT_US of it, at least MPS_LOWAT_MIN, at most cap. */

@@ -604,6 +604,11 @@ Test(lowat, frames_are_a_quarter_of_the_window_in_whole_segments)
 	/* nothing measured yet: the frame size */
 	sf.cwnd = 0;
 	cr_assert_eq(mps_subflow_frame_for(&sf, 16384), 16384);
+	/* past the first flights: the frame size, whatever the window */
+	sf.mss = 1448;
+	sf.cwnd = 10;
+	sf.bytes_sent = MPS_FRAME_RAMP_BYTES;
+	cr_assert_eq(mps_subflow_frame_for(&sf, 16384), 16384);
 }
 
 /* ---- TCP_NOTSENT_LOWAT follows the subflow's rate (subflow.c) ---- */
