@@ -6,9 +6,9 @@ set linetype 1 lc rgb "#4c72b0"
 set linetype 2 lc rgb "#dd8452"
 set linetype 3 lc rgb "#55a868"
 $D << EOD
-"TCP" 48.27 48.27 "48.3"
-"kMPTCP" 50.35 50.35 "50.4"
-"mpshim" 63.31 63.31 "63.3"
+"TCP" 48.26 48.26 "48.3"
+"kMPTCP" 50.06 50.06 "50.1"
+"mpshim" 60.57 60.57 "60.6"
 EOD
 set title "bulk goodput, one connection"
 set ylabel "Mbit/s"
@@ -20,13 +20,13 @@ set boxwidth 0.6
 set key top left
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle, 67.57 with lines dt 2 lw 2 lc "black" title "limit 67.6 Mbit/s"
 $D << EOD
-"TCP" 76.2 76.2 "76"
-"kMPTCP" 82.8 82.8 "83"
-"mpshim" 76.4 76.4 "76"
+"TCP" 76.3 76.3 "76"
+"kMPTCP" 81.5 81.5 "82"
+"mpshim" 77 77 "77"
 EOD
 set title "256KB download completion (median)"
 set ylabel "ms"
-set yrange [0:99.36]
+set yrange [0:97.8]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -35,12 +35,12 @@ unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
 "TCP" 206.6 206.6 "207"
-"kMPTCP" 306.7 306.7 "307"
-"mpshim" 206.9 206.9 "207"
+"kMPTCP" 207.8 207.8 "208"
+"mpshim" 207.2 207.2 "207"
 EOD
 set title "1MB download completion (median)"
 set ylabel "ms"
-set yrange [0:368.04]
+set yrange [0:249.36]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -49,12 +49,12 @@ unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
 "TCP" 1770.9 1770.9 "1771"
-"kMPTCP" 2297.2 2297.2 "2297"
-"mpshim" 1572.2 1572.2 "1572"
+"kMPTCP" 1670.5 1670.5 "1670"
+"mpshim" 1502.3 1502.3 "1502"
 EOD
 set title "10MB download completion (median)"
 set ylabel "ms"
-set yrange [0:2756.64]
+set yrange [0:2125.08]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1

@@ -6,13 +6,13 @@ set linetype 1 lc rgb "#4c72b0"
 set linetype 2 lc rgb "#dd8452"
 set linetype 3 lc rgb "#55a868"
 $D << EOD
-"TCP" 10683 10683 "10683"
-"kMPTCP" 500.4 500.4 "500"
-"mpshim" 560.2 560.2 "560"
+"TCP" 10591 10591 "10591"
+"kMPTCP" 898.2 898.2 "898"
+"mpshim" 201.1 201.1 "201"
 EOD
 set title "longest stall (no bytes delivered)"
 set ylabel "ms"
-set yrange [0:12819.6]
+set yrange [0:12709.2]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -20,9 +20,9 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 89.15 89.15 "89.2"
-"kMPTCP" 229.38 229.38 "229.4"
-"mpshim" 249.15 249.15 "249.2"
+"TCP" 89.49 89.49 "89.5"
+"kMPTCP" 225.65 225.65 "225.7"
+"mpshim" 249.28 249.28 "249.3"
 EOD
 set title "bytes delivered (server sends 25 s)"
 set ylabel "MB"
@@ -34,9 +34,9 @@ set boxwidth 0.6
 set key top left
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle, 301.656 with lines dt 2 lw 2 lc "black" title "limit if no outage"
 $D << EOD
-"TCP" 0.08 0.08 "0.1"
-"kMPTCP" 41.03 41.03 "41.0"
-"mpshim" 47.69 47.69 "47.7"
+"TCP" 0.09 0.09 "0.1"
+"kMPTCP" 39.52 39.52 "39.5"
+"mpshim" 48.26 48.26 "48.3"
 EOD
 set title "goodput during the outage"
 set ylabel "Mbit/s"

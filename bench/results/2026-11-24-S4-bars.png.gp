@@ -6,13 +6,13 @@ set linetype 1 lc rgb "#4c72b0"
 set linetype 2 lc rgb "#dd8452"
 set linetype 3 lc rgb "#55a868"
 $D << EOD
-"TCP" 10401.4 10401.4 "10401"
-"kMPTCP" 501.3 501.3 "501"
-"mpshim" 127.2 127.2 "127"
+"TCP" 10449.4 10449.4 "10449"
+"kMPTCP" 493.2 493.2 "493"
+"mpshim" 133.1 133.1 "133"
 EOD
 set title "longest stall (no bytes delivered)"
 set ylabel "ms"
-set yrange [0:12481.7]
+set yrange [0:12539.3]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -20,9 +20,9 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 89.29 89.29 "89.3"
-"kMPTCP" 226.95 226.95 "226.9"
-"mpshim" 237.59 237.59 "237.6"
+"TCP" 88.51 88.51 "88.5"
+"kMPTCP" 226.76 226.76 "226.8"
+"mpshim" 241.93 241.93 "241.9"
 EOD
 set title "bytes delivered (server sends 25 s)"
 set ylabel "MB"
@@ -35,12 +35,12 @@ set key top left
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle, 301.656 with lines dt 2 lw 2 lc "black" title "limit if no outage"
 $D << EOD
 "TCP" 0 0 "0.0"
-"kMPTCP" 41.02 41.02 "41.0"
-"mpshim" 48.63 48.63 "48.6"
+"kMPTCP" 41.56 41.56 "41.6"
+"mpshim" 48.67 48.67 "48.7"
 EOD
 set title "goodput during the outage"
 set ylabel "Mbit/s"
-set yrange [0:58.356]
+set yrange [0:58.404]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1

@@ -7,12 +7,12 @@ set linetype 2 lc rgb "#dd8452"
 set linetype 3 lc rgb "#55a868"
 $D << EOD
 "TCP" 53.6 53.6 "54"
-"kMPTCP" 56.3 56.3 "56"
-"mpshim" 83.3 83.3 "83"
+"kMPTCP" 62.2 62.2 "62"
+"mpshim" 139.1 139.1 "139"
 EOD
 set title "loopback, 1B, RTT p50"
 set ylabel "µs"
-set yrange [0:99.96]
+set yrange [0:166.92]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -20,13 +20,13 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 65.8 65.8 "66"
-"kMPTCP" 74.2 74.2 "74"
-"mpshim" 158.1 158.1 "158"
+"TCP" 77.6 77.6 "78"
+"kMPTCP" 87.9 87.9 "88"
+"mpshim" 204.5 204.5 "204"
 EOD
 set title "loopback, 1B, RTT p99"
 set ylabel "µs"
-set yrange [0:189.72]
+set yrange [0:245.4]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -34,13 +34,13 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 53.8 53.8 "54"
-"kMPTCP" 57 57 "57"
-"mpshim" 107.8 107.8 "108"
+"TCP" 52.5 52.5 "52"
+"kMPTCP" 57.1 57.1 "57"
+"mpshim" 128.5 128.5 "128"
 EOD
 set title "loopback, 4KB, RTT p50"
 set ylabel "µs"
-set yrange [0:129.36]
+set yrange [0:154.2]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -48,13 +48,13 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 67.6 67.6 "68"
-"kMPTCP" 69.8 69.8 "70"
-"mpshim" 273.4 273.4 "273"
+"TCP" 71.2 71.2 "71"
+"kMPTCP" 72.6 72.6 "73"
+"mpshim" 181.6 181.6 "182"
 EOD
 set title "loopback, 4KB, RTT p99"
 set ylabel "µs"
-set yrange [0:328.08]
+set yrange [0:217.92]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -62,13 +62,13 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 192.9 192.9 "193"
-"kMPTCP" 210.9 210.9 "211"
-"mpshim" 244.5 244.5 "244"
+"TCP" 206.6 206.6 "207"
+"kMPTCP" 286.4 286.4 "286"
+"mpshim" 287.2 287.2 "287"
 EOD
 set title "S1 paths, 1B, RTT p50 minus 20 ms"
 set ylabel "µs above the 20 ms path RTT"
-set yrange [0:293.4]
+set yrange [0:344.64]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -76,13 +76,13 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 236.9 236.9 "237"
-"kMPTCP" 371.7 371.7 "372"
-"mpshim" 338.1 338.1 "338"
+"TCP" 419.3 419.3 "419"
+"kMPTCP" 712.7 712.7 "713"
+"mpshim" 585.6 585.6 "586"
 EOD
 set title "S1 paths, 1B, RTT p99 minus 20 ms"
 set ylabel "µs above the 20 ms path RTT"
-set yrange [0:446.04]
+set yrange [0:855.24]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -90,13 +90,13 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 179.7 179.7 "180"
-"kMPTCP" 181.3 181.3 "181"
-"mpshim" 244.5 244.5 "244"
+"TCP" 198.6 198.6 "199"
+"kMPTCP" 229.9 229.9 "230"
+"mpshim" 243.9 243.9 "244"
 EOD
 set title "S1 paths, 4KB, RTT p50 minus 20 ms"
 set ylabel "µs above the 20 ms path RTT"
-set yrange [0:293.4]
+set yrange [0:292.68]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -104,13 +104,13 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 255.5 255.5 "256"
-"kMPTCP" 259.6 259.6 "260"
-"mpshim" 329.2 329.2 "329"
+"TCP" 402.5 402.5 "402"
+"kMPTCP" 595.7 595.7 "596"
+"mpshim" 519.8 519.8 "520"
 EOD
 set title "S1 paths, 4KB, RTT p99 minus 20 ms"
 set ylabel "µs above the 20 ms path RTT"
-set yrange [0:395.04]
+set yrange [0:714.84]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1

@@ -6,13 +6,13 @@ set linetype 1 lc rgb "#4c72b0"
 set linetype 2 lc rgb "#dd8452"
 set linetype 3 lc rgb "#55a868"
 $D << EOD
-"TCP" 79331.2 79331.2 "79331"
-"kMPTCP" 53020.9 53020.9 "53021"
-"mpshim" 15330.3 15330.3 "15330"
+"TCP" 73153.8 73153.8 "73154"
+"kMPTCP" 54011.2 54011.2 "54011"
+"mpshim" 15721.8 15721.8 "15722"
 EOD
 set title "goodput (unshaped veth)"
 set ylabel "Mbit/s"
-set yrange [0:95197.5]
+set yrange [0:87784.5]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -20,13 +20,13 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 0.164 0.164 "0.16"
-"kMPTCP" 0.241 0.241 "0.24"
-"mpshim" 0.927 0.927 "0.93"
+"TCP" 0.181 0.181 "0.18"
+"kMPTCP" 0.236 0.236 "0.24"
+"mpshim" 0.942 0.942 "0.94"
 EOD
 set title "CPU seconds per GB (client+server+proxyd)"
 set ylabel "CPU s/GB"
-set yrange [0:1.1124]
+set yrange [0:1.1304]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1

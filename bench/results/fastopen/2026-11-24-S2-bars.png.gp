@@ -6,9 +6,9 @@ set linetype 1 lc rgb "#4c72b0"
 set linetype 2 lc rgb "#dd8452"
 set linetype 3 lc rgb "#55a868"
 $D << EOD
-"TCP" 48.27 48.27 "48.3"
-"kMPTCP" 50.21 50.21 "50.2"
-"mpshim" 64.2 64.2 "64.2"
+"TCP" 48.25 48.25 "48.2"
+"kMPTCP" 50.29 50.29 "50.3"
+"mpshim" 60.53 60.53 "60.5"
 EOD
 set title "bulk goodput, one connection"
 set ylabel "Mbit/s"
@@ -20,13 +20,13 @@ set boxwidth 0.6
 set key top left
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle, 67.57 with lines dt 2 lw 2 lc "black" title "limit 67.6 Mbit/s"
 $D << EOD
-"TCP" 76.3 76.3 "76"
-"kMPTCP" 82.8 82.8 "83"
+"TCP" 76.4 76.4 "76"
+"kMPTCP" 83 83 "83"
 "mpshim" 67.6 67.6 "68"
 EOD
 set title "256KB download completion (median)"
 set ylabel "ms"
-set yrange [0:99.36]
+set yrange [0:99.6]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -34,13 +34,13 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 206.6 206.6 "207"
-"kMPTCP" 306.8 306.8 "307"
+"TCP" 206.7 206.7 "207"
+"kMPTCP" 210.1 210.1 "210"
 "mpshim" 198.1 198.1 "198"
 EOD
 set title "1MB download completion (median)"
 set ylabel "ms"
-set yrange [0:368.16]
+set yrange [0:252.12]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
@@ -48,13 +48,13 @@ set boxwidth 0.6
 unset key
 plot $D using 0:2:($0+1):xtic(1) with boxes lc variable notitle, $D using 0:3:4 with labels offset 0,0.8 notitle
 $D << EOD
-"TCP" 1770.8 1770.8 "1771"
-"kMPTCP" 1792.2 1792.2 "1792"
-"mpshim" 1601.3 1601.3 "1601"
+"TCP" 1770.9 1770.9 "1771"
+"kMPTCP" 1704.8 1704.8 "1705"
+"mpshim" 1797.9 1797.9 "1798"
 EOD
 set title "10MB download completion (median)"
 set ylabel "ms"
-set yrange [0:2150.64]
+set yrange [0:2157.48]
 set xrange [-0.6:2.6]
 set style fill solid 0.8
 set xzeroaxis lt -1
