@@ -245,8 +245,16 @@ int mps_meta_join_key(struct mps_meta *meta)
 	return rc;
 }
 
-/* The key exchange put off, after the client's first answer: a key that
- * fails it ends the connection as it would have at HELLO. */
+/* The HELLO's key, its exchange put off, fails it: the connection ends
+ * as it would have at HELLO (its subflows with it). */
+static void meta_kx_failed(struct mps_meta *meta, int rc)
+{
+	mps_warn("meta %u: key exchange failed: connection ended", meta->id);
+	meta->eng->cnt.handshake_failed++;
+	mps_meta_abort(meta, rc, MPS_CLOSE_PROTO, false);
+}
+
+/* The key exchange put off, after the client's first answer. */
 static void meta_kx_timer(struct mps_timer *t)
 {
 	struct mps_meta *meta = t->ctx;
@@ -254,9 +262,7 @@ static void meta_kx_timer(struct mps_timer *t)
 
 	mps_engine_kx_spare(meta->eng);
 	if (rc) {
-		mps_warn("meta %u: key exchange failed: connection ended", meta->id);
-		meta->eng->cnt.handshake_failed++;
-		mps_meta_abort(meta, rc, MPS_CLOSE_PROTO, false);
+		meta_kx_failed(meta, rc);
 		return;
 	}
 	if (meta->state == MPS_META_ESTABLISHED && meta->n_sf &&
@@ -1805,10 +1811,7 @@ int mps_meta_server_join(struct mps_subflow *sf, const struct mps_frame *f)
 	sf->nonce_peer = f->u.join.nonce;
 	rc = mps_meta_join_key(meta);
 	if (rc) {
-		/* the HELLO's key, put off until now, fails: as at HELLO */
-		mps_warn("meta %u: key exchange failed: connection ended", meta->id);
-		eng->cnt.handshake_failed++;
-		mps_meta_abort(meta, rc, MPS_CLOSE_PROTO, false);
+		meta_kx_failed(meta, rc);
 		return 1;	/* sf went with the meta */
 	}
 	rc = mps_crypto_random(&sf->nonce_local, sizeof(sf->nonce_local));

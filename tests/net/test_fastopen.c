@@ -36,11 +36,24 @@ static void fini(void)
 
 TestSuite(fastopen, .fini = fini, .timeout = 120);
 
+/* The test bed with both paths as spec, its server allowing Fast Open. */
+static void bed_up(const char *spec)
+{
+	char cmd[256];
+
+	if (!h_netns_ok())
+		cr_skip_test("needs root and network namespaces");
+	cr_assert(h_testbed_up(&tb, "mpstfo", spec, spec), "mps-testbed up failed");
+	snprintf(cmd, sizeof(cmd), "ip netns exec %s sysctl -qw net.ipv4.tcp_fastopen=3",
+		 tb.srv_ns);
+	cr_assert_eq(h_run(cmd), 0, "cannot allow Fast Open in %s", tb.srv_ns);
+}
+
 /* Test bed up, Fast Open allowed on its server, httpd on 127.0.0.1:8080
  * and proxyd on SERVER_ADDR_1:PROXY_PORT (its stats to proxyd_stats). */
 static void servers_up(const char *proxyd_stats)
 {
-	char listen[64], cmd[256], log[600];
+	char listen[64], log[600];
 	char *httpd[] = { "ip", "netns", "exec", tb.srv_ns, "python3", (char *)h_httpd(),
 			  "--bind", "127.0.0.1", "--port", "8080", "--dir",
 			  (char *)h_tmpdir(), NULL };
@@ -48,13 +61,7 @@ static void servers_up(const char *proxyd_stats)
 			   "--listen", listen, "--backend", "127.0.0.1:8080",
 			   "--stats-file", (char *)proxyd_stats, "--log-level", "info", NULL };
 
-	if (!h_netns_ok())
-		cr_skip_test("needs root and network namespaces");
-	cr_assert(h_testbed_up(&tb, "mpstfo", "rate=100mbit,delay=1ms",
-			       "rate=100mbit,delay=1ms"), "mps-testbed up failed");
-	snprintf(cmd, sizeof(cmd), "ip netns exec %s sysctl -qw net.ipv4.tcp_fastopen=3",
-		 tb.srv_ns);
-	cr_assert_eq(h_run(cmd), 0, "cannot allow Fast Open in %s", tb.srv_ns);
+	bed_up("rate=100mbit,delay=1ms");
 	snprintf(listen, sizeof(listen), "%s:%d", tb.srv_addr[0], PROXY_PORT);
 	snprintf(log, sizeof(log), "%s/proxyd.log", h_tmpdir());
 	cr_assert_gt(h_spawn(httpd, NULL, NULL), 0);
@@ -208,18 +215,12 @@ static void syn_meter_up(int port, const char *out)
 		"        pass\n"
 		"    c.shutdown(socket.SHUT_RDWR)\n"
 		"    c.close()\n";
-	char path[600], portstr[16], cmd[256];
+	char path[600], portstr[16];
 	char *argv[] = { "ip", "netns", "exec", tb.srv_ns, "python3", path, tb.srv_addr[0],
 			 portstr, (char *)out, NULL };
 	FILE *f;
 
-	if (!h_netns_ok())
-		cr_skip_test("needs root and network namespaces");
-	cr_assert(h_testbed_up(&tb, "mpstfo", "rate=100mbit,delay=50ms",
-			       "rate=100mbit,delay=50ms"), "mps-testbed up failed");
-	snprintf(cmd, sizeof(cmd), "ip netns exec %s sysctl -qw net.ipv4.tcp_fastopen=3",
-		 tb.srv_ns);
-	cr_assert_eq(h_run(cmd), 0, "cannot allow Fast Open in %s", tb.srv_ns);
+	bed_up("rate=100mbit,delay=50ms");
 	snprintf(path, sizeof(path), "%s/synmeter.py", h_tmpdir());
 	f = fopen(path, "w");
 	cr_assert_not_null(f);
